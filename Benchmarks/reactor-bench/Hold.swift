@@ -1,0 +1,62 @@
+import Glibc
+import Reactor
+import Synchronization
+
+/// Opens connections and keeps them idle.
+final class HoldHandler: ConnectionHandler, Sendable {
+    struct Context: ConnectionContext {}
+    let opened = Atomic<Int>(0)
+    let failed = Atomic<Int>(0)
+
+    func connectionOpened(_ connection: Connection<HoldHandler>) { opened.add(1, ordering: .relaxed) }
+
+    func connection(_ connection: Connection<HoldHandler>, received bytes: UnsafeMutableRawBufferPointer) -> Int { bytes.count }
+
+    func connectionClosed(_ connection: Connection<HoldHandler>, reason: CloseReason) {
+        failed.add(1, ordering: .relaxed)
+    }
+}
+
+/// Source addresses from "A.B.C.D-A.B.C.E" (or one address).
+func sourceAddresses(_ text: String?) throws -> [SocketAddress] {
+    guard let text else { return [] }
+    let ends = text.split(separator: "-").map(String.init)
+    let first = try SocketAddress(host: ends[0], port: 0)
+    guard ends.count == 2, let lastOctet = Int(ends[1].split(separator: ".").last ?? ""),
+          let firstOctet = Int(ends[0].split(separator: ".").last ?? ""), lastOctet >= firstOctet else { return [first] }
+    let prefix = ends[0].split(separator: ".").dropLast().joined(separator: ".")
+    return try (firstOctet...lastOctet).map { try SocketAddress(host: "\(prefix).\($0)", port: 0) }
+}
+
+func hold(_ arguments: Arguments) throws {
+    let count = arguments.int("-c", default: 1000)
+    let seconds = arguments.int("-d", default: 3600)
+    let address = try SocketAddress(host: arguments.host, port: arguments.int("--port", default: 0))
+    let sources = try sourceAddresses(arguments["--bind"])
+    let group = try EventLoopGroup(loopCount: arguments.threads)
+    let handler = Mutex<[HoldHandler]>([])
+    group.onEveryLoop { loop in
+        let holder = HoldHandler()
+        handler.withLock { $0.append(holder) }
+        let connections = Connections(loop: loop, handler: holder)
+        let share = count / group.loops.count + (loop.index < count % group.loops.count ? 1 : 0)
+        for index in 0..<share {
+            let source = sources.isEmpty ? nil : sources[(index * group.loops.count + loop.index) % sources.count]
+            do { _ = try connections.connect(to: address, from: source) } catch { StandardError.write("reactor-bench: \(error)") }
+        }
+    }
+    let holders = handler.withLock { $0 }
+    let deadline = monotonicNanoseconds() + UInt64(seconds) * 1_000_000_000
+    var reported = false
+    while monotonicNanoseconds() < deadline {
+        let opened = holders.reduce(0) { $0 + $1.opened.load(ordering: .relaxed) }
+        let failed = holders.reduce(0) { $0 + $1.failed.load(ordering: .relaxed) }
+        if !reported && opened + failed >= count {
+            print("held \(opened) connections (\(failed) failed)")
+            fflush(nil)
+            reported = true
+        }
+        usleep(100_000)
+    }
+    group.shutdown()
+}

@@ -1,0 +1,75 @@
+/// Names a connection across time: stays valid to hold after a callback, and
+/// stops matching once the connection closes (the slot's generation moves on).
+public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
+    public let slot: UInt32
+    public let generation: UInt32
+
+    public init(slot: UInt32, generation: UInt32) {
+        self.slot = slot
+        self.generation = generation
+    }
+
+    public var description: String { "\(slot).\(generation)" }
+}
+
+/// A handle to one connection, valid during the callback that received it
+/// (use `id` to find the connection again later). Costs nothing to copy.
+public struct Connection<Handler: ConnectionHandler> {
+    public unowned(unsafe) let connections: Connections<Handler>
+    public let slot: UInt32
+
+    @inline(__always)
+    init(connections: Connections<Handler>, slot: UInt32) {
+        self.connections = connections
+        self.slot = slot
+    }
+
+    @inline(__always)
+    private var entry: UnsafeMutablePointer<ConnectionSlot<Handler.Context>> { connections.table[slot] }
+
+    public var id: ConnectionID { ConnectionID(slot: slot, generation: entry.pointee.generation) }
+    public var loop: EventLoop { connections.loop }
+    public var isOpen: Bool { entry.pointee.flags.contains(.open) }
+    public var descriptor: Int32 { entry.pointee.descriptor }
+
+    /// The handler's inline per-connection state.
+    public var context: Handler.Context {
+        get { entry.pointee.context }
+        nonmutating _modify { yield &entry.pointee.context }
+    }
+
+    /// Copies `bytes` out; they leave with everything else written to this
+    /// connection during the current callback, in one system call.
+    public func write(_ bytes: UnsafeRawBufferPointer) { connections.write(slot, bytes) }
+
+    public func write(_ bytes: [UInt8]) { bytes.withUnsafeBytes { connections.write(slot, $0) } }
+
+    /// Encodes in place: `fill` gets `capacity` bytes of the write buffer and
+    /// returns how many it used.
+    public func write(reserving capacity: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Int) {
+        connections.write(slot, reserving: capacity, fill)
+    }
+
+    /// Sends `buffer[range]` without copying it.
+    public func write(_ buffer: SharedBuffer, range: Range<Int>) {
+        connections.write(slot, buffer, start: range.lowerBound, end: range.upperBound)
+    }
+
+    /// Sends what is corked now instead of at the end of the callback.
+    public func flush() { connections.flushCork(slot) }
+
+    /// Bytes written but not yet taken by the kernel.
+    public var queuedBytes: Int { connections.queuedBytes(slot) }
+
+    /// Closes at once, dropping anything queued.
+    public func close(reason: CloseReason = .local) { connections.closeSlot(slot, reason: reason) }
+
+    /// Sends what is queued, half-closes, and closes when the peer finishes
+    /// (or the connection's timeout expires).
+    public func closeAfterFlush() { connections.closeAfterFlush(slot) }
+
+    /// Times the connection out `nanoseconds` from now (coarse: one tick).
+    public func setTimeout(nanoseconds: UInt64) { connections.setTimeout(slot, nanoseconds: nanoseconds) }
+
+    public func clearTimeout() { connections.clearTimeout(slot) }
+}

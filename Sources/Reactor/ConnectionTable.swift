@@ -1,0 +1,76 @@
+/// The flags of one connection slot.
+struct ConnectionFlags: OptionSet {
+    let rawValue: UInt16
+    static let open = ConnectionFlags(rawValue: 1 << 0)
+    static let connecting = ConnectionFlags(rawValue: 1 << 1)
+    static let writeArmed = ConnectionFlags(rawValue: 1 << 2)
+    static let readEnded = ConnectionFlags(rawValue: 1 << 3)
+    static let closeAfterFlush = ConnectionFlags(rawValue: 1 << 4)
+    static let writeShutdown = ConnectionFlags(rawValue: 1 << 5)
+    /// EPOLLIN is no longer registered (after the peer's end of stream).
+    static let readDisarmed = ConnectionFlags(rawValue: 1 << 6)
+}
+
+/// One connection's state, stored inline in its loop's table. An idle
+/// connection owns nothing else: `pendingInput` is empty (no allocation) and
+/// `outbound` is nil until the kernel refuses bytes.
+struct ConnectionSlot<Context: ConnectionContext> {
+    var descriptor: Int32 = -1
+    /// Bumped at every close, so a stale `ConnectionID` never reaches a new occupant.
+    var generation: UInt32 = 0
+    /// Timeout tick (0: none); see `Connections.sweepTimeouts`.
+    var deadline: UInt32 = 0
+    var flags: ConnectionFlags = []
+    var pendingInput: [UInt8] = []
+    var outbound: OutboundQueue?
+    var context = Context()
+}
+
+/// Slots in fixed chunks, so a slot never moves and the table grows without
+/// copying. Indices are reused through a free list.
+struct ConnectionTable<Context: ConnectionContext> {
+    private static var chunkShift: Int { 10 }
+    private static var chunkSize: Int { 1 << chunkShift }
+
+    private var chunks: [UnsafeMutablePointer<ConnectionSlot<Context>>] = []
+    private var free: [UInt32] = []
+    /// Slots closed during this pass; reused only after it, so a readiness
+    /// event still pending for the old descriptor cannot hit a new connection.
+    private var closedThisPass: [UInt32] = []
+
+    var capacity: Int { chunks.count << Self.chunkShift }
+
+    @inline(__always)
+    subscript(slot: UInt32) -> UnsafeMutablePointer<ConnectionSlot<Context>> {
+        chunks[Int(slot) >> Self.chunkShift] + (Int(slot) & (Self.chunkSize - 1))
+    }
+
+    mutating func allocate() -> UInt32 {
+        if free.isEmpty {
+            let chunk = UnsafeMutablePointer<ConnectionSlot<Context>>.allocate(capacity: Self.chunkSize)
+            chunk.initialize(repeating: ConnectionSlot(), count: Self.chunkSize)
+            let first = UInt32(capacity)
+            chunks.append(chunk)
+            free.reserveCapacity(capacity)
+            for slot in (first..<UInt32(capacity)).reversed() { free.append(slot) }
+        }
+        return free.removeLast()
+    }
+
+    mutating func release(_ slot: UInt32) {
+        closedThisPass.append(slot)
+    }
+
+    /// End of a pass: slots closed during it become reusable.
+    mutating func recycleClosed() {
+        free.append(contentsOf: closedThisPass)
+        closedThisPass.removeAll(keepingCapacity: true)
+    }
+
+    func deallocateAll() {
+        for chunk in chunks {
+            chunk.deinitialize(count: Self.chunkSize)
+            chunk.deallocate()
+        }
+    }
+}

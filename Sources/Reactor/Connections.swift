@@ -1,0 +1,486 @@
+import CEpoll
+import Glibc
+
+/// The connections one handler owns on one loop (uSockets' socket context,
+/// NIO's channels of a loop): a table of inline slots, the read path into the
+/// loop's receive buffer, corked writes, queues for what the kernel refuses,
+/// and coarse timeouts.
+public final class Connections<Handler: ConnectionHandler>: EventSource {
+    public let loop: EventLoop
+    public let handler: Handler
+    private(set) var sourceIndex: UInt32 = 0
+    var table = ConnectionTable<Handler.Context>()
+    /// Connections currently open.
+    public private(set) var count = 0
+
+    // Corking: bytes written to one connection while the loop handles it leave
+    // together. Only one connection is corked at a time.
+    private let cork: UnsafeMutableRawPointer
+    private static var corkCapacity: Int { 64 * 1024 }
+    private var corkCount = 0
+    private var corkOwner: UInt32 = .max
+    private let vectors: UnsafeMutablePointer<iovec>
+    private static var maxVectors: Int { 1024 }  // IOV_MAX on Linux
+
+    // Timeouts: a tick counter advanced by one repeating timer; each slot keeps
+    // the tick it expires at.
+    public let tickInterval: UInt64
+    private(set) var currentTick: UInt32 = 1
+    private var lastSweep: UInt64
+
+    /// Creates the set on `loop` (call on that loop). `tickInterval` is the
+    /// granularity of connection timeouts, in nanoseconds.
+    public init(loop: EventLoop, handler: Handler, tickInterval: UInt64 = 1_000_000_000) {
+        loop.assertInLoop()
+        self.loop = loop
+        self.handler = handler
+        self.tickInterval = tickInterval
+        lastSweep = monotonicNanoseconds()
+        cork = .allocate(byteCount: Self.corkCapacity, alignment: 16)
+        vectors = .allocate(capacity: Self.maxVectors)
+        sourceIndex = loop.addSource(self)
+        loop.scheduleRepeating(every: tickInterval) { [unowned self] in sweepTimeouts() }
+    }
+
+    deinit {
+        table.deallocateAll()
+        cork.deallocate()
+        vectors.deallocate()
+    }
+
+    // MARK: Opening
+
+    /// Takes ownership of an accepted, non-blocking descriptor.
+    @discardableResult
+    public func adopt(_ descriptor: Int32) -> Connection<Handler>? {
+        loop.assertInLoop()
+        _ = cepoll_set_nodelay(descriptor)
+        guard let connection = insert(descriptor, flags: [.open], events: EventMask.readable) else { return nil }
+        handler.connectionOpened(connection)
+        finishCallback(connection.slot)
+        return connection
+    }
+
+    /// Starts a non-blocking connect; `connectionOpened` (or `connectionClosed`
+    /// with `.connectFailed`) follows on this loop.
+    public func connect(to address: SocketAddress, from source: SocketAddress? = nil) throws(SystemError) -> Connection<Handler> {
+        loop.assertInLoop()
+        let descriptor = cepoll_tcp_socket(address.family)
+        guard descriptor >= 0 else { throw SystemError("socket") }
+        if let source {
+            // Let connect() pick the port, so one source address serves many destinations' 4-tuples.
+            var one: Int32 = 1
+            _ = setsockopt(descriptor, Int32(IPPROTO_IP), 24 /* IP_BIND_ADDRESS_NO_PORT */, &one, socklen_t(MemoryLayout<Int32>.size))
+            let bound = source.withSockAddr { bind(descriptor, $0, $1) }
+            guard bound == 0 else {
+                let error = SystemError("bind \(source)")
+                close(descriptor)
+                throw error
+            }
+        }
+        _ = cepoll_set_nodelay(descriptor)
+        let status = address.withSockAddr { Glibc.connect(descriptor, $0, $1) }
+        guard status == 0 || errno == EINPROGRESS else {
+            let error = SystemError("connect \(address)")
+            close(descriptor)
+            throw error
+        }
+        guard let connection = insert(descriptor, flags: [.open, .connecting], events: EventMask.writable | EventMask.readable) else {
+            throw SystemError("epoll_ctl")
+        }
+        return connection
+    }
+
+    private func insert(_ descriptor: Int32, flags: ConnectionFlags, events: UInt32) -> Connection<Handler>? {
+        let slot = table.allocate()
+        let entry = table[slot]
+        entry.pointee.descriptor = descriptor
+        entry.pointee.flags = flags
+        entry.pointee.deadline = 0
+        guard loop.register(descriptor, events: events, source: sourceIndex, slot: slot) else {
+            close(descriptor)
+            entry.pointee.flags = []
+            table.release(slot)
+            return nil
+        }
+        count += 1
+        return Connection(connections: self, slot: slot)
+    }
+
+    /// The connection `id` names, if it is still open.
+    public func connection(_ id: ConnectionID) -> Connection<Handler>? {
+        guard Int(id.slot) < table.capacity else { return nil }
+        let entry = table[id.slot]
+        guard entry.pointee.generation == id.generation, entry.pointee.flags.contains(.open) else { return nil }
+        return Connection(connections: self, slot: id.slot)
+    }
+
+    /// Calls `body` with every open connection.
+    public func forEach(_ body: (Connection<Handler>) -> Void) {
+        for slot in 0..<UInt32(table.capacity) where table[slot].pointee.flags.contains(.open) {
+            body(Connection(connections: self, slot: slot))
+        }
+    }
+
+    // MARK: Events
+
+    public func handleEvent(_ events: UInt32, slot: UInt32) {
+        let entry = table[slot]
+        guard entry.pointee.flags.contains(.open) else { return }  // closed earlier in this pass
+        if entry.pointee.flags.contains(.connecting) {
+            finishConnect(slot)
+            return
+        }
+        if events & (EventMask.readable | EventMask.hangUp | EventMask.error) != 0 {
+            readInput(slot)
+        }
+        if events & EventMask.writable != 0 && entry.pointee.flags.contains(.open) {
+            writeQueued(slot)
+        }
+    }
+
+    private func finishConnect(_ slot: UInt32) {
+        let entry = table[slot]
+        let error = cepoll_socket_error(entry.pointee.descriptor)
+        guard error == 0 else {
+            closeSlot(slot, reason: .connectFailed(SystemError("connect", errno: error)))
+            return
+        }
+        entry.pointee.flags.remove(.connecting)
+        updateInterest(slot)
+        let connection = Connection(connections: self, slot: slot)
+        handler.connectionOpened(connection)
+        finishCallback(slot)
+    }
+
+    /// One read per readiness per pass: a busy peer cannot starve the others
+    /// or the end-of-pass flush. Level-triggered epoll reports what is left.
+    private func readInput(_ slot: UInt32) {
+        let entry = table[slot]
+        let buffer = loop.receiveBuffer
+        var kept = 0
+        if !entry.pointee.pendingInput.isEmpty {
+            kept = entry.pointee.pendingInput.count
+            entry.pointee.pendingInput.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: kept) }
+            entry.pointee.pendingInput = []
+        }
+        let received = recv(entry.pointee.descriptor, buffer.baseAddress! + kept, buffer.count - kept, 0)
+        if received > 0 {
+            let total = kept + received
+            let connection = Connection(connections: self, slot: slot)
+            let consumed = handler.connection(connection, received: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<total]))
+            if entry.pointee.flags.contains(.open) && consumed < total {
+                if consumed == 0 && total == buffer.count {
+                    // The handler cannot make progress with a full buffer; its limits failed.
+                    closeSlot(slot, reason: .failed(SystemError("input exceeds the receive buffer", errno: ENOBUFS)))
+                    return
+                }
+                entry.pointee.pendingInput = Array(UnsafeRawBufferPointer(rebasing: buffer[consumed..<total]))
+            }
+            finishCallback(slot)
+        } else if received == 0 {
+            if entry.pointee.flags.contains(.readEnded) {
+                closeSlot(slot, reason: .peerClosed)  // hung up entirely
+                return
+            }
+            if kept > 0 {
+                entry.pointee.pendingInput = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<kept]))
+            }
+            entry.pointee.flags.insert(.readEnded)
+            updateInterest(slot)
+            handler.connectionReadEnded(Connection(connections: self, slot: slot))
+            finishCallback(slot)
+        } else {
+            if kept > 0 {
+                entry.pointee.pendingInput = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<kept]))
+            }
+            switch errno {
+            case EAGAIN, EWOULDBLOCK, EINTR: return
+            case ECONNRESET, EPIPE, ETIMEDOUT: closeSlot(slot, reason: .reset)
+            default: closeSlot(slot, reason: .failed(SystemError("recv")))
+            }
+        }
+    }
+
+    /// After a callback: what it corked for this connection leaves now.
+    @inline(__always)
+    private func finishCallback(_ slot: UInt32) {
+        if corkOwner == slot { uncork() }
+    }
+
+    // MARK: Writing
+
+    /// Copies `bytes` into the cork; they leave at the end of the callback or pass.
+    func write(_ slot: UInt32, _ bytes: UnsafeRawBufferPointer) {
+        guard canWrite(slot), !bytes.isEmpty else { return }
+        if corkOwner != slot {
+            uncork()
+            corkOwner = slot
+        }
+        if bytes.count > Self.corkCapacity - corkCount {
+            uncork()
+            if bytes.count > Self.corkCapacity {
+                transmit(slot, copied: bytes, shared: nil, start: 0, end: 0)
+                return
+            }
+            corkOwner = slot
+        }
+        (cork + corkCount).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        corkCount += bytes.count
+    }
+
+    /// Lends the cork's free space to `fill`, which returns how much it wrote.
+    func write(_ slot: UInt32, reserving capacity: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Int) {
+        guard canWrite(slot) else { return }
+        if capacity > Self.corkCapacity {
+            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+            defer { scratch.deallocate() }
+            let written = fill(scratch)
+            write(slot, UnsafeRawBufferPointer(rebasing: scratch[0..<written]))
+            return
+        }
+        if corkOwner != slot || capacity > Self.corkCapacity - corkCount {
+            uncork()
+            corkOwner = slot
+        }
+        let written = fill(UnsafeMutableRawBufferPointer(start: cork + corkCount, count: capacity))
+        assert(written <= capacity)
+        corkCount += written
+    }
+
+    /// Sends from a shared buffer without copying; only what the kernel
+    /// refuses keeps a reference.
+    func write(_ slot: UInt32, _ buffer: SharedBuffer, start: Int, end: Int) {
+        guard canWrite(slot), end > start else { return }
+        if corkOwner == slot {
+            let corked = UnsafeRawBufferPointer(start: cork, count: corkCount)
+            corkCount = 0
+            corkOwner = .max
+            transmit(slot, copied: corked, shared: buffer, start: start, end: end)
+        } else {
+            transmit(slot, copied: nil, shared: buffer, start: start, end: end)
+        }
+    }
+
+    private func canWrite(_ slot: UInt32) -> Bool {
+        let flags = table[slot].pointee.flags
+        return flags.contains(.open) && !flags.contains(.writeShutdown) && !flags.contains(.closeAfterFlush)
+    }
+
+    func flushCork(_ slot: UInt32) {
+        if corkOwner == slot { uncork() }
+    }
+
+    /// Writes the cork out.
+    func uncork() {
+        guard corkOwner != .max else { return }
+        let slot = corkOwner
+        let corked = UnsafeRawBufferPointer(start: cork, count: corkCount)
+        corkOwner = .max
+        corkCount = 0
+        if !corked.isEmpty { transmit(slot, copied: corked, shared: nil, start: 0, end: 0) }
+    }
+
+    /// One write for `copied` then `shared[start..<end]`; what is refused is
+    /// queued (the copied part copied, the shared part referenced).
+    private func transmit(_ slot: UInt32, copied: UnsafeRawBufferPointer?, shared: SharedBuffer?, start: Int, end: Int) {
+        let entry = table[slot]
+        let copiedCount = copied?.count ?? 0
+        if entry.pointee.flags.contains(.connecting) || !(entry.pointee.outbound?.isEmpty ?? true) {
+            // Waiting for EPOLLOUT (the socket is full, or not connected yet): queue, do not try.
+            let queue = entry.pointee.outbound ?? OutboundQueue()
+            entry.pointee.outbound = queue
+            if let copied, copiedCount > 0 { queue.append(SharedBuffer(copying: copied), start: 0, end: copiedCount) }
+            if let shared { queue.append(shared, start: start, end: end) }
+            return
+        }
+        var vectorCount = 0
+        if let copied, copiedCount > 0 {
+            vectors[vectorCount] = iovec(iov_base: UnsafeMutableRawPointer(mutating: copied.baseAddress!), iov_len: copiedCount)
+            vectorCount += 1
+        }
+        if let shared {
+            vectors[vectorCount] = iovec(iov_base: shared.base + start, iov_len: end - start)
+            vectorCount += 1
+        }
+        let total = copiedCount + (shared == nil ? 0 : end - start)
+        let written = send(slot, vectorCount: vectorCount)
+        guard written >= 0 else { return }  // closed
+        if written == total { return }
+        let queue = entry.pointee.outbound ?? OutboundQueue()
+        entry.pointee.outbound = queue
+        if let copied, written < copiedCount {
+            queue.append(SharedBuffer(copying: UnsafeRawBufferPointer(rebasing: copied[written...])), start: 0, end: copiedCount - written)
+        }
+        if let shared {
+            queue.append(shared, start: start + max(0, written - copiedCount), end: end)
+        }
+        updateInterest(slot)
+    }
+
+    /// sendmsg over the first `vectorCount` vectors; the byte count, or -1
+    /// if the connection was closed because of an error.
+    private func send(_ slot: UInt32, vectorCount: Int) -> Int {
+        let descriptor = table[slot].pointee.descriptor
+        while true {
+            let written = vectorCount == 1
+                ? cepoll_send(descriptor, vectors[0].iov_base, vectors[0].iov_len)
+                : cepoll_sendv(descriptor, vectors, Int32(vectorCount))
+            if written >= 0 { return written }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return 0
+            case EPIPE, ECONNRESET: closeSlot(slot, reason: .reset)
+            default: closeSlot(slot, reason: .failed(SystemError("sendmsg")))
+            }
+            return -1
+        }
+    }
+
+    /// EPOLLOUT: everything queued leaves in one sendmsg (IOV_MAX at a time).
+    private func writeQueued(_ slot: UInt32) {
+        let entry = table[slot]
+        guard let queue = entry.pointee.outbound else {
+            updateInterest(slot)
+            return
+        }
+        while !queue.isEmpty {
+            let vectorCount = queue.gather(into: vectors, limit: Self.maxVectors)
+            let written = send(slot, vectorCount: vectorCount)
+            guard written > 0 else { return }  // full again, or closed
+            let offered = (0..<vectorCount).reduce(0) { $0 + vectors[$1].iov_len }
+            queue.consume(written)
+            if written < offered { return }
+        }
+        entry.pointee.outbound = nil
+        updateInterest(slot)
+        if entry.pointee.flags.contains(.closeAfterFlush) {
+            finishClosingAfterFlush(slot)
+        } else {
+            handler.connectionDrained(Connection(connections: self, slot: slot))
+            finishCallback(slot)
+        }
+    }
+
+    /// Keeps epoll's interest in step with the slot: EPOLLOUT only while
+    /// something is queued (or a connect is pending), EPOLLIN until the peer's end.
+    private func updateInterest(_ slot: UInt32) {
+        let entry = table[slot]
+        let flags = entry.pointee.flags
+        let wantWrite = flags.contains(.connecting) || !(entry.pointee.outbound?.isEmpty ?? true)
+        let wantRead = !flags.contains(.readEnded)
+        guard wantWrite != flags.contains(.writeArmed) || wantRead == flags.contains(.readDisarmed) else { return }
+        var events: UInt32 = 0
+        if wantRead { events |= EventMask.readable }
+        if wantWrite { events |= EventMask.writable }
+        _ = loop.modify(entry.pointee.descriptor, events: events, source: sourceIndex, slot: slot)
+        if wantWrite { entry.pointee.flags.insert(.writeArmed) } else { entry.pointee.flags.remove(.writeArmed) }
+        if wantRead { entry.pointee.flags.remove(.readDisarmed) } else { entry.pointee.flags.insert(.readDisarmed) }
+    }
+
+    /// Bytes refused by the kernel and still queued.
+    func queuedBytes(_ slot: UInt32) -> Int {
+        (table[slot].pointee.outbound?.byteCount ?? 0) + (corkOwner == slot ? corkCount : 0)
+    }
+
+    // MARK: Closing
+
+    /// Closes at once; queued bytes are dropped.
+    func closeSlot(_ slot: UInt32, reason: CloseReason) {
+        let entry = table[slot]
+        guard entry.pointee.flags.contains(.open) else { return }
+        if corkOwner == slot {
+            corkOwner = .max
+            corkCount = 0
+        }
+        loop.deregister(entry.pointee.descriptor)
+        close(entry.pointee.descriptor)
+        entry.pointee.flags = []
+        count -= 1
+        handler.connectionClosed(Connection(connections: self, slot: slot), reason: reason)
+        entry.pointee.generation &+= 1
+        entry.pointee.descriptor = -1
+        entry.pointee.deadline = 0
+        entry.pointee.pendingInput = []
+        entry.pointee.outbound = nil
+        entry.pointee.context = Handler.Context()
+        table.release(slot)
+    }
+
+    /// Sends what is queued, then half-closes (FIN) and waits for the peer's
+    /// end, bounded by the connection's timeout.
+    func closeAfterFlush(_ slot: UInt32) {
+        guard table[slot].pointee.flags.contains(.open) else { return }
+        if corkOwner == slot { uncork() }
+        let entry = table[slot]
+        guard entry.pointee.flags.contains(.open) else { return }
+        entry.pointee.flags.insert(.closeAfterFlush)
+        if entry.pointee.outbound?.isEmpty ?? true { finishClosingAfterFlush(slot) }
+    }
+
+    private func finishClosingAfterFlush(_ slot: UInt32) {
+        let entry = table[slot]
+        if entry.pointee.flags.contains(.readEnded) {
+            closeSlot(slot, reason: .local)
+        } else if !entry.pointee.flags.contains(.writeShutdown) {
+            entry.pointee.flags.insert(.writeShutdown)
+            shutdown(entry.pointee.descriptor, Int32(SHUT_WR))
+        }
+    }
+
+    /// Half-close now: the peer reads end-of-stream after what was sent.
+    func shutdownWrite(_ slot: UInt32) {
+        closeAfterFlush(slot)
+    }
+
+    // MARK: Timeouts
+
+    /// Sets the slot to time out `nanoseconds` from now, never early and at
+    /// most one tick late: the first sweep at or after the deadline fires it.
+    func setTimeout(_ slot: UInt32, nanoseconds: UInt64) {
+        let sinceSweep = monotonicNanoseconds() &- lastSweep
+        let ticks = (sinceSweep + nanoseconds + tickInterval - 1) / tickInterval
+        table[slot].pointee.deadline = currentTick &+ UInt32(clamping: max(ticks, 1))
+    }
+
+    func clearTimeout(_ slot: UInt32) {
+        table[slot].pointee.deadline = 0
+    }
+
+    private func sweepTimeouts() {
+        lastSweep = monotonicNanoseconds()
+        currentTick &+= 1
+        if currentTick == 0 { currentTick = 1 }
+        for slot in 0..<UInt32(table.capacity) {
+            let entry = table[slot]
+            let deadline = entry.pointee.deadline
+            guard deadline != 0, Int32(bitPattern: currentTick &- deadline) >= 0,
+                  entry.pointee.flags.contains(.open) else { continue }
+            entry.pointee.deadline = 0
+            if entry.pointee.flags.contains(.closeAfterFlush) {
+                closeSlot(slot, reason: .timedOut)
+            } else {
+                handler.connectionTimedOut(Connection(connections: self, slot: slot))
+                finishCallback(slot)
+            }
+        }
+    }
+
+    // MARK: EventSource
+
+    public func flush() {
+        uncork()
+        table.recycleClosed()
+    }
+
+    public func beginShutdown() {
+        forEach { handler.connectionShuttingDown($0) }
+        uncork()
+    }
+
+    public var isIdle: Bool { count == 0 }
+
+    public func closeAll() {
+        forEach { closeSlot($0.slot, reason: .shutdown) }
+    }
+}

@@ -1,0 +1,122 @@
+import CEpoll
+import Glibc
+import Synchronization
+
+/// A fixed set of event loops, each on its own thread: one per core by default.
+/// Threads start in `init` and end in `shutdown`.
+public final class EventLoopGroup: Sendable {
+    public let loops: [EventLoop]
+    private let threads: Mutex<[pthread_t]>
+    private let nextLoop = Atomic<Int>(0)
+
+    /// The number of cores this process may run on.
+    public static var coreCount: Int { Int(cepoll_core_count()) }
+
+    public init(loopCount: Int = EventLoopGroup.coreCount) throws(SystemError) {
+        precondition(loopCount > 0, "an EventLoopGroup needs at least one loop")
+        var loops: [EventLoop] = []
+        for index in 0..<loopCount { loops.append(try EventLoop(index: index)) }
+        self.loops = loops
+        var started: [pthread_t] = []
+        for loop in loops {
+            started.append(try Self.startThread {
+                cepoll_name_thread("loop-\(loop.index)")
+                loop.run()
+            })
+        }
+        threads = Mutex(started)
+    }
+
+    /// Round-robin choice of a loop, for work that may run anywhere.
+    public func next() -> EventLoop {
+        loops[nextLoop.add(1, ordering: .relaxed).oldValue % loops.count]
+    }
+
+    /// Runs `body` on every loop and waits until all have finished.
+    public func onEveryLoop(_ body: @escaping @Sendable (EventLoop) -> Void) {
+        let semaphore = Semaphore()
+        for loop in loops {
+            loop.execute {
+                body(loop)
+                semaphore.signal()
+            }
+        }
+        for _ in loops { semaphore.wait() }
+    }
+
+    /// Graceful: every source stops accepting and closes politely; each loop
+    /// exits when its sources are idle or after `timeout` nanoseconds. Then
+    /// the threads are joined. Must not be called from one of the loops.
+    public func shutdownGracefully(timeout: UInt64) {
+        for loop in loops { loop.execute { loop.beginShutdown(timeout: timeout) } }
+        joinThreads()
+    }
+
+    /// Closes everything at once and joins the threads.
+    public func shutdown() {
+        for loop in loops { loop.execute { loop.stop() } }
+        joinThreads()
+    }
+
+    private func joinThreads() {
+        precondition(!loops.contains(where: \.inEventLoop), "an EventLoopGroup cannot be shut down from one of its own loops")
+        let joining = threads.withLock { list in
+            let taken = list
+            list.removeAll()
+            return taken
+        }
+        for thread in joining { pthread_join(thread, nil) }
+    }
+
+    private final class ThreadBody {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
+    }
+
+    private static func startThread(_ body: @escaping () -> Void) throws(SystemError) -> pthread_t {
+        let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+        var thread = pthread_t()
+        let result = pthread_create(&thread, nil, { context in
+            let body = Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue()
+            body.run()
+            return nil
+        }, context)
+        guard result == 0 else {
+            Unmanaged<ThreadBody>.fromOpaque(context).release()
+            throw SystemError("pthread_create", errno: result)
+        }
+        return thread
+    }
+}
+
+/// A counting semaphore for the few places a caller outside the loops waits for them.
+public final class Semaphore: @unchecked Sendable {
+    // sem_t must not move once initialised, so it lives outside the object.
+    private let semaphore = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+
+    public init(value: UInt32 = 0) { sem_init(semaphore, 0, value) }
+
+    deinit {
+        sem_destroy(semaphore)
+        semaphore.deallocate()
+    }
+
+    public func signal() { sem_post(semaphore) }
+
+    public func wait() {
+        while sem_wait(semaphore) != 0 && errno == EINTR {}
+    }
+
+    /// Waits at most `nanoseconds`; false on timeout.
+    public func wait(timeout nanoseconds: UInt64) -> Bool {
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        let total = UInt64(deadline.tv_nsec) + nanoseconds
+        deadline.tv_sec += Int(total / 1_000_000_000)
+        deadline.tv_nsec = Int(total % 1_000_000_000)
+        while sem_timedwait(semaphore, &deadline) != 0 {
+            if errno != EINTR { return false }
+        }
+        return true
+    }
+}

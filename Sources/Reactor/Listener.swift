@@ -1,0 +1,119 @@
+import CEpoll
+import Glibc
+
+/// A listening socket on one loop. Every loop of a server binds its own
+/// socket to the same address with SO_REUSEPORT, and the kernel spreads
+/// incoming connections across them.
+public final class Listener: EventSource {
+    public let loop: EventLoop
+    private let descriptor: Int32
+    private let accepted: (Int32) -> Void
+    private var sourceIndex: UInt32 = 0
+    private var paused = false
+    private var closed = false
+    private var descriptorShortages = 0
+    private var lastReport: UInt64 = 0
+
+    /// Accepts per readiness; bounded so a connection storm cannot starve
+    /// the connections already open.
+    private static let acceptsPerPass = 128
+    /// Out of descriptors: how long accepting pauses before trying again.
+    private static let retryDelay: UInt64 = 100_000_000
+    /// How often a descriptor shortage is reported.
+    private static let reportInterval: UInt64 = 10_000_000_000
+
+    /// Opens a listening socket bound to `address`. Any thread.
+    public static func bind(_ address: SocketAddress, backlog: Int32 = 4096) throws(SystemError) -> Int32 {
+        let descriptor = cepoll_tcp_socket(address.family)
+        guard descriptor >= 0 else { throw SystemError("socket") }
+        if address.family == AF_INET6 { _ = cepoll_set_v6only(descriptor) }
+        guard cepoll_set_reuse(descriptor, 1) == 0 else {
+            let error = SystemError("setsockopt(SO_REUSEPORT)")
+            close(descriptor)
+            throw error
+        }
+        let bound = address.withSockAddr { Glibc.bind(descriptor, $0, $1) }
+        guard bound == 0 else {
+            let error = SystemError("bind \(address)")
+            close(descriptor)
+            throw error
+        }
+        guard listen(descriptor, backlog) == 0 else {
+            let error = SystemError("listen \(address)")
+            close(descriptor)
+            throw error
+        }
+        return descriptor
+    }
+
+    /// Serves a bound descriptor on `loop` (call on that loop); each accepted
+    /// connection goes to `accepted`.
+    public init(loop: EventLoop, descriptor: Int32, accepted: @escaping (Int32) -> Void) {
+        loop.assertInLoop()
+        self.loop = loop
+        self.descriptor = descriptor
+        self.accepted = accepted
+        sourceIndex = loop.addSource(self)
+        _ = loop.register(descriptor, events: EventMask.readable, source: sourceIndex, slot: 0)
+    }
+
+    public func handleEvent(_ events: UInt32, slot: UInt32) {
+        for _ in 0..<Self.acceptsPerPass {
+            let connection = cepoll_accept(descriptor)
+            if connection >= 0 {
+                accepted(connection)
+                continue
+            }
+            switch errno {
+            case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                pauseForDescriptors(errno)
+            case EAGAIN, EWOULDBLOCK:
+                break
+            default:
+                continue  // ECONNABORTED, EPROTO, EINTR, ...: the next one may be fine
+            }
+            return
+        }
+    }
+
+    /// Out of descriptors: stop polling the listener (level-triggered epoll
+    /// would report it again at once and spin), keep serving the open
+    /// connections, and retry shortly. Reported once per interval.
+    private func pauseForDescriptors(_ error: Int32) {
+        guard !paused else { return }
+        paused = true
+        descriptorShortages += 1
+        _ = loop.modify(descriptor, events: 0, source: sourceIndex, slot: 0)
+        if loop.now &- lastReport >= Self.reportInterval || lastReport == 0 {
+            lastReport = loop.now
+            let message = "warning: accept on loop \(loop.index): \(SystemError("accept4", errno: error)); "
+                + "pausing accepts (\(descriptorShortages) time(s) so far). Raise the open-file limit (ulimit -n) or lower the connection count.\n"
+            StandardError.write(message)
+        }
+        loop.schedule(after: Self.retryDelay) { [weak self] in self?.resume() }
+    }
+
+    private func resume() {
+        guard paused, !closed else { return }
+        paused = false
+        _ = loop.modify(descriptor, events: EventMask.readable, source: sourceIndex, slot: 0)
+    }
+
+    /// Times accepting paused for lack of descriptors.
+    public var descriptorShortageCount: Int { descriptorShortages }
+
+    public func flush() {}
+
+    public func beginShutdown() { closeListener() }
+
+    public var isIdle: Bool { true }
+
+    public func closeAll() { closeListener() }
+
+    private func closeListener() {
+        guard !closed else { return }
+        closed = true
+        loop.deregister(descriptor)
+        close(descriptor)
+    }
+}

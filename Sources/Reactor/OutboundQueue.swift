@@ -1,0 +1,88 @@
+import Glibc
+
+/// What a connection could not write yet: references into shared buffers,
+/// never copies of them. Allocated when the kernel first refuses bytes and
+/// dropped once the queue drains, so a caught-up connection owns none.
+final class OutboundQueue {
+    private struct Entry {
+        var buffer: SharedBuffer
+        var start: Int
+        var end: Int
+    }
+
+    // A ring with power-of-two capacity.
+    private var ring: UnsafeMutablePointer<Entry>
+    private var capacity: Int
+    private var head = 0
+    private(set) var count = 0
+    /// Bytes queued in total.
+    private(set) var byteCount = 0
+
+    init() {
+        capacity = 8
+        ring = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        removeAll()
+        ring.deallocate()
+    }
+
+    var isEmpty: Bool { count == 0 }
+
+    func append(_ buffer: SharedBuffer, start: Int, end: Int) {
+        guard end > start else { return }
+        if count == capacity { grow() }
+        (ring + ((head + count) & (capacity - 1))).initialize(to: Entry(buffer: buffer, start: start, end: end))
+        count += 1
+        byteCount += end - start
+    }
+
+    /// Fills `vectors` with up to `limit` pending ranges, oldest first.
+    func gather(into vectors: UnsafeMutablePointer<iovec>, limit: Int) -> Int {
+        let filled = Swift.min(count, limit)
+        for i in 0..<filled {
+            let entry = ring[(head + i) & (capacity - 1)]
+            vectors[i] = iovec(iov_base: entry.buffer.base + entry.start, iov_len: entry.end - entry.start)
+        }
+        return filled
+    }
+
+    /// Drops `written` bytes from the front.
+    func consume(_ written: Int) {
+        var remaining = written
+        byteCount -= written
+        while remaining > 0 {
+            let slot = ring + head
+            let length = slot.pointee.end - slot.pointee.start
+            if remaining < length {
+                slot.pointee.start += remaining
+                return
+            }
+            remaining -= length
+            slot.deinitialize(count: 1)
+            head = (head + 1) & (capacity - 1)
+            count -= 1
+        }
+    }
+
+    func removeAll() {
+        while count > 0 {
+            (ring + head).deinitialize(count: 1)
+            head = (head + 1) & (capacity - 1)
+            count -= 1
+        }
+        byteCount = 0
+    }
+
+    private func grow() {
+        let larger = UnsafeMutablePointer<Entry>.allocate(capacity: capacity * 2)
+        for i in 0..<count {
+            (larger + i).moveInitialize(from: ring + ((head + i) & (capacity - 1)), count: 1)
+        }
+        ring.deallocate()
+        ring = larger
+        capacity *= 2
+        head = 0
+    }
+}

@@ -1,0 +1,79 @@
+import Glibc
+import Reactor
+
+/// A child process with its stdout and stderr piped back, for tests that
+/// need a separate process (resource limits, crashes).
+final class ChildProcess {
+    let pid: pid_t
+    private let stdoutFile: UnsafeMutablePointer<FILE>
+    private let stderrPath: String
+
+    init(arguments: [String]) throws {
+        var output: [Int32] = [0, 0]
+        guard pipe(&output) == 0 else { throw SystemError("pipe") }
+        stderrPath = "/tmp/reactor-test-stderr-\(getpid())-\(monotonicNanoseconds())"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addclose(&actions, output[0])
+        var argv = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var child: pid_t = 0
+        let status = posix_spawn(&child, arguments[0], &actions, nil, &argv, environ)
+        close(output[1])
+        guard status == 0 else {
+            close(output[0])
+            throw SystemError("posix_spawn \(arguments[0])", errno: status)
+        }
+        pid = child
+        stdoutFile = fdopen(output[0], "r")
+    }
+
+    deinit {
+        terminate()
+        fclose(stdoutFile)
+        unlink(stderrPath)
+    }
+
+    func readLine() -> String {
+        var buffer = [CChar](repeating: 0, count: 1024)
+        guard fgets(&buffer, Int32(buffer.count), stdoutFile) != nil else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    func stderrText() -> String {
+        guard let file = fopen(stderrPath, "r") else { return "" }
+        defer { fclose(file) }
+        var text = ""
+        var buffer = [CChar](repeating: 0, count: 1024)
+        while fgets(&buffer, Int32(buffer.count), file) != nil {
+            text += String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        return text
+    }
+
+    /// User + system CPU seconds, from /proc/PID/stat.
+    func cpuSeconds() -> Double {
+        guard let file = fopen("/proc/\(pid)/stat", "r") else { return 0 }
+        defer { fclose(file) }
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard fgets(&buffer, Int32(buffer.count), file) != nil else { return 0 }
+        let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let close = line.lastIndex(of: ")") else { return 0 }
+        let fields = line[line.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    private var reaped = false
+
+    func terminate() {
+        guard !reaped else { return }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        reaped = true
+    }
+}
