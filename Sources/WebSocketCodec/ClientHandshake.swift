@@ -1,0 +1,71 @@
+// The client side of the opening handshake (RFC 6455 §4.1), for the load generator.
+
+public struct ClientHandshake: Sendable {
+    /// The complete upgrade request to send.
+    public var request: [UInt8]
+    /// The Sec-WebSocket-Accept the server must answer with.
+    public var expectedAccept: String
+    public var maxHeadSize = 8192
+    private var scanner = HTTPHeadScanner()
+
+    public enum Result: Sendable {
+        case needMore
+        /// The 101 head is the first `headLength` bytes; frames follow.
+        case accepted(headLength: Int)
+        case rejected(String)
+    }
+
+    /// `key16`: 16 random bytes from the caller's generator (RFC 6455 wants them unpredictable).
+    public init(host: String, path: String, key16: [UInt8], extraHeaders: [(String, String)] = []) {
+        precondition(key16.count == 16, "Sec-WebSocket-Key needs 16 bytes")
+        let key = Base64.encode(key16)
+        expectedAccept = ServerHandshake.acceptValue(forKey: key)
+        let headers: [(String, String)] = [
+            ("Host", host), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", key), ("Sec-WebSocket-Version", "13"),
+        ] + extraHeaders
+        var out: [UInt8] = []
+        out.reserveCapacity(192)
+        HTTPSyntax.writeHead(into: &out, statusLine: "GET \(path) HTTP/1.1", headers: headers)
+        out += [0x0D, 0x0A]
+        request = out
+    }
+
+    /// Parses the accumulated response bytes (the same prefix each call, growing); only new bytes are
+    /// scanned. Accepts status 101 with Upgrade: websocket, Connection: upgrade and the expected accept.
+    public mutating func parseResponse(_ accumulated: UnsafeRawBufferPointer) -> Result {
+        let limited = UnsafeRawBufferPointer(rebasing: accumulated[..<Swift.min(accumulated.count, maxHeadSize)])
+        switch scanner.scan(limited) {
+        case .needMore:
+            return accumulated.count >= maxHeadSize ? .rejected("response head larger than \(maxHeadSize) bytes") : .needMore
+        case .bareLF:
+            return .rejected("response line ending without CR")
+        case .complete(let length):
+            return check(UnsafeRawBufferPointer(rebasing: accumulated[..<length]))
+        }
+    }
+
+    private func check(_ head: UnsafeRawBufferPointer) -> Result {
+        let lineEnd = HTTPSyntax.lineEnd(head, from: 0)
+        // status-line = HTTP-version SP 3DIGIT SP [reason-phrase]
+        guard lineEnd >= 12, HTTPHeadParser.version(head, 0..<8) != nil, head[8] == 0x20 else {
+            return .rejected("malformed status line")
+        }
+        let statusText = HTTPSyntax.string(head, 9..<12)
+        guard let status = Int(statusText), lineEnd == 12 || head[12] == 0x20 else {
+            return .rejected("malformed status line")
+        }
+        guard status == 101 else {
+            return .rejected("status \(status) \(HTTPSyntax.string(head, Swift.min(13, lineEnd)..<lineEnd))")
+        }
+        guard let headers = HTTPSyntax.headers(head, from: lineEnd + 2) else {
+            return .rejected("malformed header line")
+        }
+        let response = HTTPRequestHead(method: "", target: "", versionMinor: 1, headers: headers)
+        guard response.hasToken("websocket", in: "Upgrade") else { return .rejected("Upgrade is not websocket") }
+        guard response.hasToken("upgrade", in: "Connection") else { return .rejected("Connection lacks upgrade") }
+        guard let accept = response.header("Sec-WebSocket-Accept") else { return .rejected("no Sec-WebSocket-Accept") }
+        guard accept == expectedAccept else { return .rejected("Sec-WebSocket-Accept \(accept) does not match") }
+        return .accepted(headLength: head.count)
+    }
+}
