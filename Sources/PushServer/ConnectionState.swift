@@ -1,0 +1,30 @@
+import Reactor
+import WebSocketCodec
+
+/// Where a connection is in its life.
+enum ConnectionPhase: UInt8 {
+    /// Reading an HTTP request head.
+    case http
+    /// An open WebSocket.
+    case webSocket
+    /// A close frame went out (ours, or our reply to the peer's); waiting for the end.
+    case closing
+}
+
+/// One connection's state, kept inline in its loop's table. An idle
+/// WebSocket owns nothing outside it.
+public struct ConnectionState: ConnectionContext {
+    var phase = ConnectionPhase.http
+    /// Sent a ping and heard nothing since.
+    var awaitingPong = false
+    /// The close callback already ran.
+    var closeReported = false
+    /// Index of the WebSocket route in the server's table.
+    var route: UInt16 = 0
+    var headParser = HTTPHeadParser()
+    var reader = WebSocketReader()
+    /// The application's per-connection data.
+    var userData: AnyObject?
+
+    public init() {}
+}

@@ -1,0 +1,36 @@
+import WebSocketCodec
+
+/// Everything an operator can tune. Every default is listed in the README.
+public struct ServerConfiguration: Sendable {
+    public var host = "0.0.0.0"
+    public var port = 9001
+    /// Event loops (threads); one per core by default.
+    public var threads = 0
+    /// Largest WebSocket message accepted; larger ones close with 1009.
+    public var maxMessageSize = 16 << 20
+    /// Largest HTTP request head; larger ones get 431.
+    public var maxHeadSize = 8192
+    /// A connection must finish its HTTP request head within this.
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// A WebSocket silent this long is pinged (0: never).
+    public var pingInterval: Duration = .seconds(30)
+    /// A pinged WebSocket that stays silent this much longer is dropped.
+    public var pongTimeout: Duration = .seconds(10)
+    /// After sending a close frame, how long to wait for the peer's before dropping it.
+    public var closeTimeout: Duration = .seconds(5)
+    /// On SIGINT/SIGTERM: how long open connections get to finish closing.
+    public var drainTimeout: Duration = .seconds(5)
+    /// Granularity of all connection timeouts.
+    public var timerTick: Duration = .seconds(1)
+
+    public init() {}
+
+    var loopCount: Int { threads > 0 ? threads : 0 }
+}
+
+extension Duration {
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        return UInt64(max(seconds, 0)) * 1_000_000_000 + UInt64(max(attoseconds, 0) / 1_000_000_000)
+    }
+}

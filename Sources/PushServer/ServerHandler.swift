@@ -1,0 +1,291 @@
+import Reactor
+import WebSocketCodec
+
+/// The server on one loop: the HTTP front door, then WebSocket framing,
+/// heartbeat and the closing handshake for every connection of that loop.
+final class ServerHandler: ConnectionHandler {
+    typealias Context = ConnectionState
+
+    let routes: RouteTable
+    let configuration: ServerConfiguration
+    let limits: WebSocketLimits
+    private let pingInterval: UInt64
+    private let pongTimeout: UInt64
+    private let closeTimeout: UInt64
+    private let handshakeTimeout: UInt64
+    let statistics = ServerStatistics()
+
+    init(routes: RouteTable, configuration: ServerConfiguration) {
+        self.routes = routes
+        self.configuration = configuration
+        limits = WebSocketLimits(maxMessageSize: configuration.maxMessageSize)
+        pingInterval = configuration.pingInterval.nanoseconds
+        pongTimeout = configuration.pongTimeout.nanoseconds
+        closeTimeout = configuration.closeTimeout.nanoseconds
+        handshakeTimeout = configuration.handshakeTimeout.nanoseconds
+    }
+
+    // MARK: ConnectionHandler
+
+    func connectionOpened(_ connection: Connection<ServerHandler>) {
+        connection.context.headParser = HTTPHeadParser(maxHeadSize: configuration.maxHeadSize)
+        connection.setTimeout(nanoseconds: handshakeTimeout)
+    }
+
+    func connection(_ connection: Connection<ServerHandler>, received bytes: UnsafeMutableRawBufferPointer) -> Int {
+        switch connection.context.phase {
+        case .http:
+            return receiveHTTP(connection, bytes)
+        case .webSocket, .closing:
+            return receiveFrames(connection, bytes)
+        }
+    }
+
+    func connectionDrained(_ connection: Connection<ServerHandler>) {
+        guard connection.context.phase == .webSocket else { return }
+        behavior(connection).drain(WebSocket(connection))
+    }
+
+    func connectionTimedOut(_ connection: Connection<ServerHandler>) {
+        switch connection.context.phase {
+        case .http:
+            connection.write(HTTPResponse.make(status: 408, body: Array("request head not received in time\n".utf8), close: true))
+            connection.closeAfterFlush()
+            connection.setTimeout(nanoseconds: closeTimeout)
+        case .webSocket:
+            if connection.context.awaitingPong || pingInterval == 0 {
+                statistics.heartbeatEvictions += 1
+                terminate(connection)
+            } else {
+                connection.context.awaitingPong = true
+                sendFrame(connection, opcode: .ping, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+                connection.setTimeout(nanoseconds: pongTimeout)
+            }
+        case .closing:
+            connection.close(reason: .timedOut)
+        }
+    }
+
+    func connectionShuttingDown(_ connection: Connection<ServerHandler>) {
+        if connection.context.phase == .webSocket {
+            startClose(connection, code: .goingAway, reason: "server shutting down")
+        } else if connection.context.phase == .http {
+            connection.close(reason: .shutdown)
+        }
+    }
+
+    func connectionClosed(_ connection: Connection<ServerHandler>, reason: CloseReason) {
+        guard connection.context.phase != .http else { return }
+        statistics.openWebSockets -= 1
+        reportClose(connection, code: .abnormalClosure, reason: "")
+    }
+
+    // MARK: HTTP
+
+    private func receiveHTTP(_ connection: Connection<ServerHandler>, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
+        var offset = 0
+        while offset < bytes.count && connection.context.phase == .http && connection.isOpen {
+            let pending = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+            switch connection.context.headParser.parse(pending) {
+            case .needMore:
+                return offset
+            case .invalid(let status, let reason):
+                respondAndClose(connection, status: status, reason: reason)
+                return bytes.count
+            case .complete(let head, let length):
+                offset += length
+                if head.hasToken("websocket", in: "Upgrade"), let route = routes.webSocketRoute(for: head.path) {
+                    guard upgrade(connection, head: head, route: route) else { return bytes.count }
+                    return offset + receiveFrames(connection, UnsafeMutableRawBufferPointer(rebasing: bytes[offset...]))
+                }
+                guard respond(connection, to: head) else { return bytes.count }
+            }
+        }
+        return offset
+    }
+
+    /// Answers a plain HTTP request; false when the connection is done.
+    private func respond(_ connection: Connection<ServerHandler>, to head: HTTPRequestHead) -> Bool {
+        if head.header("Content-Length").map({ $0 != "0" }) ?? false || head.header("Transfer-Encoding") != nil {
+            respondAndClose(connection, status: 413, reason: "request bodies are not accepted here")
+            return false
+        }
+        let reply: HTTPReply
+        switch routes.httpRoute(method: head.method, path: head.path) {
+        case .found(let route):
+            reply = route.respond(head)
+        case .methodNotAllowed(let allowed):
+            reply = HTTPReply(status: 405, headers: [("Allow", allowed.joined(separator: ", "))], body: Array("method not allowed\n".utf8))
+        case .notFound:
+            if let route = routes.webSocketRoute(for: head.path) {
+                // A plain request on a WebSocket route: the handshake's own rejection says what is missing.
+                if case .failure(let rejection) = ServerHandshake.validate(head) {
+                    _ = route
+                    connection.write(rejection.response)
+                    connection.closeAfterFlush()
+                    connection.setTimeout(nanoseconds: closeTimeout)
+                    return false
+                }
+            }
+            reply = HTTPReply(status: 404, body: Array("no route for \(head.path)\n".utf8))
+        }
+        let keepAlive = head.versionMinor >= 1 && !head.hasToken("close", in: "Connection")
+        var headers = reply.headers
+        if !keepAlive { headers.append(("Connection", "close")) }
+        var response = HTTPResponse.make(status: reply.status, headers: headers, body: reply.body)
+        if head.method == "HEAD" { response.removeLast(reply.body.count) }
+        connection.write(response)
+        statistics.httpResponses += 1
+        guard keepAlive else {
+            connection.closeAfterFlush()
+            connection.setTimeout(nanoseconds: closeTimeout)
+            return false
+        }
+        connection.setTimeout(nanoseconds: handshakeTimeout)
+        return true
+    }
+
+    private func respondAndClose(_ connection: Connection<ServerHandler>, status: Int, reason: String) {
+        connection.write(HTTPResponse.make(status: status, body: Array((reason + "\n").utf8), close: true))
+        connection.closeAfterFlush()
+        connection.setTimeout(nanoseconds: closeTimeout)
+    }
+
+    /// Validates and answers the upgrade; true when the connection is now a WebSocket.
+    private func upgrade(_ connection: Connection<ServerHandler>, head: HTTPRequestHead, route: Int) -> Bool {
+        let behavior = routes.webSockets[route].behavior
+        let request: UpgradeRequest
+        switch ServerHandshake.validate(head) {
+        case .failure(let rejection):
+            connection.write(rejection.response)
+            connection.closeAfterFlush()
+            connection.setTimeout(nanoseconds: closeTimeout)
+            return false
+        case .success(let valid):
+            request = valid
+        }
+        let subprotocol: String?
+        switch behavior.upgrade(request) {
+        case .reject(let status, let reason):
+            respondAndClose(connection, status: status, reason: reason)
+            return false
+        case .accept(let chosen):
+            subprotocol = chosen
+        }
+        connection.write(ServerHandshake.response(acceptKey: ServerHandshake.acceptValue(forKey: request.key), subprotocol: subprotocol))
+        connection.context.phase = .webSocket
+        connection.context.route = UInt16(route)
+        connection.context.headParser = HTTPHeadParser(maxHeadSize: 0)
+        statistics.openWebSockets += 1
+        statistics.handshakes += 1
+        armHeartbeat(connection)
+        behavior.open(WebSocket(connection), request)
+        return connection.isOpen
+    }
+
+    // MARK: WebSocket frames
+
+    private func receiveFrames(_ connection: Connection<ServerHandler>, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
+        if connection.context.phase == .webSocket && !bytes.isEmpty {
+            // Any input proves the peer alive.
+            connection.context.awaitingPong = false
+            armHeartbeat(connection)
+        }
+        var offset = 0
+        while connection.isOpen {
+            let (event, consumed) = connection.context.reader.read(
+                UnsafeMutableRawBufferPointer(rebasing: bytes[offset...]), role: .server, limits: limits)
+            offset += consumed
+            switch event {
+            case .needMore:
+                return offset
+            case .message(let opcode, let payload):
+                guard connection.context.phase == .webSocket else { continue }  // closing: drop data
+                statistics.messagesReceived += 1
+                behavior(connection).message(WebSocket(connection), WebSocketMessage(opcode: opcode, payload: payload))
+            case .ping(let payload):
+                if connection.context.phase == .webSocket { sendFrame(connection, opcode: .pong, payload: payload) }
+            case .pong:
+                break
+            case .close(let code, let reason):
+                receivedClose(connection, code: code, reason: reason)
+                return bytes.count
+            case .failure(let code, let reason):
+                statistics.protocolErrors += 1
+                fail(connection, code: code, reason: reason)
+                return bytes.count
+            }
+        }
+        return bytes.count
+    }
+
+    func sendFrame(_ connection: Connection<ServerHandler>, opcode: Opcode, payload: UnsafeRawBufferPointer) {
+        let header = FrameEncoder.headerSize(payloadLength: payload.count, masked: false)
+        connection.write(reserving: header + payload.count) { out in
+            FrameEncoder.encode(opcode: opcode, payload: payload, maskKey: nil, into: out.baseAddress!)
+        }
+    }
+
+    private func armHeartbeat(_ connection: Connection<ServerHandler>) {
+        if pingInterval > 0 { connection.setTimeout(nanoseconds: pingInterval) } else { connection.clearTimeout() }
+    }
+
+    // MARK: Closing
+
+    /// The peer's close frame: answer it (echoing its code) and end the connection.
+    private func receivedClose(_ connection: Connection<ServerHandler>, code: CloseCode?, reason: UnsafeRawBufferPointer) {
+        if connection.context.phase == .webSocket {
+            let payload = code.map { FrameEncoder.closePayload(code: $0) } ?? []
+            payload.withUnsafeBytes { sendFrame(connection, opcode: .close, payload: $0) }
+            connection.context.phase = .closing
+            reportClose(connection, code: code ?? .noStatusReceived, reason: String(decoding: reason, as: UTF8.self))
+        }
+        // The server closes the TCP connection first (RFC 6455 §7.1.1).
+        connection.closeAfterFlush()
+        connection.setTimeout(nanoseconds: closeTimeout)
+    }
+
+    /// Fails the connection: a close frame with the code, then the end.
+    private func fail(_ connection: Connection<ServerHandler>, code: CloseCode, reason: String) {
+        if connection.context.phase == .webSocket {
+            FrameEncoder.closePayload(code: code, reason: reason).withUnsafeBytes { sendFrame(connection, opcode: .close, payload: $0) }
+            connection.context.phase = .closing
+            reportClose(connection, code: code, reason: reason)
+        }
+        connection.closeAfterFlush()
+        connection.setTimeout(nanoseconds: closeTimeout)
+    }
+
+    /// Our close: send the frame and wait (bounded) for the peer's.
+    func startClose(_ connection: Connection<ServerHandler>, code: CloseCode, reason: String) {
+        guard connection.isOpen, connection.context.phase == .webSocket else { return }
+        FrameEncoder.closePayload(code: code, reason: reason).withUnsafeBytes { sendFrame(connection, opcode: .close, payload: $0) }
+        connection.context.phase = .closing
+        connection.setTimeout(nanoseconds: closeTimeout)
+        reportClose(connection, code: code, reason: reason)
+    }
+
+    func terminate(_ connection: Connection<ServerHandler>) {
+        connection.close(reason: .local)
+    }
+
+    private func reportClose(_ connection: Connection<ServerHandler>, code: CloseCode, reason: String) {
+        guard !connection.context.closeReported else { return }
+        connection.context.closeReported = true
+        behavior(connection).close(WebSocket(connection), code, reason)
+    }
+
+    private func behavior(_ connection: Connection<ServerHandler>) -> WebSocketBehavior {
+        routes.webSockets[Int(connection.context.route)].behavior
+    }
+}
+
+/// Counters of one loop's server, read through `PushServer.statistics()`.
+final class ServerStatistics {
+    var handshakes = 0
+    var openWebSockets = 0
+    var messagesReceived = 0
+    var protocolErrors = 0
+    var heartbeatEvictions = 0
+    var httpResponses = 0
+}

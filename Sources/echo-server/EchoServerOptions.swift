@@ -1,0 +1,62 @@
+import PushServer
+
+/// echo-server's command line.
+struct EchoServerOptions {
+    var configuration = ServerConfiguration()
+
+    struct UsageError: Error {
+        let message: String
+    }
+
+    static let usage = """
+    usage: echo-server [options]
+
+      --host ADDRESS        address to listen on (IPv4 or IPv6)          default 0.0.0.0
+      --port N              port (0 picks a free one)                   default 9001
+      --threads N           event loops, one thread each                default: one per core
+      --max-message BYTES   largest message accepted; larger close 1009 default 16777216
+      --ping-interval SECS  ping a WebSocket silent this long (0: off)  default 30
+      --pong-timeout SECS   drop a pinged WebSocket silent this long    default 10
+      -h, --help            this text
+
+    ws://HOST:PORT/ANY-PATH echoes every message with its opcode;
+    http://HOST:PORT/ serves a page to try it in a browser.
+    """
+
+    /// nil when --help was asked.
+    static func parse(_ arguments: [String]) throws(UsageError) -> EchoServerOptions? {
+        var options = EchoServerOptions()
+        var remaining = arguments[...]
+        while let argument = remaining.popFirst() {
+            var name = argument
+            var inlineValue: String?
+            if let equals = argument.firstIndex(of: "="), argument.hasPrefix("--") {
+                name = String(argument[..<equals])
+                inlineValue = String(argument[argument.index(after: equals)...])
+            }
+            func value() throws(UsageError) -> String {
+                if let inlineValue { return inlineValue }
+                guard let next = remaining.popFirst() else { throw UsageError(message: "\(name) needs a value") }
+                return next
+            }
+            func integer(_ range: ClosedRange<Int>) throws(UsageError) -> Int {
+                let text = try value()
+                guard let number = Int(text), range.contains(number) else {
+                    throw UsageError(message: "\(name) needs a whole number in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
+                }
+                return number
+            }
+            switch name {
+            case "-h", "--help": return nil
+            case "--host": options.configuration.host = try value()
+            case "--port": options.configuration.port = try integer(0...65535)
+            case "--threads": options.configuration.threads = try integer(1...1024)
+            case "--max-message": options.configuration.maxMessageSize = try integer(0...(1 << 31))
+            case "--ping-interval": options.configuration.pingInterval = .seconds(try integer(0...86400))
+            case "--pong-timeout": options.configuration.pongTimeout = .seconds(try integer(1...86400))
+            default: throw UsageError(message: "unknown option \(argument)")
+            }
+        }
+        return options
+    }
+}

@@ -1,0 +1,35 @@
+import Glibc
+import PushServer
+import Reactor
+
+// echo-server: echoes every WebSocket message with its opcode; rooms under /room/NAME.
+TerminationSignals.block()
+let options: EchoServerOptions
+do {
+    guard let parsed = try EchoServerOptions.parse(Array(CommandLine.arguments.dropFirst())) else {
+        print(EchoServerOptions.usage)
+        exit(0)
+    }
+    options = parsed
+} catch {
+    StandardError.write("echo-server: \(error.message)\n\n\(EchoServerOptions.usage)")
+    exit(2)
+}
+
+let server = PushServer(configuration: options.configuration)
+server.webSocket("/*") { behavior in
+    behavior.message = { socket, message in socket.send(message.payload, opcode: message.opcode) }
+}
+server.get("/") { _ in HTTPReply(contentType: "text/html; charset=utf-8", body: EchoPage.html) }
+
+do {
+    let address = try server.start()
+    print("echo-server listening on \(address) with \(server.group?.loops.count ?? 0) loop(s); ws://\(address)/ echoes, http://\(address)/ has a page to try it")
+    fflush(nil)
+} catch {
+    StandardError.write("echo-server: cannot listen on \(options.configuration.host):\(options.configuration.port): \(error). Pick another --port or --host.")
+    exit(1)
+}
+let signal = TerminationSignals.wait()
+StandardError.write("echo-server: signal \(signal), closing connections (1001) and draining")
+server.shutdown()
