@@ -24,6 +24,7 @@ let package = Package(
         .executableTarget(name: "reactor-bench", dependencies: ["Reactor"], path: "Benchmarks/reactor-bench"),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CEpoll", "reactor-bench"]),
         .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec"]),
+        .testTarget(name: "BroadcastTests", dependencies: ["Broadcast", "Reactor", "WebSocketCodec"]),
         .testTarget(name: "wsbenchTests", dependencies: ["wsbench"]),
     ]
 )

@@ -1,3 +1,4 @@
+import Broadcast
 import Reactor
 import WebSocketCodec
 
@@ -25,6 +26,15 @@ public struct ConnectionState: ConnectionContext {
     var reader = WebSocketReader()
     /// The application's per-connection data.
     var userData: AnyObject?
+    /// A small integer of the application's, for flags that need no allocation.
+    var tag: UInt32 = 0
+    /// Rooms joined: the first inline, others (rare) in an array.
+    var firstRoom = RoomMembership.none
+    var moreRooms: [RoomMembership] = []
 
     public init() {}
+}
+
+extension RoomMembership {
+    static let none = RoomMembership(room: .max, position: .max)
 }

@@ -1,3 +1,4 @@
+import Broadcast
 import Reactor
 import Synchronization
 import WebSocketCodec
@@ -19,6 +20,7 @@ public final class PushServer: Sendable {
     private struct Running: Sendable {
         let group: EventLoopGroup
         let server: TCPServer<ServerHandler>
+        let broadcaster: Broadcaster
     }
 
     public init(configuration: ServerConfiguration = ServerConfiguration()) {
@@ -47,12 +49,13 @@ public final class PushServer: Sendable {
         let routes = pending.withLock { RouteTable(webSockets: $0.webSockets, http: $0.http) }
         let configuration = configuration
         let group = try EventLoopGroup(loopCount: configuration.threads > 0 ? configuration.threads : EventLoopGroup.coreCount)
+        let broadcaster = Broadcaster(group: group, configuration: configuration.broadcast)
         do {
             let server = try TCPServer(
                 group: group, host: configuration.host, port: configuration.port,
                 tickInterval: configuration.timerTick.nanoseconds
-            ) { _ in ServerHandler(routes: routes, configuration: configuration) }
-            running.withLock { $0 = Running(group: group, server: server) }
+            ) { loop in ServerHandler(routes: routes, configuration: configuration, rooms: broadcaster.part(on: loop)) }
+            running.withLock { $0 = Running(group: group, server: server, broadcaster: broadcaster) }
             return server.address
         } catch {
             group.shutdown()
@@ -62,6 +65,9 @@ public final class PushServer: Sendable {
 
     /// The loops serving; nil before `start`.
     public var group: EventLoopGroup? { running.withLock { $0?.group } }
+
+    /// The rooms; nil before `start`. Its `publish` works from any thread.
+    public var broadcaster: Broadcaster? { running.withLock { $0?.broadcaster } }
 
     /// Graceful stop: every WebSocket gets a 1001 close, and the loops exit
     /// once all connections are closed or `drainTimeout` has passed.
@@ -85,6 +91,7 @@ public final class PushServer: Sendable {
                 $0.messagesReceived += handler.messagesReceived
                 $0.protocolErrors += handler.protocolErrors
                 $0.heartbeatEvictions += handler.heartbeatEvictions
+                $0.slowSubscriberEvictions += handler.slowSubscriberEvictions
                 $0.httpResponses += handler.httpResponses
             }
         }
@@ -97,6 +104,7 @@ public final class PushServer: Sendable {
         public var messagesReceived = 0
         public var protocolErrors = 0
         public var heartbeatEvictions = 0
+        public var slowSubscriberEvictions = 0
         public var httpResponses = 0
     }
 }

@@ -1,3 +1,4 @@
+import Broadcast
 import WebSocketCodec
 
 /// Everything an operator can tune. Every default is listed in the README.
@@ -22,6 +23,12 @@ public struct ServerConfiguration: Sendable {
     public var drainTimeout: Duration = .seconds(5)
     /// Granularity of all connection timeouts.
     public var timerTick: Duration = .seconds(1)
+    /// Rooms: per-subscriber cap and policy, history.
+    public var broadcast = BroadcastConfiguration()
+    /// When set, every WebSocket joins this room on open, so a publish to it
+    /// reaches everyone connected (socket.io's `io.emit`). Costs one
+    /// membership per connection, so it is off by default.
+    public var everyoneRoom: String?
 
     public init() {}
 

@@ -1,3 +1,4 @@
+import Broadcast
 import Reactor
 import WebSocketCodec
 
@@ -14,10 +15,14 @@ final class ServerHandler: ConnectionHandler {
     private let closeTimeout: UInt64
     private let handshakeTimeout: UInt64
     let statistics = ServerStatistics()
+    let rooms: LoopBroadcaster
+    /// This loop's connections; known from the first connection on.
+    private(set) unowned(unsafe) var connections: Connections<ServerHandler>?
 
-    init(routes: RouteTable, configuration: ServerConfiguration) {
+    init(routes: RouteTable, configuration: ServerConfiguration, rooms: LoopBroadcaster) {
         self.routes = routes
         self.configuration = configuration
+        self.rooms = rooms
         limits = WebSocketLimits(maxMessageSize: configuration.maxMessageSize)
         pingInterval = configuration.pingInterval.nanoseconds
         pongTimeout = configuration.pongTimeout.nanoseconds
@@ -28,6 +33,10 @@ final class ServerHandler: ConnectionHandler {
     // MARK: ConnectionHandler
 
     func connectionOpened(_ connection: Connection<ServerHandler>) {
+        if connections == nil {
+            connections = connection.connections
+            rooms.sink = self
+        }
         connection.context.headParser = HTTPHeadParser(maxHeadSize: configuration.maxHeadSize)
         connection.setTimeout(nanoseconds: handshakeTimeout)
     }
@@ -78,6 +87,7 @@ final class ServerHandler: ConnectionHandler {
         guard connection.context.phase != .http else { return }
         statistics.openWebSockets -= 1
         reportClose(connection, code: .abnormalClosure, reason: "")
+        leaveAllRooms(connection)
     }
 
     // MARK: HTTP
@@ -179,6 +189,7 @@ final class ServerHandler: ConnectionHandler {
         statistics.openWebSockets += 1
         statistics.handshakes += 1
         armHeartbeat(connection)
+        if let everyone = configuration.everyoneRoom { join(connection, everyone) }
         behavior.open(WebSocket(connection), request)
         return connection.isOpen
     }
@@ -269,14 +280,75 @@ final class ServerHandler: ConnectionHandler {
         connection.close(reason: .local)
     }
 
+    /// The close callback, once; from then on the socket is out of its rooms.
     private func reportClose(_ connection: Connection<ServerHandler>, code: CloseCode, reason: String) {
         guard !connection.context.closeReported else { return }
         connection.context.closeReported = true
         behavior(connection).close(WebSocket(connection), code, reason)
+        leaveAllRooms(connection)
     }
 
     private func behavior(_ connection: Connection<ServerHandler>) -> WebSocketBehavior {
         routes.webSockets[Int(connection.context.route)].behavior
+    }
+}
+
+// MARK: - Rooms
+
+extension ServerHandler: DeliverySink {
+    func join(_ connection: Connection<ServerHandler>, _ room: String, resumeAfter: UInt64? = nil,
+              resumed: (@Sendable (LoopBroadcaster.ResumeResult) -> Void)? = nil) {
+        if let index = rooms.roomIndex(of: room), isMember(connection.id, ofRoom: index) { return }
+        let membership = rooms.subscribe(connection.id, to: room, resumeAfter: resumeAfter, resumed: resumed)
+        if connection.context.firstRoom == .none {
+            connection.context.firstRoom = membership
+        } else {
+            connection.context.moreRooms.append(membership)
+        }
+    }
+
+    func leave(_ connection: Connection<ServerHandler>, _ room: String) {
+        guard let index = rooms.roomIndex(of: room) else { return }
+        if connection.context.firstRoom.room == index {
+            rooms.unsubscribe(connection.id, connection.context.firstRoom)
+            connection.context.firstRoom = connection.context.moreRooms.popLast() ?? .none
+        } else if let found = connection.context.moreRooms.firstIndex(where: { $0.room == index }) {
+            rooms.unsubscribe(connection.id, connection.context.moreRooms.remove(at: found))
+        }
+    }
+
+    func leaveAllRooms(_ connection: Connection<ServerHandler>) {
+        guard connection.context.firstRoom != .none else { return }
+        rooms.unsubscribe(connection.id, connection.context.firstRoom)
+        for membership in connection.context.moreRooms { rooms.unsubscribe(connection.id, membership) }
+        connection.context.firstRoom = .none
+        connection.context.moreRooms = []
+    }
+
+    func roomNames(of connection: Connection<ServerHandler>) -> [String] {
+        guard connection.context.firstRoom != .none else { return [] }
+        return ([connection.context.firstRoom] + connection.context.moreRooms).map { rooms.roomName(at: $0.room) }
+    }
+
+    func deliver(_ slices: UnsafeBufferPointer<SharedSlice>, to subscriber: ConnectionID) -> Int? {
+        guard let connection = connections?.connection(subscriber), connection.context.phase == .webSocket else { return nil }
+        connection.write(slices: slices)
+        return connection.isOpen ? connection.queuedBytes : nil
+    }
+
+    func queuedBytes(of subscriber: ConnectionID) -> Int? {
+        connections?.connection(subscriber)?.queuedBytes
+    }
+
+    func evict(_ subscriber: ConnectionID) {
+        guard let connection = connections?.connection(subscriber) else { return }
+        statistics.slowSubscriberEvictions += 1
+        startClose(connection, code: .policyViolation, reason: "too slow: more than \(configuration.broadcast.maxQueuedBytes) bytes queued")
+    }
+
+    func isMember(_ subscriber: ConnectionID, ofRoom room: UInt32) -> Bool {
+        guard let connection = connections?.connection(subscriber) else { return false }
+        return connection.context.firstRoom.room == room || connection.context.moreRooms.contains { $0.room == room }
     }
 }
 
@@ -287,5 +359,6 @@ final class ServerStatistics {
     var messagesReceived = 0
     var protocolErrors = 0
     var heartbeatEvictions = 0
+    var slowSubscriberEvictions = 0
     var httpResponses = 0
 }

@@ -1,3 +1,4 @@
+import Broadcast
 import Reactor
 import WebSocketCodec
 
@@ -29,6 +30,12 @@ public struct WebSocket {
         nonmutating set { connection.context.userData = newValue }
     }
 
+    /// A small integer of the application's, for flags that need no allocation.
+    public var tag: UInt32 {
+        get { connection.context.tag }
+        nonmutating set { connection.context.tag = newValue }
+    }
+
     public func send(text: String) {
         var text = text
         text.withUTF8 { send(UnsafeRawBufferPointer($0), opcode: .text) }
@@ -50,6 +57,44 @@ public struct WebSocket {
     /// Starts the closing handshake.
     public func close(code: CloseCode = .normalClosure, reason: String = "") {
         handler.startClose(connection, code: code, reason: reason)
+    }
+
+    // MARK: Rooms
+
+    /// The broadcaster's part on this socket's loop.
+    public var broadcaster: LoopBroadcaster { handler.rooms }
+
+    /// Joins `room` (again a no-op). With `resumeAfter`, the room's messages
+    /// after that sequence are sent first, from history; `resumed` says how it went.
+    public func join(_ room: String, resumeAfter: UInt64? = nil,
+                     resumed: (@Sendable (LoopBroadcaster.ResumeResult) -> Void)? = nil) {
+        guard isOpen else { return }
+        handler.join(connection, room, resumeAfter: resumeAfter, resumed: resumed)
+    }
+
+    public func leave(_ room: String) { handler.leave(connection, room) }
+
+    /// The rooms this socket is in.
+    public var rooms: [String] { handler.roomNames(of: connection) }
+
+    /// The first room this socket joined (no allocation: for the one-room case).
+    public var room: String? {
+        let first = connection.context.firstRoom
+        return first == .none ? nil : handler.rooms.roomName(at: first.room)
+    }
+
+    /// Who this socket is, for exclusions.
+    public var subscriberID: SubscriberID { SubscriberID(loop: loop.index, connection: connection.id) }
+
+    /// Publishes to a room (the sender need not be a member). With
+    /// `includeSelf: false`, the sender does not get its own message.
+    public func publish(_ message: BroadcastMessage, to room: String, includeSelf: Bool = true) {
+        handler.rooms.publish(message, to: room, excluding: Exclusion(subscriber: includeSelf ? nil : subscriberID))
+    }
+
+    /// Publishes to several rooms: a member of more than one gets it once.
+    public func publish(_ message: BroadcastMessage, to rooms: [String], includeSelf: Bool = true) {
+        handler.rooms.publish(message, to: rooms, excluding: includeSelf ? nil : subscriberID)
     }
 
     /// Drops the connection at once, without a closing handshake.

@@ -55,6 +55,9 @@ public struct Connection<Handler: ConnectionHandler> {
         connections.write(slot, buffer, start: range.lowerBound, end: range.upperBound)
     }
 
+    /// Sends several shared ranges (after anything corked) in one system call.
+    public func write(slices: UnsafeBufferPointer<SharedSlice>) { connections.write(slot, slices: slices) }
+
     /// Sends what is corked now instead of at the end of the callback.
     public func flush() { connections.flushCork(slot) }
 

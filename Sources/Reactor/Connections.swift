@@ -220,7 +220,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         if bytes.count > Self.corkCapacity - corkCount {
             uncork()
             if bytes.count > Self.corkCapacity {
-                transmit(slot, copied: bytes, shared: nil, start: 0, end: 0)
+                transmit(slot, copied: bytes, shared: UnsafeBufferPointer(start: nil, count: 0))
                 return
             }
             corkOwner = slot
@@ -251,14 +251,21 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     /// Sends from a shared buffer without copying; only what the kernel
     /// refuses keeps a reference.
     func write(_ slot: UInt32, _ buffer: SharedBuffer, start: Int, end: Int) {
-        guard canWrite(slot), end > start else { return }
+        guard end > start else { return }
+        var slice = SharedSlice(buffer, start: start, end: end)
+        withUnsafeMutablePointer(to: &slice) { write(slot, slices: UnsafeBufferPointer(start: $0, count: 1)) }
+    }
+
+    /// Sends several shared ranges, after anything corked, in one system call.
+    func write(_ slot: UInt32, slices: UnsafeBufferPointer<SharedSlice>) {
+        guard canWrite(slot), !slices.isEmpty else { return }
         if corkOwner == slot {
             let corked = UnsafeRawBufferPointer(start: cork, count: corkCount)
             corkCount = 0
             corkOwner = .max
-            transmit(slot, copied: corked, shared: buffer, start: start, end: end)
+            transmit(slot, copied: corked, shared: slices)
         } else {
-            transmit(slot, copied: nil, shared: buffer, start: start, end: end)
+            transmit(slot, copied: nil, shared: slices)
         }
     }
 
@@ -278,12 +285,12 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         let corked = UnsafeRawBufferPointer(start: cork, count: corkCount)
         corkOwner = .max
         corkCount = 0
-        if !corked.isEmpty { transmit(slot, copied: corked, shared: nil, start: 0, end: 0) }
+        if !corked.isEmpty { transmit(slot, copied: corked, shared: UnsafeBufferPointer(start: nil, count: 0)) }
     }
 
-    /// One write for `copied` then `shared[start..<end]`; what is refused is
-    /// queued (the copied part copied, the shared part referenced).
-    private func transmit(_ slot: UInt32, copied: UnsafeRawBufferPointer?, shared: SharedBuffer?, start: Int, end: Int) {
+    /// One write for `copied` then the shared slices; what is refused is
+    /// queued (the copied part copied, the shared parts referenced).
+    private func transmit(_ slot: UInt32, copied: UnsafeRawBufferPointer?, shared: UnsafeBufferPointer<SharedSlice>) {
         let entry = table[slot]
         let copiedCount = copied?.count ?? 0
         if entry.pointee.flags.contains(.connecting) || !(entry.pointee.outbound?.isEmpty ?? true) {
@@ -291,29 +298,44 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
             let queue = entry.pointee.outbound ?? OutboundQueue()
             entry.pointee.outbound = queue
             if let copied, copiedCount > 0 { queue.append(SharedBuffer(copying: copied), start: 0, end: copiedCount) }
-            if let shared { queue.append(shared, start: start, end: end) }
+            for slice in shared { queue.append(slice.buffer, start: slice.start, end: slice.end) }
             return
         }
-        var vectorCount = 0
-        if let copied, copiedCount > 0 {
-            vectors[vectorCount] = iovec(iov_base: UnsafeMutableRawPointer(mutating: copied.baseAddress!), iov_len: copiedCount)
-            vectorCount += 1
+        var offered = 0
+        var first = 0  // the first shared slice that fits in this call
+        var written = 0
+        if copiedCount > 0 || !shared.isEmpty {
+            var vectorCount = 0
+            if let copied, copiedCount > 0 {
+                vectors[0] = iovec(iov_base: UnsafeMutableRawPointer(mutating: copied.baseAddress!), iov_len: copiedCount)
+                vectorCount = 1
+            }
+            while first < shared.count && vectorCount < Self.maxVectors {
+                let slice = shared[first]
+                vectors[vectorCount] = iovec(iov_base: slice.buffer.base + slice.start, iov_len: slice.count)
+                vectorCount += 1
+                offered += slice.count
+                first += 1
+            }
+            offered += copiedCount
+            written = send(slot, vectorCount: vectorCount)
+            guard written >= 0 else { return }  // closed
+            if written == offered && first == shared.count { return }
         }
-        if let shared {
-            vectors[vectorCount] = iovec(iov_base: shared.base + start, iov_len: end - start)
-            vectorCount += 1
-        }
-        let total = copiedCount + (shared == nil ? 0 : end - start)
-        let written = send(slot, vectorCount: vectorCount)
-        guard written >= 0 else { return }  // closed
-        if written == total { return }
+        // Queue the rest: the unsent tail of the copy, then each unsent part of the shared slices.
         let queue = entry.pointee.outbound ?? OutboundQueue()
         entry.pointee.outbound = queue
         if let copied, written < copiedCount {
             queue.append(SharedBuffer(copying: UnsafeRawBufferPointer(rebasing: copied[written...])), start: 0, end: copiedCount - written)
         }
-        if let shared {
-            queue.append(shared, start: start + max(0, written - copiedCount), end: end)
+        var skip = max(0, written - copiedCount)
+        for slice in shared {
+            if skip >= slice.count {
+                skip -= slice.count
+                continue
+            }
+            queue.append(slice.buffer, start: slice.start + skip, end: slice.end)
+            skip = 0
         }
         updateInterest(slot)
     }

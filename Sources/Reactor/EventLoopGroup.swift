@@ -32,8 +32,9 @@ public final class EventLoopGroup: Sendable {
         loops[nextLoop.add(1, ordering: .relaxed).oldValue % loops.count]
     }
 
-    /// Runs `body` on every loop and waits until all have finished.
+    /// Runs `body` on every loop and waits until all have finished. Not from a loop.
     public func onEveryLoop(_ body: @escaping @Sendable (EventLoop) -> Void) {
+        precondition(!loops.contains(where: \.inEventLoop), "onEveryLoop waits for the loops, so it cannot run on one")
         let semaphore = Semaphore()
         for loop in loops {
             loop.execute {

@@ -38,3 +38,21 @@ public final class SharedBuffer: @unchecked Sendable {
         count += bytes.count
     }
 }
+
+/// A range of a shared buffer, for vectored writes. Holds no reference: the
+/// caller keeps the buffer alive for the duration of the write call, and a
+/// connection that must queue the range takes its own reference then.
+public struct SharedSlice {
+    public unowned(unsafe) let buffer: SharedBuffer
+    public let start: Int
+    public let end: Int
+
+    @inline(__always)
+    public init(_ buffer: SharedBuffer, start: Int, end: Int) {
+        self.buffer = buffer
+        self.start = start
+        self.end = end
+    }
+
+    public var count: Int { end - start }
+}

@@ -1,4 +1,5 @@
 import Glibc
+import Broadcast
 import PushServer
 import Reactor
 
@@ -17,6 +18,20 @@ do {
 }
 
 let server = PushServer(configuration: options.configuration)
+server.webSocket("/room/*") { behavior in
+    behavior.upgrade = { request in
+        RoomMode.roomName(from: request.path).isEmpty ? .reject(status: 400, reason: "a room name is missing: /room/NAME") : .accept()
+    }
+    behavior.open = { socket, request in
+        if RoomMode.excludesSelf(request.query) { socket.tag = RoomMode.excludeSelfTag }
+        socket.join(RoomMode.roomName(from: request.path))
+    }
+    behavior.message = { socket, message in
+        guard let room = socket.room else { return }
+        let includeSelf = socket.tag & RoomMode.excludeSelfTag == 0
+        socket.publish(BroadcastMessage(opcode: message.opcode, payload: message.bytes), to: room, includeSelf: includeSelf)
+    }
+}
 server.webSocket("/*") { behavior in
     behavior.message = { socket, message in socket.send(message.payload, opcode: message.opcode) }
 }

@@ -1,0 +1,23 @@
+/// What a subscriber past its cap gets.
+public enum SlowSubscriberPolicy: Sendable, Equatable {
+    /// Close it with 1008 (after what is already queued); the default.
+    case close
+    /// Skip messages for it until its queue is back under the cap, counting them as dropped.
+    case skip
+}
+
+/// The broadcaster's limits. Every default is listed in the README.
+public struct BroadcastConfiguration: Sendable {
+    /// Bytes a subscriber may have queued (written, not yet taken by the kernel) before the policy applies.
+    public var maxQueuedBytes = 1 << 20
+    public var slowSubscriberPolicy = SlowSubscriberPolicy.close
+    /// Messages kept per room for replay to subscribers that rejoin.
+    public var historyCount = 1024
+    /// Encoded bytes kept per room for replay.
+    public var historyBytes = 1 << 20
+    /// A batch (the messages of one room published in one loop pass, encoded
+    /// back to back) is sealed early once it holds this many bytes.
+    public var batchCapacity = 64 * 1024
+
+    public init() {}
+}

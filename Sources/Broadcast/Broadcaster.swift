@@ -1,0 +1,80 @@
+import Reactor
+import Synchronization
+
+/// Rooms across a group of loops: one `LoopBroadcaster` per loop, each
+/// room sequenced by its home loop. Create it before connections arrive and
+/// use each loop's part (`part(on:)`) only on that loop.
+public final class Broadcaster: Sendable {
+    public let group: EventLoopGroup
+    public let configuration: BroadcastConfiguration
+    let loopCount: Int
+    private let registry = PartRegistry()
+
+    public init(group: EventLoopGroup, configuration: BroadcastConfiguration = BroadcastConfiguration()) {
+        self.group = group
+        self.configuration = configuration
+        loopCount = group.loops.count
+        let made = Mutex<[Int: LoopBound<LoopBroadcaster>]>([:])
+        group.onEveryLoop { loop in
+            let part = LoopBroadcaster(loop: loop, group: self, configuration: configuration)
+            made.withLock { $0[loop.index] = LoopBound(part, loop: loop) }
+        }
+        registry.parts = made.withLock { parts in (0..<loopCount).map { parts[$0]! } }
+    }
+
+    /// The broadcaster's part on `loop`; use it there only.
+    public func part(on loop: EventLoop) -> LoopBroadcaster { registry.parts[loop.index].value }
+
+    /// The loop that sequences `room`: a stable hash of its name (FNV-1a).
+    public func homeLoop(of room: String) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in room.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Int(hash % UInt64(loopCount))
+    }
+
+    /// Runs `body` with the part on loop `index`, on that loop.
+    func post(to index: Int, _ body: @escaping @Sendable (LoopBroadcaster) -> Void) {
+        let part = registry.parts[index]
+        part.loop.execute { body(part.value) }
+    }
+
+    /// Publishes from any thread (a backend feeding a ticker, say).
+    public func publish(_ message: BroadcastMessage, to room: String) {
+        post(to: homeLoop(of: room)) { $0.publish(message, to: room) }
+    }
+
+    /// Counters per room, summed over every loop. Waits for the loops.
+    public func statistics() -> [String: RoomStatistics] {
+        let total = Mutex<[String: RoomStatistics]>([:])
+        let registry = registry
+        group.onEveryLoop { loop in
+            let local = registry.parts[loop.index].value.statistics()
+            total.withLock { sums in
+                for (room, counters) in local { sums[room, default: RoomStatistics()].add(counters) }
+            }
+        }
+        return total.withLock { $0 }
+    }
+
+    /// Every room with members, and how many. Waits for the loops.
+    public func rooms() -> [String: Int] {
+        statistics().filter { $0.value.subscribers > 0 }.mapValues(\.subscribers)
+    }
+
+    /// The members of `room` on every loop. Waits for the loops.
+    public func members(of room: String) -> [SubscriberID] {
+        let found = Mutex<[SubscriberID]>([])
+        let registry = registry
+        group.onEveryLoop { loop in
+            let local = registry.parts[loop.index].value.localMembers(of: room)
+            found.withLock { $0 += local.map { SubscriberID(loop: loop.index, connection: $0) } }
+        }
+        return found.withLock { $0 }
+    }
+}
+
+/// The per-loop parts, written once while the broadcaster is created (before
+/// anything can read them) and only read afterwards.
+final class PartRegistry: @unchecked Sendable {
+    var parts: [LoopBound<LoopBroadcaster>] = []
+}

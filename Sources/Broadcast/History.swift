@@ -1,0 +1,57 @@
+/// A room's recent messages, kept on its home loop as references into the
+/// batches that carried them (no copies), bounded by count and bytes.
+struct History {
+    struct Entry {
+        let sequence: UInt64
+        let batch: Batch
+        let index: Int
+        var size: Int { batch.frameRange(of: index).count }
+    }
+
+    let maxCount: Int
+    let maxBytes: Int
+    private var entries: [Entry] = []
+    private var head = 0
+    private(set) var bytes = 0
+
+    init(maxCount: Int, maxBytes: Int) {
+        self.maxCount = maxCount
+        self.maxBytes = maxBytes
+    }
+
+    var count: Int { entries.count - head }
+    /// The oldest sequence still held, if any.
+    var oldestSequence: UInt64? { count > 0 ? entries[head].sequence : nil }
+
+    mutating func append(_ batch: Batch) {
+        guard maxCount > 0 else { return }
+        for index in 0..<batch.count {
+            let entry = Entry(sequence: batch.firstSequence + UInt64(index), batch: batch, index: index)
+            entries.append(entry)
+            bytes += entry.size
+        }
+        while count > maxCount || (bytes > maxBytes && count > 1) {
+            bytes -= entries[head].size
+            head += 1
+        }
+        if head > 1024 && head * 2 > entries.count {  // compact now and then
+            entries.removeFirst(head)
+            head = 0
+        }
+    }
+
+    enum Replay {
+        /// Every message after the asked sequence, oldest first.
+        case messages([Entry])
+        /// Messages after the asked sequence were already dropped; the oldest held is given.
+        case gapTooOld(oldestAvailable: UInt64?)
+    }
+
+    /// The messages after `sequence`, given the room's last assigned sequence.
+    func messages(after sequence: UInt64, lastAssigned: UInt64) -> Replay {
+        if sequence >= lastAssigned { return .messages([]) }
+        guard let oldest = oldestSequence, oldest <= sequence + 1 else { return .gapTooOld(oldestAvailable: oldestSequence) }
+        let first = head + Int(sequence + 1 - oldest)
+        return .messages(Array(entries[first...]))
+    }
+}

@@ -1,0 +1,88 @@
+import Reactor
+
+/// A room as one loop sees it: its members on this loop, and on the room's
+/// home loop also its sequence, open batch and history.
+final class LocalRoom {
+    let name: String
+    let index: UInt32
+    let home: Int
+
+    /// Members on this loop; a left member leaves a hole (reused later) so
+    /// every other member's position, held by its connection, stays valid.
+    private(set) var members: [ConnectionID] = []
+    private var holes: [UInt32] = []
+    private(set) var memberCount = 0
+    static let hole = ConnectionID(slot: .max, generation: .max)
+
+    /// Members that asked to resume and must not get messages up to this sequence (usually empty).
+    var floors: [ConnectionID: UInt64] = [:]
+    /// Batches to deliver to this loop's members at the end of the pass.
+    var pending: [Batch] = []
+
+    // On the home loop only.
+    var lastSequence: UInt64 = 0
+    var builder: BatchBuilder?
+    var history: History
+    /// Other loops with members, to which sealed batches are posted.
+    var remoteLoops: Set<Int> = []
+
+    var statistics = RoomStatistics()
+
+    init(name: String, index: UInt32, home: Int, history: History) {
+        self.name = name
+        self.index = index
+        self.home = home
+        self.history = history
+    }
+
+    func add(_ member: ConnectionID) -> UInt32 {
+        memberCount += 1
+        if let position = holes.popLast() {
+            members[Int(position)] = member
+            return position
+        }
+        members.append(member)
+        return UInt32(members.count - 1)
+    }
+
+    /// Removes the member at `position` if it is still `member`.
+    func remove(_ member: ConnectionID, at position: UInt32) -> Bool {
+        guard Int(position) < members.count, members[Int(position)] == member else { return false }
+        members[Int(position)] = Self.hole
+        holes.append(position)
+        memberCount -= 1
+        floors[member] = nil
+        if memberCount == 0 {
+            members.removeAll()
+            holes.removeAll()
+        }
+        return true
+    }
+}
+
+/// A room's counters on one loop; summed over loops by `Broadcaster.statistics`.
+public struct RoomStatistics: Sendable, Equatable {
+    /// Messages published to the room (counted on its home loop).
+    public var published = 0
+    /// Messages encoded (once per message per wire format, on the home loop).
+    public var encoded = 0
+    /// Deliveries: one per message per member that was sent it.
+    public var delivered = 0
+    /// Messages skipped for slow subscribers (skip policy) or left out after a replay gap.
+    public var dropped = 0
+    /// Subscribers closed for going past their cap (close policy).
+    public var evicted = 0
+    /// Current members.
+    public var subscribers = 0
+
+    public init() {}
+
+    mutating func add(_ other: RoomStatistics) {
+        published += other.published
+        encoded += other.encoded
+        delivered += other.delivered
+        dropped += other.dropped
+        evicted += other.evicted
+        subscribers += other.subscribers
+    }
+}

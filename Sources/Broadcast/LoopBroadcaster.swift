@@ -1,0 +1,359 @@
+import Reactor
+
+/// The broadcaster's part on one loop. Every method runs on that loop.
+///
+/// A room's home loop (chosen by its name) sequences it: publishes from
+/// other loops are forwarded there (one post per destination loop per pass),
+/// the home encodes them once into the room's batch, and at the end of the
+/// pass sends the sealed batch to each loop with members (one post per loop
+/// per pass). Each loop then writes every new batch of a room to each member
+/// in one system call. Every member thus gets the room's messages in one
+/// order, from the same bytes.
+public final class LoopBroadcaster {
+    public let loop: EventLoop
+    let configuration: BroadcastConfiguration
+    unowned let group: Broadcaster
+    /// Where deliveries go; set by the server before the first subscribe.
+    public weak var sink: DeliverySink?
+
+    private var roomsByName: [String: LocalRoom] = [:]
+    private var roomsByIndex: [LocalRoom] = []
+    /// Publishes waiting to be forwarded to their rooms' home loops, by loop.
+    private var forwards: [[Forward]]
+    /// Sealed batches waiting to be posted to other loops, by loop.
+    private var outgoing: [[Batch]]
+    /// Home rooms with an open batch this pass.
+    private var openRooms: [LocalRoom] = []
+    /// Rooms with batches to deliver to this loop's members this pass.
+    private var deliveryRooms: [LocalRoom] = []
+    private let slices: UnsafeMutablePointer<SharedSlice>
+    private static let maxSlices = 1024
+
+    struct Forward: Sendable {
+        let room: String
+        let message: BroadcastMessage
+        let exclusion: Exclusion
+    }
+
+    init(loop: EventLoop, group: Broadcaster, configuration: BroadcastConfiguration) {
+        self.loop = loop
+        self.group = group
+        self.configuration = configuration
+        forwards = Array(repeating: [], count: group.loopCount)
+        outgoing = Array(repeating: [], count: group.loopCount)
+        slices = .allocate(capacity: Self.maxSlices)
+        loop.addPreFlushHook { [unowned self] in endOfPass() }
+    }
+
+    deinit { slices.deallocate() }
+
+    // MARK: Rooms
+
+    private func room(named name: String) -> LocalRoom {
+        if let room = roomsByName[name] { return room }
+        let room = LocalRoom(
+            name: name, index: UInt32(roomsByIndex.count), home: group.homeLoop(of: name),
+            history: History(maxCount: configuration.historyCount, maxBytes: configuration.historyBytes))
+        roomsByName[name] = room
+        roomsByIndex.append(room)
+        return room
+    }
+
+    /// The room's index on this loop (what `RoomMembership.room` and `DeliverySink.isMember` use).
+    public func roomIndex(of name: String) -> UInt32? { roomsByName[name]?.index }
+
+    public func roomName(at index: UInt32) -> String { roomsByIndex[Int(index)].name }
+
+    /// Rooms with members on this loop, and how many.
+    public func localRooms() -> [(name: String, members: Int)] {
+        roomsByIndex.filter { $0.memberCount > 0 }.map { ($0.name, $0.memberCount) }
+    }
+
+    /// The members of a room on this loop.
+    public func localMembers(of name: String) -> [ConnectionID] {
+        roomsByName[name]?.members.filter { $0 != LocalRoom.hole } ?? []
+    }
+
+    // MARK: Membership
+
+    /// What a resuming subscriber is told.
+    public enum ResumeResult: Sendable, Equatable {
+        /// It was sent every message after the sequence it gave (this many).
+        case resumed(replayed: Int)
+        /// Messages after its sequence were no longer held; it gets new ones only.
+        case gapTooOld(oldestAvailable: UInt64?)
+    }
+
+    /// Adds `connection` to `name`. With `resumeAfter`, it is first sent the
+    /// room's messages after that sequence from history (in order, before any
+    /// new one), and `resumed` reports how that went.
+    public func subscribe(
+        _ connection: ConnectionID, to name: String, resumeAfter: UInt64? = nil,
+        resumed: (@Sendable (ResumeResult) -> Void)? = nil
+    ) -> RoomMembership {
+        loop.assertInLoop()
+        let room = room(named: name)
+        let position = room.add(connection)
+        if room.memberCount == 1 && room.home != loop.index {
+            let origin = loop.index
+            group.post(to: room.home) { $0.interest(in: name, from: origin, joined: true) }
+        }
+        if let sequence = resumeAfter {
+            // Until the home answers, nothing reaches this member; after, only what follows the replay.
+            room.floors[connection] = .max
+            let origin = loop.index
+            group.post(to: room.home) { home in
+                let answer = home.replay(name, after: sequence)
+                home.group.post(to: origin) { $0.finishResume(name, connection, answer, resumed) }
+            }
+        }
+        return RoomMembership(room: room.index, position: position)
+    }
+
+    public func unsubscribe(_ connection: ConnectionID, _ membership: RoomMembership) {
+        loop.assertInLoop()
+        guard Int(membership.room) < roomsByIndex.count else { return }
+        let room = roomsByIndex[Int(membership.room)]
+        guard room.remove(connection, at: membership.position) else { return }
+        if room.memberCount == 0 && room.home != loop.index {
+            let name = room.name, origin = loop.index
+            group.post(to: room.home) { $0.interest(in: name, from: origin, joined: false) }
+        }
+    }
+
+    /// On the home loop: another loop gained its first member, or lost its last.
+    private func interest(in name: String, from origin: Int, joined: Bool) {
+        let room = room(named: name)
+        if joined { room.remoteLoops.insert(origin) } else { room.remoteLoops.remove(origin) }
+    }
+
+    /// On the home loop: the history after `sequence`, as batches and indices.
+    private func replay(_ name: String, after sequence: UInt64) -> ReplayAnswer {
+        let room = room(named: name)
+        // What is still in the open batch is delivered with it, after the replay.
+        sealOpenBatch(room)
+        switch room.history.messages(after: sequence, lastAssigned: room.lastSequence) {
+        case .messages(let entries):
+            return ReplayAnswer(entries: entries.map { ($0.batch, $0.index) }, lastSequence: room.lastSequence, gapOldest: nil, gap: false)
+        case .gapTooOld(let oldest):
+            return ReplayAnswer(entries: [], lastSequence: room.lastSequence, gapOldest: oldest, gap: true)
+        }
+    }
+
+    struct ReplayAnswer: @unchecked Sendable {
+        let entries: [(Batch, Int)]
+        let lastSequence: UInt64
+        let gapOldest: UInt64?
+        let gap: Bool
+    }
+
+    /// Back on the member's loop: send the replay, then let new messages through.
+    private func finishResume(_ name: String, _ connection: ConnectionID, _ answer: ReplayAnswer, _ resumed: (@Sendable (ResumeResult) -> Void)?) {
+        guard let room = roomsByName[name], room.floors[connection] != nil else { return }  // left meanwhile
+        room.floors[connection] = answer.lastSequence
+        for (batch, index) in answer.entries {
+            let range = batch.frameRange(of: index)
+            addSlice(batch, from: range.lowerBound, to: range.upperBound, for: connection)
+        }
+        _ = flushSlices(to: connection)
+        withExtendedLifetime(answer) {}
+        room.statistics.delivered += answer.entries.count
+        resumed?(answer.gap ? .gapTooOld(oldestAvailable: answer.gapOldest) : .resumed(replayed: answer.entries.count))
+    }
+
+    // MARK: Publishing
+
+    /// Publishes to one room. The message is encoded once, on the room's home loop.
+    public func publish(_ message: BroadcastMessage, to name: String, excluding exclusion: Exclusion = Exclusion()) {
+        loop.assertInLoop()
+        let home = group.homeLoop(of: name)
+        if home == loop.index {
+            append(message, to: room(named: name), exclusion: exclusion)
+        } else {
+            forwards[home].append(Forward(room: name, message: message, exclusion: exclusion))
+        }
+    }
+
+    /// Publishes to several rooms; a member of more than one gets it once (from the first of them).
+    public func publish(_ message: BroadcastMessage, to names: [String], excluding subscriber: SubscriberID? = nil) {
+        var seen: [String] = []
+        for name in names where !seen.contains(name) {
+            publish(message, to: name, excluding: Exclusion(subscriber: subscriber, membersOf: seen))
+            seen.append(name)
+        }
+    }
+
+    /// On the home loop: sequence and encode into the room's open batch.
+    private func append(_ message: BroadcastMessage, to room: LocalRoom, exclusion: Exclusion) {
+        if let builder = room.builder, !builder.fits(message) { sealOpenBatch(room) }
+        if room.builder == nil {
+            let size = max(configuration.batchCapacity, BatchBuilder.frameSize(of: message))
+            room.builder = BatchBuilder(room: room.name, firstSequence: room.lastSequence + 1, capacity: size)
+            openRooms.append(room)
+        }
+        room.builder!.append(message, exclusion: exclusion)
+        room.lastSequence += 1
+        room.statistics.published += 1
+        room.statistics.encoded += 1
+    }
+
+    /// On the home loop: close the room's open batch, record it, and route it.
+    private func sealOpenBatch(_ room: LocalRoom) {
+        guard let builder = room.builder, !builder.isEmpty else { return }
+        room.builder = nil
+        let batch = builder.seal()
+        room.history.append(batch)
+        if room.memberCount > 0 { queueDelivery(batch, in: room) }
+        for remote in room.remoteLoops { outgoing[remote].append(batch) }
+    }
+
+    private func queueDelivery(_ batch: Batch, in room: LocalRoom) {
+        if room.pending.isEmpty { deliveryRooms.append(room) }
+        room.pending.append(batch)
+    }
+
+    /// On a member loop: batches from a room's home loop.
+    private func receive(_ batches: [Batch]) {
+        for batch in batches {
+            guard let room = roomsByName[batch.room], room.memberCount > 0 else { continue }
+            queueDelivery(batch, in: room)
+        }
+    }
+
+    // MARK: End of pass
+
+    private func endOfPass() {
+        for (home, list) in forwards.enumerated() where !list.isEmpty {
+            forwards[home] = []
+            group.post(to: home) { broadcaster in
+                for forward in list {
+                    broadcaster.append(forward.message, to: broadcaster.room(named: forward.room), exclusion: forward.exclusion)
+                }
+            }
+        }
+        if !openRooms.isEmpty {
+            let rooms = openRooms
+            openRooms = []
+            for room in rooms { sealOpenBatch(room) }
+        }
+        for (destination, list) in outgoing.enumerated() where !list.isEmpty {
+            outgoing[destination] = []
+            group.post(to: destination) { $0.receive(list) }
+        }
+        if !deliveryRooms.isEmpty {
+            let rooms = deliveryRooms
+            deliveryRooms = []
+            for room in rooms {
+                deliver(room.pending, to: room)
+                room.pending = []
+            }
+        }
+    }
+
+    /// Writes the room's new batches to each member here: one system call per member.
+    private func deliver(_ batches: [Batch], to room: LocalRoom) {
+        guard let sink else { return }
+        let cap = configuration.maxQueuedBytes
+        let skipSlow = configuration.slowSubscriberPolicy == .skip
+        let messageCount = batches.reduce(0) { $0 + $1.count }
+        let simple = room.floors.isEmpty && batches.allSatisfy { $0.exclusions.isEmpty }
+        for member in room.members where member != LocalRoom.hole {
+            if skipSlow, let queued = sink.queuedBytes(of: member), queued > cap {
+                room.statistics.dropped += messageCount
+                continue
+            }
+            var sent = messageCount
+            if simple {
+                for batch in batches { addSlice(batch, from: 0, to: batch.frames.count, for: member) }
+            } else {
+                sent = gatherFiltered(batches, for: member, in: room)
+            }
+            guard let queued = flushSlices(to: member) else { continue }
+            room.statistics.delivered += sent
+            if !skipSlow && queued > cap {
+                room.statistics.evicted += 1
+                sink.evict(member)
+            }
+        }
+        if !room.floors.isEmpty, let newest = batches.last?.lastSequence {
+            room.floors = room.floors.filter { $0.value > newest }  // resumed members now fully caught up
+        }
+        withExtendedLifetime(batches) {}
+    }
+
+    /// Slices for one member when some messages are not for it (exclusions,
+    /// or a resume floor); returns how many messages it is sent.
+    private func gatherFiltered(_ batches: [Batch], for member: ConnectionID, in room: LocalRoom) -> Int {
+        let me = SubscriberID(loop: loop.index, connection: member)
+        let floor = room.floors[member] ?? 0
+        var sent = 0
+        for batch in batches where floor < batch.lastSequence {
+            let firstIndex = floor >= batch.firstSequence ? Int(floor - batch.firstSequence) + 1 : 0
+            let mentioned = batch.excludedSubscribers.contains(me) || batch.hasRoomExclusions
+            if !mentioned {
+                addSlice(batch, from: batch.start(of: firstIndex), to: batch.frames.count, for: member)
+                sent += batch.count - firstIndex
+                continue
+            }
+            var runStart = -1
+            for index in firstIndex..<batch.count {
+                if isExcluded(me, member, from: index, of: batch) {
+                    if runStart >= 0 { addSlice(batch, from: batch.start(of: runStart), to: batch.start(of: index), for: member) }
+                    runStart = -1
+                } else {
+                    if runStart < 0 { runStart = index }
+                    sent += 1
+                }
+            }
+            if runStart >= 0 { addSlice(batch, from: batch.start(of: runStart), to: batch.frames.count, for: member) }
+        }
+        return sent
+    }
+
+    private func isExcluded(_ me: SubscriberID, _ member: ConnectionID, from index: Int, of batch: Batch) -> Bool {
+        for (excludedIndex, exclusion) in batch.exclusions where excludedIndex == index {
+            if exclusion.subscriber == me { return true }
+            for other in exclusion.membersOf {
+                if let room = roomsByName[other], sink?.isMember(member, ofRoom: room.index) == true { return true }
+            }
+        }
+        return false
+    }
+
+    private var sliceCount = 0
+
+    /// Adds a range for `member`, writing out first if IOV_MAX ranges are waiting.
+    @inline(__always)
+    private func addSlice(_ batch: Batch, from start: Int, to end: Int, for member: ConnectionID) {
+        guard end > start else { return }
+        if sliceCount == Self.maxSlices { _ = flushSlices(to: member) }
+        slices[sliceCount] = SharedSlice(batch.frames, start: start, end: end)
+        sliceCount += 1
+    }
+
+    /// Writes the gathered ranges to `member`; its queued bytes, or nil if it is gone (or nothing was gathered).
+    private func flushSlices(to member: ConnectionID) -> Int? {
+        guard sliceCount > 0 else { return nil }
+        let count = sliceCount
+        sliceCount = 0
+        return sink?.deliver(UnsafeBufferPointer(start: slices, count: count), to: member)
+    }
+
+    // MARK: Statistics
+
+    func statistics() -> [String: RoomStatistics] {
+        var result: [String: RoomStatistics] = [:]
+        for room in roomsByIndex {
+            var counters = room.statistics
+            counters.subscribers = room.memberCount
+            result[room.name] = counters
+        }
+        return result
+    }
+
+    /// The room's last sequence number, on its home loop.
+    public func lastSequence(of name: String) -> UInt64? {
+        guard group.homeLoop(of: name) == loop.index else { return nil }
+        return roomsByName[name]?.lastSequence
+    }
+}

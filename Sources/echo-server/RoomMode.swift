@@ -1,0 +1,15 @@
+/// echo-server's room mode: `/room/NAME` joins room NAME and publishes every
+/// message it sends there; `?self=0` leaves the sender out of its own messages.
+enum RoomMode {
+    static let prefix = "/room/"
+    static let excludeSelfTag: UInt32 = 1
+
+    static func roomName(from path: String) -> String {
+        String(path.dropFirst(prefix.count))
+    }
+
+    static func excludesSelf(_ query: String?) -> Bool {
+        guard let query else { return false }
+        return query.split(separator: "&").contains("self=0")
+    }
+}

@@ -1,0 +1,116 @@
+import Broadcast
+import Reactor
+import Synchronization
+import WebSocketCodec
+
+/// A loop's stand-in for the server: records what each fake subscriber is
+/// sent, parsing the frames as a client would, and can play a subscriber
+/// that never reads (its queue only grows).
+final class RecordingSink: DeliverySink, @unchecked Sendable {
+    struct Received {
+        var messages: [String] = []
+        var queued = 0
+    }
+
+    let loop: EventLoop
+    var received: [ConnectionID: Received] = [:]
+    var stalled: Set<ConnectionID> = []
+    var evicted: [ConnectionID] = []
+    var gone: Set<ConnectionID> = []
+    var memberships: [ConnectionID: Set<UInt32>] = [:]
+    var deliverCalls = 0
+
+    init(loop: EventLoop) { self.loop = loop }
+
+    func deliver(_ slices: UnsafeBufferPointer<SharedSlice>, to subscriber: ConnectionID) -> Int? {
+        loop.assertInLoop()
+        guard !gone.contains(subscriber) else { return nil }
+        deliverCalls += 1
+        var record = received[subscriber] ?? Received()
+        for slice in slices {
+            let bytes = UnsafeRawBufferPointer(start: slice.buffer.base + slice.start, count: slice.count)
+            if stalled.contains(subscriber) {
+                record.queued += bytes.count
+            } else {
+                record.messages += Self.payloads(of: bytes)
+            }
+        }
+        received[subscriber] = record
+        return record.queued
+    }
+
+    func queuedBytes(of subscriber: ConnectionID) -> Int? {
+        gone.contains(subscriber) ? nil : received[subscriber]?.queued ?? 0
+    }
+
+    func evict(_ subscriber: ConnectionID) { evicted.append(subscriber) }
+
+    func isMember(_ subscriber: ConnectionID, ofRoom room: UInt32) -> Bool {
+        memberships[subscriber]?.contains(room) ?? false
+    }
+
+    /// Server frames back to back → their text payloads. Slices always hold whole frames.
+    static func payloads(of bytes: UnsafeRawBufferPointer) -> [String] {
+        var copy = Array(bytes)
+        var result: [String] = []
+        copy.withUnsafeMutableBytes { buffer in
+            var reader = WebSocketReader()
+            var offset = 0
+            while offset < buffer.count {
+                let (event, consumed) = reader.read(UnsafeMutableRawBufferPointer(rebasing: buffer[offset...]), role: .client, limits: WebSocketLimits())
+                offset += consumed
+                switch event {
+                case .message(_, let payload): result.append(String(decoding: payload, as: UTF8.self))
+                case .needMore: precondition(consumed == 0 && offset == buffer.count, "a slice ended inside a frame")
+                    return
+                default: preconditionFailure("unexpected frame \(event)")
+                }
+            }
+        }
+        return result
+    }
+}
+
+/// A broadcaster on a real group, with one recording sink per loop.
+final class Harness: @unchecked Sendable {
+    let group: EventLoopGroup
+    let broadcaster: Broadcaster
+    let sinks: [RecordingSink]
+
+    init(loops: Int, configuration: BroadcastConfiguration = BroadcastConfiguration()) throws {
+        group = try EventLoopGroup(loopCount: loops)
+        broadcaster = Broadcaster(group: group, configuration: configuration)
+        let made = Mutex<[Int: RecordingSink]>([:])
+        let broadcaster = broadcaster
+        group.onEveryLoop { loop in
+            let sink = RecordingSink(loop: loop)
+            broadcaster.part(on: loop).sink = sink
+            made.withLock { $0[loop.index] = sink }
+        }
+        sinks = made.withLock { table in (0..<loops).map { table[$0]! } }
+    }
+
+    deinit { group.shutdown() }
+
+    /// Runs `body` on loop `index` with its broadcaster part and sink, and waits.
+    func on<Result: Sendable>(_ index: Int, _ body: @escaping @Sendable (LoopBroadcaster, RecordingSink) -> Result) -> Result {
+        let result = Mutex<Result?>(nil)
+        let done = Semaphore()
+        let loop = group.loops[index]
+        let sink = sinks[index]
+        let broadcaster = broadcaster
+        loop.execute {
+            let value = body(broadcaster.part(on: loop), sink)
+            result.withLock { $0 = value }
+            done.signal()
+        }
+        done.wait()
+        return result.withLock { $0! }
+    }
+
+    /// Lets every loop finish two passes (posts in flight land, batches are delivered).
+    func settle() {
+        for _ in 0..<4 { group.onEveryLoop { _ in } }
+    }
+}
+
