@@ -25,6 +25,7 @@ let package = Package(
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CEpoll", "reactor-bench"]),
         .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec"]),
         .testTarget(name: "BroadcastTests", dependencies: ["Broadcast", "Reactor", "WebSocketCodec"]),
+        .testTarget(name: "PushServerTests", dependencies: ["PushServer", "Broadcast", "Reactor", "WebSocketCodec"]),
         .testTarget(name: "wsbenchTests", dependencies: ["wsbench"]),
     ]
 )

@@ -1,0 +1,122 @@
+import Glibc
+import Reactor
+import WebSocketCodec
+
+/// A blocking WebSocket client over a plain socket: the peer the server
+/// tests drive by hand, including in ways no real client would.
+final class TestClient {
+    let descriptor: Int32
+    private var buffer: [UInt8] = []
+    private var reader = WebSocketReader()
+
+    /// Connects without any handshake.
+    init(port: Int, receiveBuffer: Int32? = nil) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw SystemError("socket") }
+        if var size = receiveBuffer {
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let address = try SocketAddress(host: "127.0.0.1", port: port)
+        guard address.withSockAddr({ connect(descriptor, $0, $1) }) == 0 else { throw SystemError("connect") }
+    }
+
+    /// Connects and completes the opening handshake on `path`.
+    convenience init(port: Int, path: String, receiveBuffer: Int32? = nil) throws {
+        try self.init(port: port, receiveBuffer: receiveBuffer)
+        var handshake = ClientHandshake(host: "127.0.0.1:\(port)", path: path, key16: (0..<16).map { UInt8($0 * 7) })
+        send(handshake.request)
+        while true {
+            let result = buffer.withUnsafeBytes { handshake.parseResponse($0) }
+            switch result {
+            case .accepted(let length):
+                buffer.removeFirst(length)
+                return
+            case .rejected(let reason):
+                throw SystemError("handshake rejected: \(reason)", errno: EPROTO)
+            case .needMore:
+                guard fill() else { throw SystemError("handshake: connection ended", errno: EPROTO) }
+            }
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    func send(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+
+    func send(_ text: String) { send(Array(text.utf8)) }
+
+    /// Sends one masked frame, as a client must.
+    func sendFrame(_ opcode: Opcode, _ payload: [UInt8], fin: Bool = true) {
+        send(FrameEncoder.frame(opcode: opcode, fin: fin, payload: payload, maskKey: MaskKey(1, 2, 3, 4)))
+    }
+
+    /// Reads more bytes into the buffer; false at end of stream or timeout.
+    @discardableResult
+    func fill() -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let received = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+        guard received > 0 else { return false }
+        buffer += chunk[0..<received]
+        return true
+    }
+
+    enum Frame: Equatable {
+        case text(String), binary([UInt8]), ping([UInt8]), pong([UInt8]), close(UInt16?, String)
+        case failure(UInt16), ended
+    }
+
+    /// The next frame from the server (unmasked), or `.ended`.
+    func receiveFrame() -> Frame {
+        while true {
+            var event: Frame?
+            var consumed = 0
+            buffer.withUnsafeMutableBytes { bytes in
+                let (parsed, used) = reader.read(bytes, role: .client, limits: WebSocketLimits())
+                consumed = used
+                switch parsed {
+                case .needMore: event = nil
+                case .message(let opcode, let payload):
+                    event = opcode == .text ? .text(String(decoding: payload, as: UTF8.self)) : .binary(Array(payload))
+                case .ping(let payload): event = .ping(Array(payload))
+                case .pong(let payload): event = .pong(Array(payload))
+                case .close(let code, let reason): event = .close(code?.rawValue, String(decoding: reason, as: UTF8.self))
+                case .failure(let code, _): event = .failure(code.rawValue)
+                }
+            }
+            buffer.removeFirst(consumed)
+            if let event { return event }
+            guard fill() else { return .ended }
+        }
+    }
+
+    /// Everything until the server ends the stream (or times out), as text.
+    func receiveAll() -> String {
+        while fill() {}
+        defer { buffer = [] }
+        return String(decoding: buffer, as: UTF8.self)
+    }
+
+    func reset() {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        shutdown(descriptor, Int32(SHUT_RDWR))
+    }
+}
+
+func waitUntil(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+    let deadline = monotonicNanoseconds() + UInt64(seconds * 1e9)
+    while monotonicNanoseconds() < deadline {
+        if condition() { return true }
+        usleep(5_000)
+    }
+    return condition()
+}
