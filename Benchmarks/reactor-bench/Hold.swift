@@ -2,15 +2,32 @@ import Glibc
 import Reactor
 import Synchronization
 
-/// Opens connections and keeps them idle.
+/// Opens connections and keeps them idle; with an upgrade request, counts
+/// a connection as held once its `101 Switching Protocols` arrives.
 final class HoldHandler: ConnectionHandler, Sendable {
-    struct Context: ConnectionContext {}
+    struct Context: ConnectionContext { var upgraded = false }
     let opened = Atomic<Int>(0)
     let failed = Atomic<Int>(0)
+    let upgradeRequest: [UInt8]?
 
-    func connectionOpened(_ connection: Connection<HoldHandler>) { opened.add(1, ordering: .relaxed) }
+    init(upgradePath: String?) {
+        upgradeRequest = upgradePath.map {
+            Array(("GET \($0) HTTP/1.1\r\nHost: reactor-bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8)
+        }
+    }
 
-    func connection(_ connection: Connection<HoldHandler>, received bytes: UnsafeMutableRawBufferPointer) -> Int { bytes.count }
+    func connectionOpened(_ connection: Connection<HoldHandler>) {
+        if let upgradeRequest { connection.write(upgradeRequest) } else { opened.add(1, ordering: .relaxed) }
+    }
+
+    func connection(_ connection: Connection<HoldHandler>, received bytes: UnsafeMutableRawBufferPointer) -> Int {
+        if upgradeRequest != nil && !connection.context.upgraded && bytes.starts(with: "HTTP/1.1 101".utf8) {
+            connection.context.upgraded = true
+            opened.add(1, ordering: .relaxed)
+        }
+        return bytes.count
+    }
 
     func connectionClosed(_ connection: Connection<HoldHandler>, reason: CloseReason) {
         failed.add(1, ordering: .relaxed)
@@ -36,7 +53,7 @@ func hold(_ arguments: Arguments) throws {
     let group = try EventLoopGroup(loopCount: arguments.threads)
     let handler = Mutex<[HoldHandler]>([])
     group.onEveryLoop { loop in
-        let holder = HoldHandler()
+        let holder = HoldHandler(upgradePath: arguments["--upgrade"])
         handler.withLock { $0.append(holder) }
         let connections = Connections(loop: loop, handler: holder)
         let share = count / group.loops.count + (loop.index < count % group.loops.count ? 1 : 0)

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# User-space memory per idle connection: the server's RSS growth while
+# `reactor-bench hold` keeps N connections open, divided by N. The server and
+# the holder are separate processes (the open-file limit is per process).
+#
+#   Benchmarks/idle-memory.sh [-c 10000]
+#
+# Measures: plain TCP (reactor-bench serve), a WebSocket (echo-server /echo)
+# and a WebSocket in a room (echo-server /room/idle). Prints a Markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+COUNT=10000
+[[ "${1:-}" == "-c" ]] && COUNT="$2"
+swift build -c release --product reactor-bench >/dev/null
+swift build -c release --product echo-server >/dev/null
+BIN=.build/release
+
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+measure() {  # name, server command..., then -- hold arguments
+    local name="$1"; shift
+    local server=() hold=()
+    while [[ "$1" != "--" ]]; do server+=("$1"); shift; done
+    shift; hold=("$@")
+    local port=$((20000 + RANDOM % 20000))
+    "${server[@]}" --port "$port" --threads 1 >/dev/null 2>&1 &
+    local server_pid=$!
+    sleep 0.5
+    local before; before=$(rss_kib "$server_pid")
+    local log; log=$(mktemp)
+    "$BIN/reactor-bench" hold --port "$port" -c "$COUNT" -d 30 "${hold[@]}" >"$log" 2>&1 &
+    local hold_pid=$!
+    for _ in $(seq 1 150); do grep -q held "$log" && break; sleep 0.2; done
+    sleep 1
+    local after; after=$(rss_kib "$server_pid")
+    local held; held=$(grep -o 'held [0-9]*' "$log" | awk '{print $2}')
+    kill "$hold_pid" "$server_pid" 2>/dev/null || true
+    wait "$hold_pid" "$server_pid" 2>/dev/null || true
+    rm -f "$log"
+    printf '| %s | %s | %s | %s | %s |\n' "$name" "${held:-0}" "$before" "$after" "$(( (after - before) * 1024 / ${held:-1} ))"
+}
+
+echo "| connection kind | held | server RSS before (KiB) | after (KiB) | bytes per connection |"
+echo "|---|---|---|---|---|"
+measure "TCP (reactor-bench serve)" "$BIN/reactor-bench" serve -- 
+measure "WebSocket, echo (echo-server /echo)" "$BIN/echo-server" -- --upgrade /echo
+measure "WebSocket in a room (echo-server /room/idle)" "$BIN/echo-server" -- --upgrade /room/idle
