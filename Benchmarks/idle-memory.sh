@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # User-space memory per idle connection: the server's RSS growth while
-# `reactor-bench hold` keeps N connections open, divided by N. The server and
+# `reactor-bench hold` keeps N connections open, divided by N (after a
+# warm-up of 500 connections that stay open). The server and
 # the holder are separate processes (the open-file limit is per process).
 #
 #   Benchmarks/idle-memory.sh [-c 10000]
@@ -23,9 +24,16 @@ measure() {  # name, server command..., then -- hold arguments
     local server=() hold=()
     while [[ "$1" != "--" ]]; do server+=("$1"); shift; done
     shift; hold=("$@")
-    local port=$((20000 + RANDOM % 20000))
+    local port=$((20000 + RANDOM % 12000))  # below the ephemeral range
     "${server[@]}" --port "$port" --threads 1 >/dev/null 2>&1 &
     local server_pid=$!
+    sleep 0.5
+    # Warm up with 500 connections first, so code paging in and one-time
+    # allocations are not charged to the measured connections.
+    local warm; warm=$(mktemp)
+    "$BIN/reactor-bench" hold --port "$port" -c 500 -d 60 "${hold[@]}" >"$warm" 2>&1 &
+    local warm_pid=$!
+    for _ in $(seq 1 50); do grep -q held "$warm" && break; sleep 0.1; done
     sleep 0.5
     local before; before=$(rss_kib "$server_pid")
     local log; log=$(mktemp)
@@ -35,9 +43,9 @@ measure() {  # name, server command..., then -- hold arguments
     sleep 1
     local after; after=$(rss_kib "$server_pid")
     local held; held=$(grep -o 'held [0-9]*' "$log" | awk '{print $2}')
-    kill "$hold_pid" "$server_pid" 2>/dev/null || true
-    wait "$hold_pid" "$server_pid" 2>/dev/null || true
-    rm -f "$log"
+    kill "$hold_pid" "$warm_pid" "$server_pid" 2>/dev/null || true
+    wait "$hold_pid" "$warm_pid" "$server_pid" 2>/dev/null || true
+    rm -f "$log" "$warm"
     printf '| %s | %s | %s | %s | %s |\n' "$name" "${held:-0}" "$before" "$after" "$(( (after - before) * 1024 / ${held:-1} ))"
 }
 

@@ -16,7 +16,7 @@ while [[ $# -gt 0 ]]; do
 done
 swift build -c release --product reactor-bench >/dev/null
 BIN=.build/release/reactor-bench
-PORT=$((20000 + RANDOM % 20000))
+PORT=$((20000 + RANDOM % 12000))  # below the ephemeral range
 taskset -c 0 "$BIN" serve --port "$PORT" --threads 1 >/dev/null &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT

@@ -22,7 +22,6 @@ public struct ConnectionState: ConnectionContext {
     var closeReported = false
     /// Index of the WebSocket route in the server's table.
     var route: UInt16 = 0
-    var headParser = HTTPHeadParser()
     var reader = WebSocketReader()
     /// The application's per-connection data.
     var userData: AnyObject?

@@ -37,7 +37,6 @@ final class ServerHandler: ConnectionHandler {
             connections = connection.connections
             rooms.sink = self
         }
-        connection.context.headParser = HTTPHeadParser(maxHeadSize: configuration.maxHeadSize)
         connection.setTimeout(nanoseconds: handshakeTimeout)
     }
 
@@ -95,8 +94,12 @@ final class ServerHandler: ConnectionHandler {
     private func receiveHTTP(_ connection: Connection<ServerHandler>, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
         var offset = 0
         while offset < bytes.count && connection.context.phase == .http && connection.isOpen {
+            // A head arrives whole almost always; when it does not, it is
+            // scanned again from its start (at most maxHeadSize bytes), which
+            // keeps every connection's state free of a parser.
             let pending = UnsafeRawBufferPointer(rebasing: bytes[offset...])
-            switch connection.context.headParser.parse(pending) {
+            var parser = HTTPHeadParser(maxHeadSize: configuration.maxHeadSize)
+            switch parser.parse(pending) {
             case .needMore:
                 return offset
             case .invalid(let status, let reason):
@@ -185,7 +188,6 @@ final class ServerHandler: ConnectionHandler {
         connection.write(ServerHandshake.response(acceptKey: ServerHandshake.acceptValue(forKey: request.key), subprotocol: subprotocol))
         connection.context.phase = .webSocket
         connection.context.route = UInt16(route)
-        connection.context.headParser = HTTPHeadParser(maxHeadSize: 0)
         statistics.openWebSockets += 1
         statistics.handshakes += 1
         armHeartbeat(connection)

@@ -51,8 +51,7 @@ struct ConnectionTable<Context: ConnectionContext> {
             chunk.initialize(repeating: ConnectionSlot(), count: Self.chunkSize)
             let first = UInt32(capacity)
             chunks.append(chunk)
-            free.reserveCapacity(capacity)
-            for slot in (first..<UInt32(capacity)).reversed() { free.append(slot) }
+            free.append(contentsOf: (first..<UInt32(capacity)).reversed())
         }
         return free.removeLast()
     }
