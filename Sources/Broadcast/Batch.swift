@@ -2,28 +2,31 @@ import Reactor
 import WebSocketCodec
 
 /// The messages published to one room during one pass of its home loop,
-/// encoded once, back to back, into one immutable shared buffer. Every
-/// subscriber on every loop sends from these same bytes, and a caught-up
-/// subscriber sends the whole batch with one iovec.
+/// encoded once per format in use, each format back to back in one
+/// immutable shared buffer. Every subscriber on every loop sends from these
+/// same bytes, and a caught-up subscriber sends the whole batch with one iovec.
 public final class Batch: @unchecked Sendable {
     public let room: String
-    /// The WebSocket frames of the messages, back to back.
-    public let frames: SharedBuffer
     /// The room sequence number of the first message.
     public let firstSequence: UInt64
-    /// End offset in `frames` of each message's frame.
-    let ends: [Int]
+    public let count: Int
+    /// By `WireFormat.rawValue`; nil for a format not in use when it was sealed.
+    let encodings: [Encoding?]
+    /// Event names by message index; empty when no message has one.
+    let names: [String?]
     /// Messages someone is left out of, by index. Usually empty.
     let exclusions: [(index: Int, exclusion: Exclusion)]
     /// The distinct subscribers left out of some message, for a quick "not me" check.
     let excludedSubscribers: [SubscriberID]
     let hasRoomExclusions: Bool
 
-    init(room: String, frames: SharedBuffer, firstSequence: UInt64, ends: [Int], exclusions: [(index: Int, exclusion: Exclusion)]) {
+    init(room: String, firstSequence: UInt64, count: Int, encodings: [Encoding?], names: [String?],
+         exclusions: [(index: Int, exclusion: Exclusion)]) {
         self.room = room
-        self.frames = frames
         self.firstSequence = firstSequence
-        self.ends = ends
+        self.count = count
+        self.encodings = encodings
+        self.names = names
         self.exclusions = exclusions
         var distinct: [SubscriberID] = []
         for (_, exclusion) in exclusions {
@@ -33,49 +36,93 @@ public final class Batch: @unchecked Sendable {
         hasRoomExclusions = exclusions.contains { !$0.exclusion.membersOf.isEmpty }
     }
 
-    public var count: Int { ends.count }
-    public var lastSequence: UInt64 { firstSequence + UInt64(ends.count) - 1 }
+    public var lastSequence: UInt64 { firstSequence + UInt64(count) - 1 }
 
-    @inline(__always)
-    func start(of index: Int) -> Int { index == 0 ? 0 : ends[index - 1] }
+    func encoding(_ format: WireFormat) -> Encoding? { encodings[format.rawValue] }
 
-    /// The encoded frame of message `index`.
-    public func frameRange(of index: Int) -> Range<Int> { start(of: index)..<ends[index] }
+    /// The encoded WebSocket frame of message `index`.
+    public func frameRange(of index: Int) -> Range<Int> {
+        let frames = encodings[WireFormat.webSocket.rawValue]!
+        return frames.start(of: index)..<frames.ends[index]
+    }
+
+    /// The WebSocket frames, back to back.
+    public var frames: SharedBuffer { encodings[WireFormat.webSocket.rawValue]!.buffer }
+
+    /// Encodes `format` from the WebSocket frames, for a batch sealed before
+    /// the format was in use. Kept by the caller only while it delivers.
+    func derive(_ format: WireFormat) -> Encoding {
+        let frames = encodings[WireFormat.webSocket.rawValue]!
+        var encoded: [[UInt8]] = []
+        for index in 0..<count {
+            let frame = UnsafeRawBufferPointer(rebasing: frames.buffer.bytes[frames.start(of: index)..<frames.ends[index]])
+            let opcode = Opcode(rawValue: frame[0] & 0x0F) ?? .binary
+            let headerSize = frame[1] & 0x7F == 127 ? 10 : (frame[1] & 0x7F == 126 ? 4 : 2)  // server frames: unmasked
+            let message = BroadcastMessage(opcode: opcode, payload: Array(frame[headerSize...]), name: names.isEmpty ? nil : names[index])
+            encoded.append(MessageEncoder.encode(format, sequence: firstSequence + UInt64(index), message: message))
+        }
+        let encoding = Encoding(capacity: encoded.reduce(0) { $0 + $1.count })
+        for bytes in encoded { bytes.withUnsafeBytes { encoding.append($0) } }
+        return encoding
+    }
 }
 
 /// Accumulates a room's messages during a pass, on its home loop.
 struct BatchBuilder {
     let room: String
-    let buffer: SharedBuffer
     let firstSequence: UInt64
-    var ends: [Int] = []
-    var exclusions: [(index: Int, exclusion: Exclusion)] = []
+    let formats: WireFormats
+    private(set) var count = 0
+    private var encodings: [Encoding?]
+    private var names: [String?] = []
+    private var exclusions: [(index: Int, exclusion: Exclusion)] = []
 
-    init(room: String, firstSequence: UInt64, capacity: Int) {
+    /// `capacity` bytes per format in `formats`.
+    init(room: String, firstSequence: UInt64, formats: WireFormats, capacity: Int) {
         self.room = room
         self.firstSequence = firstSequence
-        buffer = SharedBuffer(capacity: capacity)
+        self.formats = formats
+        encodings = WireFormat.allCases.map { formats.contains($0) ? Encoding(capacity: capacity) : nil }
     }
 
     static func frameSize(of message: BroadcastMessage) -> Int {
         FrameEncoder.headerSize(payloadLength: message.payload.count, masked: false) + message.payload.count
     }
 
-    func fits(_ message: BroadcastMessage) -> Bool { Self.frameSize(of: message) <= buffer.freeCapacity }
-
-    /// Encodes the message as a server WebSocket frame; the caller checked `fits`.
-    mutating func append(_ message: BroadcastMessage, exclusion: Exclusion) {
-        let written = message.payload.withUnsafeBytes { payload in
-            FrameEncoder.encode(opcode: message.opcode, payload: payload, maskKey: nil, into: buffer.base + buffer.count)
-        }
-        buffer.count += written
-        if !exclusion.isEmpty { exclusions.append((ends.count, exclusion)) }
-        ends.append(buffer.count)
+    /// Whether the message fits every format's buffer (text formats can take up
+    /// to six times the payload, for escapes).
+    func fits(_ message: BroadcastMessage) -> Bool {
+        let needed = formats.mask == WireFormat.webSocket.bit ? Self.frameSize(of: message) : Self.worstCaseSize(of: message)
+        return encodings.allSatisfy { ($0?.buffer.freeCapacity ?? .max) >= needed }
     }
 
-    var isEmpty: Bool { ends.isEmpty }
+    static func worstCaseSize(of message: BroadcastMessage) -> Int {
+        (message.payload.count + (message.name?.utf8.count ?? 0)) * 6 + 128
+    }
+
+    /// Encodes the message in every format; the caller checked `fits`.
+    mutating func append(_ message: BroadcastMessage, exclusion: Exclusion) {
+        let sequence = firstSequence + UInt64(count)
+        if let frames = encodings[WireFormat.webSocket.rawValue] {
+            message.payload.withUnsafeBytes { payload in
+                frames.append { FrameEncoder.encode(opcode: message.opcode, payload: payload, maskKey: nil, into: $0) }
+            }
+        }
+        for format in WireFormat.allCases where format != .webSocket {
+            guard let encoding = encodings[format.rawValue] else { continue }
+            MessageEncoder.encode(format, sequence: sequence, message: message).withUnsafeBytes { encoding.append($0) }
+        }
+        if message.name != nil || !names.isEmpty {
+            if names.isEmpty { names = Array(repeating: nil, count: count) }
+            names.append(message.name)
+        }
+        if !exclusion.isEmpty { exclusions.append((count, exclusion)) }
+        count += 1
+    }
+
+    var isEmpty: Bool { count == 0 }
 
     func seal() -> Batch {
-        Batch(room: room, frames: buffer, firstSequence: firstSequence, ends: ends, exclusions: exclusions)
+        Batch(room: room, firstSequence: firstSequence, count: count, encodings: encodings, names: names, exclusions: exclusions)
     }
 }

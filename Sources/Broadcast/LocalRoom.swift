@@ -1,5 +1,38 @@
 import Reactor
 
+/// Members of one format on one loop. A member that leaves leaves a hole
+/// (reused later), so every other member's position, held by its
+/// connection, stays valid.
+struct MemberList {
+    private(set) var members: [ConnectionID] = []
+    private var holes: [UInt32] = []
+    private(set) var count = 0
+    static let hole = ConnectionID(slot: .max, generation: .max)
+
+    mutating func add(_ member: ConnectionID) -> UInt32 {
+        count += 1
+        if let position = holes.popLast() {
+            members[Int(position)] = member
+            return position
+        }
+        members.append(member)
+        return UInt32(members.count - 1)
+    }
+
+    /// Removes the member at `position` if it is still `member`.
+    mutating func remove(_ member: ConnectionID, at position: UInt32) -> Bool {
+        guard Int(position) < members.count, members[Int(position)] == member else { return false }
+        members[Int(position)] = Self.hole
+        holes.append(position)
+        count -= 1
+        if count == 0 {
+            members.removeAll()
+            holes.removeAll()
+        }
+        return true
+    }
+}
+
 /// A room as one loop sees it: its members on this loop, and on the room's
 /// home loop also its sequence, open batch and history.
 final class LocalRoom {
@@ -7,12 +40,9 @@ final class LocalRoom {
     let index: UInt32
     let home: Int
 
-    /// Members on this loop; a left member leaves a hole (reused later) so
-    /// every other member's position, held by its connection, stays valid.
-    private(set) var members: [ConnectionID] = []
-    private var holes: [UInt32] = []
+    /// Members here, one list per wire format.
+    var lists = [MemberList](repeating: MemberList(), count: WireFormat.allCases.count)
     private(set) var memberCount = 0
-    static let hole = ConnectionID(slot: .max, generation: .max)
 
     /// Members that asked to resume and must not get messages up to this sequence (usually empty).
     var floors: [ConnectionID: UInt64] = [:]
@@ -25,6 +55,8 @@ final class LocalRoom {
     var history: History
     /// Other loops with members, to which sealed batches are posted.
     var remoteLoops: Set<Int> = []
+    /// The formats some member uses somewhere: each message is encoded in these.
+    var formats = WireFormats()
 
     var statistics = RoomStatistics()
 
@@ -35,27 +67,15 @@ final class LocalRoom {
         self.history = history
     }
 
-    func add(_ member: ConnectionID) -> UInt32 {
+    func add(_ member: ConnectionID, format: WireFormat) -> UInt32 {
         memberCount += 1
-        if let position = holes.popLast() {
-            members[Int(position)] = member
-            return position
-        }
-        members.append(member)
-        return UInt32(members.count - 1)
+        return lists[format.rawValue].add(member)
     }
 
-    /// Removes the member at `position` if it is still `member`.
-    func remove(_ member: ConnectionID, at position: UInt32) -> Bool {
-        guard Int(position) < members.count, members[Int(position)] == member else { return false }
-        members[Int(position)] = Self.hole
-        holes.append(position)
+    func remove(_ member: ConnectionID, format: WireFormat, at position: UInt32) -> Bool {
+        guard lists[format.rawValue].remove(member, at: position) else { return false }
         memberCount -= 1
         floors[member] = nil
-        if memberCount == 0 {
-            members.removeAll()
-            holes.removeAll()
-        }
         return true
     }
 }

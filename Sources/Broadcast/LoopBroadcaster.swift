@@ -4,11 +4,11 @@ import Reactor
 ///
 /// A room's home loop (chosen by its name) sequences it: publishes from
 /// other loops are forwarded there (one post per destination loop per pass),
-/// the home encodes them once into the room's batch, and at the end of the
-/// pass sends the sealed batch to each loop with members (one post per loop
-/// per pass). Each loop then writes every new batch of a room to each member
-/// in one system call. Every member thus gets the room's messages in one
-/// order, from the same bytes.
+/// the home encodes them once per wire format in use into the room's batch,
+/// and at the end of the pass sends the sealed batch to each loop with
+/// members (one post per loop per pass). Each loop then writes every new
+/// batch of a room to each member in one system call. Every member thus gets
+/// the room's messages in one order, from the same bytes.
 public final class LoopBroadcaster {
     public let loop: EventLoop
     let configuration: BroadcastConfiguration
@@ -27,6 +27,7 @@ public final class LoopBroadcaster {
     /// Rooms with batches to deliver to this loop's members this pass.
     private var deliveryRooms: [LocalRoom] = []
     private let slices: UnsafeMutablePointer<SharedSlice>
+    private var sliceCount = 0
     private static let maxSlices = 1024
 
     struct Forward: Sendable {
@@ -69,34 +70,40 @@ public final class LoopBroadcaster {
         roomsByIndex.filter { $0.memberCount > 0 }.map { ($0.name, $0.memberCount) }
     }
 
-    /// The members of a room on this loop.
+    /// The members of a room on this loop, every format.
     public func localMembers(of name: String) -> [ConnectionID] {
-        roomsByName[name]?.members.filter { $0 != LocalRoom.hole } ?? []
+        guard let room = roomsByName[name] else { return [] }
+        return room.lists.flatMap { $0.members.filter { $0 != MemberList.hole } }
     }
 
     // MARK: Membership
 
     /// What a resuming subscriber is told.
     public enum ResumeResult: Sendable, Equatable {
-        /// It was sent every message after the sequence it gave (this many).
-        case resumed(replayed: Int)
+        /// It was sent every message after the sequence it gave (this many);
+        /// the room's last sequence then was `lastSequence`.
+        case resumed(replayed: Int, lastSequence: UInt64)
         /// Messages after its sequence were no longer held; it gets new ones only.
-        case gapTooOld(oldestAvailable: UInt64?)
+        case gapTooOld(oldestAvailable: UInt64?, lastSequence: UInt64)
     }
 
-    /// Adds `connection` to `name`. With `resumeAfter`, it is first sent the
-    /// room's messages after that sequence from history (in order, before any
-    /// new one), and `resumed` reports how that went.
+    /// Adds `connection` to `name`, to be sent messages in `format`. With
+    /// `resumeAfter`, it is first sent the room's messages after that
+    /// sequence from history (in order, before any new one), and `resumed`
+    /// reports how that went.
     public func subscribe(
-        _ connection: ConnectionID, to name: String, resumeAfter: UInt64? = nil,
+        _ connection: ConnectionID, to name: String, format: WireFormat = .webSocket, resumeAfter: UInt64? = nil,
         resumed: (@Sendable (ResumeResult) -> Void)? = nil
     ) -> RoomMembership {
         loop.assertInLoop()
         let room = room(named: name)
-        let position = room.add(connection)
-        if room.memberCount == 1 && room.home != loop.index {
+        let formatIsNewHere = room.lists[format.rawValue].count == 0
+        let position = room.add(connection, format: format)
+        if room.home == loop.index {
+            room.formats.insert(format)
+        } else if formatIsNewHere {
             let origin = loop.index
-            group.post(to: room.home) { $0.interest(in: name, from: origin, joined: true) }
+            group.post(to: room.home) { $0.interest(in: name, from: origin, format: format) }
         }
         if let sequence = resumeAfter {
             // Until the home answers, nothing reaches this member; after, only what follows the replay.
@@ -104,27 +111,33 @@ public final class LoopBroadcaster {
             let origin = loop.index
             group.post(to: room.home) { home in
                 let answer = home.replay(name, after: sequence)
-                home.group.post(to: origin) { $0.finishResume(name, connection, answer, resumed) }
+                home.group.post(to: origin) { $0.finishResume(name, connection, format, answer, resumed) }
             }
         }
-        return RoomMembership(room: room.index, position: position)
+        return RoomMembership(room: room.index, position: position, format: format)
     }
 
     public func unsubscribe(_ connection: ConnectionID, _ membership: RoomMembership) {
         loop.assertInLoop()
         guard Int(membership.room) < roomsByIndex.count else { return }
         let room = roomsByIndex[Int(membership.room)]
-        guard room.remove(connection, at: membership.position) else { return }
+        guard room.remove(connection, format: membership.format, at: membership.position) else { return }
         if room.memberCount == 0 && room.home != loop.index {
             let name = room.name, origin = loop.index
-            group.post(to: room.home) { $0.interest(in: name, from: origin, joined: false) }
+            group.post(to: room.home) { $0.noInterest(in: name, from: origin) }
         }
     }
 
-    /// On the home loop: another loop gained its first member, or lost its last.
-    private func interest(in name: String, from origin: Int, joined: Bool) {
+    /// On the home loop: another loop has members in `format` now.
+    private func interest(in name: String, from origin: Int, format: WireFormat) {
         let room = room(named: name)
-        if joined { room.remoteLoops.insert(origin) } else { room.remoteLoops.remove(origin) }
+        room.remoteLoops.insert(origin)
+        room.formats.insert(format)
+    }
+
+    /// On the home loop: another loop lost its last member.
+    private func noInterest(in name: String, from origin: Int) {
+        room(named: name).remoteLoops.remove(origin)
     }
 
     /// On the home loop: the history after `sequence`, as batches and indices.
@@ -134,36 +147,43 @@ public final class LoopBroadcaster {
         sealOpenBatch(room)
         switch room.history.messages(after: sequence, lastAssigned: room.lastSequence) {
         case .messages(let entries):
-            return ReplayAnswer(entries: entries.map { ($0.batch, $0.index) }, lastSequence: room.lastSequence, gapOldest: nil, gap: false)
+            return ReplayAnswer(entries: entries.map { ($0.batch, $0.index) }, lastSequence: room.lastSequence, gap: nil)
         case .gapTooOld(let oldest):
-            return ReplayAnswer(entries: [], lastSequence: room.lastSequence, gapOldest: oldest, gap: true)
+            return ReplayAnswer(entries: [], lastSequence: room.lastSequence, gap: .some(oldest))
         }
     }
 
     struct ReplayAnswer: @unchecked Sendable {
         let entries: [(Batch, Int)]
         let lastSequence: UInt64
-        let gapOldest: UInt64?
-        let gap: Bool
+        /// Set when the gap was too old: the oldest sequence still held, if any.
+        let gap: UInt64??
     }
 
     /// Back on the member's loop: send the replay, then let new messages through.
-    private func finishResume(_ name: String, _ connection: ConnectionID, _ answer: ReplayAnswer, _ resumed: (@Sendable (ResumeResult) -> Void)?) {
+    private func finishResume(_ name: String, _ connection: ConnectionID, _ format: WireFormat, _ answer: ReplayAnswer,
+                              _ resumed: (@Sendable (ResumeResult) -> Void)?) {
         guard let room = roomsByName[name], room.floors[connection] != nil else { return }  // left meanwhile
         room.floors[connection] = answer.lastSequence
+        var derived: [ObjectIdentifier: Encoding] = [:]
         for (batch, index) in answer.entries {
-            let range = batch.frameRange(of: index)
-            addSlice(batch, from: range.lowerBound, to: range.upperBound, for: connection)
+            let encoding = batch.encoding(format) ?? derived[ObjectIdentifier(batch), default: batch.derive(format)]
+            derived[ObjectIdentifier(batch)] = encoding
+            addSlice(encoding.buffer, from: encoding.start(of: index), to: encoding.ends[index], for: connection, lastSequence: 0)
         }
-        _ = flushSlices(to: connection)
-        withExtendedLifetime(answer) {}
+        if let last = answer.entries.last { _ = flushSlices(to: connection, lastSequence: last.0.firstSequence + UInt64(last.1)) }
+        withExtendedLifetime((answer, derived)) {}
         room.statistics.delivered += answer.entries.count
-        resumed?(answer.gap ? .gapTooOld(oldestAvailable: answer.gapOldest) : .resumed(replayed: answer.entries.count))
+        if let gap = answer.gap {
+            resumed?(.gapTooOld(oldestAvailable: gap, lastSequence: answer.lastSequence))
+        } else {
+            resumed?(.resumed(replayed: answer.entries.count, lastSequence: answer.lastSequence))
+        }
     }
 
     // MARK: Publishing
 
-    /// Publishes to one room. The message is encoded once, on the room's home loop.
+    /// Publishes to one room. The message is encoded once per format, on the room's home loop.
     public func publish(_ message: BroadcastMessage, to name: String, excluding exclusion: Exclusion = Exclusion()) {
         loop.assertInLoop()
         let home = group.homeLoop(of: name)
@@ -185,10 +205,13 @@ public final class LoopBroadcaster {
 
     /// On the home loop: sequence and encode into the room's open batch.
     private func append(_ message: BroadcastMessage, to room: LocalRoom, exclusion: Exclusion) {
-        if let builder = room.builder, !builder.fits(message) { sealOpenBatch(room) }
+        if let builder = room.builder, !builder.fits(message) || builder.formats != room.formats { sealOpenBatch(room) }
         if room.builder == nil {
-            let size = max(configuration.batchCapacity, BatchBuilder.frameSize(of: message))
-            room.builder = BatchBuilder(room: room.name, firstSequence: room.lastSequence + 1, capacity: size)
+            let needed = room.formats.mask == WireFormat.webSocket.bit
+                ? BatchBuilder.frameSize(of: message) : BatchBuilder.worstCaseSize(of: message)
+            room.builder = BatchBuilder(
+                room: room.name, firstSequence: room.lastSequence + 1, formats: room.formats,
+                capacity: max(configuration.batchCapacity, needed))
             openRooms.append(room)
         }
         room.builder!.append(message, exclusion: exclusion)
@@ -244,68 +267,80 @@ public final class LoopBroadcaster {
             let rooms = deliveryRooms
             deliveryRooms = []
             for room in rooms {
-                deliver(room.pending, to: room)
+                for format in WireFormat.allCases where room.lists[format.rawValue].count > 0 {
+                    deliver(room.pending, in: format, to: room)
+                }
+                if !room.floors.isEmpty, let newest = room.pending.last?.lastSequence {
+                    room.floors = room.floors.filter { $0.value > newest }  // resumed members now fully caught up
+                }
                 room.pending = []
             }
         }
     }
 
-    /// Writes the room's new batches to each member here: one system call per member.
-    private func deliver(_ batches: [Batch], to room: LocalRoom) {
+    /// Writes the room's new batches to each member of one format here: one
+    /// system call per member.
+    private func deliver(_ batches: [Batch], in format: WireFormat, to room: LocalRoom) {
         guard let sink else { return }
+        let encodings = batches.map { $0.encoding(format) ?? $0.derive(format) }
         let cap = configuration.maxQueuedBytes
         let skipSlow = configuration.slowSubscriberPolicy == .skip
         let messageCount = batches.reduce(0) { $0 + $1.count }
+        let lastSequence = batches.last!.lastSequence
         let simple = room.floors.isEmpty && batches.allSatisfy { $0.exclusions.isEmpty }
-        for member in room.members where member != LocalRoom.hole {
+        for member in room.lists[format.rawValue].members where member != MemberList.hole {
             if skipSlow, let queued = sink.queuedBytes(of: member), queued > cap {
                 room.statistics.dropped += messageCount
                 continue
             }
             var sent = messageCount
             if simple {
-                for batch in batches { addSlice(batch, from: 0, to: batch.frames.count, for: member) }
+                for encoding in encodings {
+                    addSlice(encoding.buffer, from: 0, to: encoding.buffer.count, for: member, lastSequence: lastSequence)
+                }
             } else {
-                sent = gatherFiltered(batches, for: member, in: room)
+                sent = gatherFiltered(batches, encodings, for: member, in: room)
             }
-            guard let queued = flushSlices(to: member) else { continue }
+            guard let queued = flushSlices(to: member, lastSequence: lastSequence) else { continue }
             room.statistics.delivered += sent
             if !skipSlow && queued > cap {
                 room.statistics.evicted += 1
                 sink.evict(member)
             }
         }
-        if !room.floors.isEmpty, let newest = batches.last?.lastSequence {
-            room.floors = room.floors.filter { $0.value > newest }  // resumed members now fully caught up
-        }
-        withExtendedLifetime(batches) {}
+        withExtendedLifetime((batches, encodings)) {}
     }
 
     /// Slices for one member when some messages are not for it (exclusions,
     /// or a resume floor); returns how many messages it is sent.
-    private func gatherFiltered(_ batches: [Batch], for member: ConnectionID, in room: LocalRoom) -> Int {
+    private func gatherFiltered(_ batches: [Batch], _ encodings: [Encoding], for member: ConnectionID, in room: LocalRoom) -> Int {
         let me = SubscriberID(loop: loop.index, connection: member)
         let floor = room.floors[member] ?? 0
         var sent = 0
-        for batch in batches where floor < batch.lastSequence {
+        for (batch, encoding) in zip(batches, encodings) where floor < batch.lastSequence {
             let firstIndex = floor >= batch.firstSequence ? Int(floor - batch.firstSequence) + 1 : 0
+            let last = batch.firstSequence + UInt64(batch.count) - 1
             let mentioned = batch.excludedSubscribers.contains(me) || batch.hasRoomExclusions
             if !mentioned {
-                addSlice(batch, from: batch.start(of: firstIndex), to: batch.frames.count, for: member)
+                addSlice(encoding.buffer, from: encoding.start(of: firstIndex), to: encoding.buffer.count, for: member, lastSequence: last)
                 sent += batch.count - firstIndex
                 continue
             }
             var runStart = -1
             for index in firstIndex..<batch.count {
                 if isExcluded(me, member, from: index, of: batch) {
-                    if runStart >= 0 { addSlice(batch, from: batch.start(of: runStart), to: batch.start(of: index), for: member) }
+                    if runStart >= 0 {
+                        addSlice(encoding.buffer, from: encoding.start(of: runStart), to: encoding.start(of: index), for: member, lastSequence: last)
+                    }
                     runStart = -1
                 } else {
                     if runStart < 0 { runStart = index }
                     sent += 1
                 }
             }
-            if runStart >= 0 { addSlice(batch, from: batch.start(of: runStart), to: batch.frames.count, for: member) }
+            if runStart >= 0 {
+                addSlice(encoding.buffer, from: encoding.start(of: runStart), to: encoding.buffer.count, for: member, lastSequence: last)
+            }
         }
         return sent
     }
@@ -320,23 +355,22 @@ public final class LoopBroadcaster {
         return false
     }
 
-    private var sliceCount = 0
-
     /// Adds a range for `member`, writing out first if IOV_MAX ranges are waiting.
     @inline(__always)
-    private func addSlice(_ batch: Batch, from start: Int, to end: Int, for member: ConnectionID) {
+    private func addSlice(_ buffer: SharedBuffer, from start: Int, to end: Int, for member: ConnectionID, lastSequence: UInt64) {
         guard end > start else { return }
-        if sliceCount == Self.maxSlices { _ = flushSlices(to: member) }
-        slices[sliceCount] = SharedSlice(batch.frames, start: start, end: end)
+        if sliceCount == Self.maxSlices { _ = flushSlices(to: member, lastSequence: lastSequence) }
+        slices[sliceCount] = SharedSlice(buffer, start: start, end: end)
         sliceCount += 1
     }
 
-    /// Writes the gathered ranges to `member`; its queued bytes, or nil if it is gone (or nothing was gathered).
-    private func flushSlices(to member: ConnectionID) -> Int? {
+    /// Writes the gathered ranges to `member`; its queued bytes, or nil if
+    /// it is gone (or nothing was gathered).
+    private func flushSlices(to member: ConnectionID, lastSequence: UInt64) -> Int? {
         guard sliceCount > 0 else { return nil }
         let count = sliceCount
         sliceCount = 0
-        return sink?.deliver(UnsafeBufferPointer(start: slices, count: count), to: member)
+        return sink?.deliver(UnsafeBufferPointer(start: slices, count: count), to: member, lastSequence: lastSequence)
     }
 
     // MARK: Statistics

@@ -35,5 +35,5 @@ public struct ConnectionState: ConnectionContext {
 }
 
 extension RoomMembership {
-    static let none = RoomMembership(room: .max, position: .max)
+    static let none = RoomMembership(room: .max, position: 0)
 }

@@ -332,7 +332,7 @@ extension ServerHandler: DeliverySink {
         return ([connection.context.firstRoom] + connection.context.moreRooms).map { rooms.roomName(at: $0.room) }
     }
 
-    func deliver(_ slices: UnsafeBufferPointer<SharedSlice>, to subscriber: ConnectionID) -> Int? {
+    func deliver(_ slices: UnsafeBufferPointer<SharedSlice>, to subscriber: ConnectionID, lastSequence: UInt64) -> Int? {
         guard let connection = connections?.connection(subscriber), connection.context.phase == .webSocket else { return nil }
         connection.write(slices: slices)
         return connection.isOpen ? connection.queuedBytes : nil

@@ -30,7 +30,7 @@ final class HistoryTests: XCTestCase {
         for index in 9...10 { harness.on(home) { rooms, _ in rooms.publish(BroadcastMessage(text: "m\(index)"), to: "chat") } }
         harness.settle()
         XCTAssertTrue(waitUntil { outcome.withLock { $0 } != nil })
-        XCTAssertEqual(outcome.withLock { $0 }, .resumed(replayed: 5))
+        XCTAssertEqual(outcome.withLock { $0 }, .resumed(replayed: 5, lastSequence: 8))
         let received = harness.on(away) { _, sink in sink.received.mapValues(\.messages) }
         XCTAssertEqual(received[returning], (4...10).map { "m\($0)" })
         XCTAssertEqual(received[steady], (1...10).map { "m\($0)" })
@@ -50,7 +50,7 @@ final class HistoryTests: XCTestCase {
         harness.settle()
         harness.on(0) { rooms, _ in rooms.publish(BroadcastMessage(text: "m11"), to: "news") }
         harness.settle()
-        XCTAssertEqual(outcome.withLock { $0 }, .gapTooOld(oldestAvailable: 7))
+        XCTAssertEqual(outcome.withLock { $0 }, .gapTooOld(oldestAvailable: 7, lastSequence: 10))
         XCTAssertEqual(harness.on(0) { _, sink in sink.received[late]?.messages }, ["m11"])
     }
 

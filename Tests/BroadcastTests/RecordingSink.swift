@@ -22,7 +22,7 @@ final class RecordingSink: DeliverySink, @unchecked Sendable {
 
     init(loop: EventLoop) { self.loop = loop }
 
-    func deliver(_ slices: UnsafeBufferPointer<SharedSlice>, to subscriber: ConnectionID) -> Int? {
+    func deliver(_ slices: UnsafeBufferPointer<SharedSlice>, to subscriber: ConnectionID, lastSequence: UInt64) -> Int? {
         loop.assertInLoop()
         guard !gone.contains(subscriber) else { return nil }
         deliverCalls += 1
