@@ -48,7 +48,7 @@ public final class Broadcaster: Sendable {
         let total = Mutex<[String: RoomStatistics]>([:])
         let registry = registry
         group.onEveryLoop { loop in
-            let local = registry.parts[loop.index].value.statistics()
+            let local = registry.parts[loop.index].value.localStatistics()
             total.withLock { sums in
                 for (room, counters) in local { sums[room, default: RoomStatistics()].add(counters) }
             }

@@ -97,7 +97,7 @@ public struct RoomStatistics: Sendable, Equatable {
 
     public init() {}
 
-    mutating func add(_ other: RoomStatistics) {
+    public mutating func add(_ other: RoomStatistics) {
         published += other.published
         encoded += other.encoded
         delivered += other.delivered

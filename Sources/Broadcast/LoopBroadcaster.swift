@@ -375,7 +375,8 @@ public final class LoopBroadcaster {
 
     // MARK: Statistics
 
-    func statistics() -> [String: RoomStatistics] {
+    /// This loop's counters of every room it knows.
+    public func localStatistics() -> [String: RoomStatistics] {
         var result: [String: RoomStatistics] = [:]
         for room in roomsByIndex {
             var counters = room.statistics

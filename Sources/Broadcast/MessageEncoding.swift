@@ -105,8 +105,9 @@ enum MessageEncoder {
 }
 
 /// JSON string literals.
-enum JSONString {
-    static func quoted(_ utf8: [UInt8], htmlSafe: Bool = false) -> [UInt8] {
+public enum JSONString {
+    /// `utf8` as a quoted JSON string; with `htmlSafe`, also safe inside a `<script>` element.
+    public static func quoted(_ utf8: [UInt8], htmlSafe: Bool = false) -> [UInt8] {
         var out: [UInt8] = [UInt8(ascii: "\"")]
         out.reserveCapacity(utf8.count + 2)
         var index = 0

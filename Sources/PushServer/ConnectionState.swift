@@ -10,6 +10,12 @@ enum ConnectionPhase: UInt8 {
     case webSocket
     /// A close frame went out (ours, or our reply to the peer's); waiting for the end.
     case closing
+    /// A Server-Sent Events response that stays open.
+    case eventStream
+    /// An iframe-streaming response that stays open.
+    case scriptStream
+    /// A poll waiting for its answer (the room's history, or the next message).
+    case polling
 }
 
 /// One connection's state, kept inline in its loop's table. An idle
@@ -22,6 +28,8 @@ public struct ConnectionState: ConnectionContext {
     var closeReported = false
     /// Index of the WebSocket route in the server's table.
     var route: UInt16 = 0
+    /// What a waiting poll must remember; nil otherwise.
+    var poll: PendingPoll?
     var reader = WebSocketReader()
     /// The application's per-connection data.
     var userData: AnyObject?
@@ -36,4 +44,22 @@ public struct ConnectionState: ConnectionContext {
 
 extension RoomMembership {
     static let none = RoomMembership(room: .max, position: 0)
+}
+
+/// A poll waiting for its answer: allocated per poll, dropped with the answer.
+final class PendingPoll {
+    /// The sequence it asked to continue after.
+    let since: UInt64
+    /// Asked with `wait`: it is held until a message comes (else answered at once).
+    let waits: Bool
+    /// Response headers decided by the request (CORS, Connection: close).
+    let extraHeaders: String
+    let keepAlive: Bool
+
+    init(since: UInt64, waits: Bool, extraHeaders: String, keepAlive: Bool) {
+        self.since = since
+        self.waits = waits
+        self.extraHeaders = extraHeaders
+        self.keepAlive = keepAlive
+    }
 }

@@ -16,6 +16,7 @@ public final class PushServer: Sendable {
     public let configuration: ServerConfiguration
     private let pending = Mutex<(webSockets: [RouteTable.WebSocketRoute], http: [RouteTable.HTTPRoute])>(([], []))
     private let running = Mutex<Running?>(nil)
+    private let board = StatisticsBoard()
 
     private struct Running: Sendable {
         let group: EventLoopGroup
@@ -35,12 +36,35 @@ public final class PushServer: Sendable {
     }
 
     /// Adds a plain HTTP route answering `method` (GET also answers HEAD).
-    public func route(_ method: String, _ pattern: PathPattern, _ respond: @escaping @Sendable (HTTPRequestHead) -> HTTPReply) {
-        pending.withLock { $0.http.append(.init(method: method, pattern: pattern, respond: respond)) }
+    public func route(_ method: String, _ pattern: PathPattern, _ respond: @escaping @Sendable (HTTPRequest) -> HTTPReply) {
+        add(method, pattern, .respond(respond))
     }
 
-    public func get(_ pattern: PathPattern, _ respond: @escaping @Sendable (HTTPRequestHead) -> HTTPReply) {
+    public func get(_ pattern: PathPattern, _ respond: @escaping @Sendable (HTTPRequest) -> HTTPReply) {
         route("GET", pattern, respond)
+    }
+
+    /// Server-Sent Events of the room named by the "*" of `pattern` (e.g. "/sse/*").
+    public func eventStreams(_ pattern: PathPattern) { add("GET", pattern, .eventStream) }
+
+    /// Polling and long-polling of the room named by the "*" of `pattern` (e.g. "/poll/*").
+    public func polling(_ pattern: PathPattern) { add("GET", pattern, .poll) }
+
+    /// iframe streaming of the room named by the "*" of `pattern` (e.g. "/iframe/*").
+    public func scriptStreams(_ pattern: PathPattern) { add("GET", pattern, .scriptStream) }
+
+    /// POST a message to the room named by the "*" of `pattern` (e.g. "/publish/*"), when `authorize` allows.
+    public func publishing(_ pattern: PathPattern, authorize: @escaping @Sendable (HTTPRequestHead) -> PublishAuthorization) {
+        add("POST", pattern, .publish(authorize: authorize))
+    }
+
+    /// Files under `directory` for the "*" of `pattern` (e.g. "/static/*").
+    public func files(_ pattern: PathPattern, directory: String) throws(SystemError) {
+        add("GET", pattern, .files(try StaticFiles(directory: directory)))
+    }
+
+    private func add(_ method: String, _ pattern: PathPattern, _ action: RouteTable.Action) {
+        pending.withLock { $0.http.append(.init(method: method, pattern: pattern, action: action)) }
     }
 
     /// Binds and starts serving. Returns the address actually bound.
@@ -50,11 +74,14 @@ public final class PushServer: Sendable {
         let configuration = configuration
         let group = try EventLoopGroup(loopCount: configuration.threads > 0 ? configuration.threads : EventLoopGroup.coreCount)
         let broadcaster = Broadcaster(group: group, configuration: configuration.broadcast)
+        let board = board
         do {
             let server = try TCPServer(
                 group: group, host: configuration.host, port: configuration.port,
                 tickInterval: configuration.timerTick.nanoseconds
-            ) { loop in ServerHandler(routes: routes, configuration: configuration, rooms: broadcaster.part(on: loop)) }
+            ) { loop in
+                ServerHandler(routes: routes, configuration: configuration, rooms: broadcaster.part(on: loop), board: board)
+            }
             running.withLock { $0 = Running(group: group, server: server, broadcaster: broadcaster) }
             return server.address
         } catch {
@@ -79,32 +106,84 @@ public final class PushServer: Sendable {
         current.group.shutdownGracefully(timeout: configuration.drainTimeout.nanoseconds)
     }
 
-    /// Counters summed over every loop.
-    public func statistics() -> Statistics {
-        guard let current = running.withLock({ $0 }) else { return Statistics() }
-        let total = Mutex(Statistics())
+    /// Counters summed over every loop, exact (waits for the loops: not from a loop).
+    public func statistics() -> ServerStatistics {
+        guard let current = running.withLock({ $0 }) else { return ServerStatistics() }
+        let total = Mutex(ServerStatistics())
         current.group.onEveryLoop { loop in
-            let handler = current.server.connections(onLoop: loop.index).value.handler.statistics
-            total.withLock {
-                $0.handshakes += handler.handshakes
-                $0.openWebSockets += handler.openWebSockets
-                $0.messagesReceived += handler.messagesReceived
-                $0.protocolErrors += handler.protocolErrors
-                $0.heartbeatEvictions += handler.heartbeatEvictions
-                $0.slowSubscriberEvictions += handler.slowSubscriberEvictions
-                $0.httpResponses += handler.httpResponses
-            }
+            let counters = current.server.connections(onLoop: loop.index).value.handler.statistics
+            total.withLock { $0.add(counters) }
         }
         return total.withLock { $0 }
     }
 
-    public struct Statistics: Sendable, Equatable {
-        public var handshakes = 0
-        public var openWebSockets = 0
-        public var messagesReceived = 0
-        public var protocolErrors = 0
-        public var heartbeatEvictions = 0
-        public var slowSubscriberEvictions = 0
-        public var httpResponses = 0
+    /// The counters as of the last `statisticsInterval`, from any thread (a loop too),
+    /// with the rooms' counters: what `GET /stats` shows.
+    public func statisticsSnapshot() -> (server: ServerStatistics, rooms: [String: RoomStatistics]) {
+        board.total()
+    }
+
+    /// The snapshot as JSON: `{"server":{...},"rooms":{"NAME":{...}}}`.
+    public func statisticsJSON() -> String {
+        let (server, rooms) = statisticsSnapshot()
+        let roomEntries = rooms.keys.sorted().map { name in
+            let room = rooms[name]!
+            let quoted = String(decoding: JSONString.quoted(Array(name.utf8)), as: UTF8.self)
+            return "\(quoted):{\"published\":\(room.published),\"encoded\":\(room.encoded),\"delivered\":\(room.delivered),"
+                + "\"dropped\":\(room.dropped),\"evicted\":\(room.evicted),\"subscribers\":\(room.subscribers)}"
+        }
+        return "{\"server\":{\"handshakes\":\(server.handshakes),\"openWebSockets\":\(server.openWebSockets),"
+            + "\"openStreams\":\(server.openStreams),\"messagesReceived\":\(server.messagesReceived),"
+            + "\"protocolErrors\":\(server.protocolErrors),\"heartbeatEvictions\":\(server.heartbeatEvictions),"
+            + "\"slowSubscriberEvictions\":\(server.slowSubscriberEvictions),\"httpResponses\":\(server.httpResponses)},"
+            + "\"rooms\":{\(roomEntries.joined(separator: ","))}}"
+    }
+}
+
+/// A server's counters (one loop's, or summed).
+public struct ServerStatistics: Sendable, Equatable {
+    public var handshakes = 0
+    public var openWebSockets = 0
+    public var messagesReceived = 0
+    public var protocolErrors = 0
+    public var heartbeatEvictions = 0
+    public var slowSubscriberEvictions = 0
+    public var httpResponses = 0
+    /// SSE, iframe and waiting long-poll connections open now.
+    public var openStreams = 0
+
+    public init() {}
+
+    mutating func add(_ other: ServerStatistics) {
+        handshakes += other.handshakes
+        openWebSockets += other.openWebSockets
+        messagesReceived += other.messagesReceived
+        protocolErrors += other.protocolErrors
+        heartbeatEvictions += other.heartbeatEvictions
+        slowSubscriberEvictions += other.slowSubscriberEvictions
+        httpResponses += other.httpResponses
+        openStreams += other.openStreams
+    }
+}
+
+/// Where each loop posts its counters every `statisticsInterval`, so they
+/// can be read from anywhere without stopping a loop.
+final class StatisticsBoard: Sendable {
+    private let snapshots = Mutex<[Int: (server: ServerStatistics, rooms: [String: RoomStatistics])]>([:])
+
+    func post(loop: Int, server: ServerStatistics, rooms: [String: RoomStatistics]) {
+        snapshots.withLock { $0[loop] = (server, rooms) }
+    }
+
+    func total() -> (server: ServerStatistics, rooms: [String: RoomStatistics]) {
+        snapshots.withLock { all in
+            var server = ServerStatistics()
+            var rooms: [String: RoomStatistics] = [:]
+            for (_, snapshot) in all {
+                server.add(snapshot.server)
+                for (name, counters) in snapshot.rooms { rooms[name, default: RoomStatistics()].add(counters) }
+            }
+            return (server, rooms)
+        }
     }
 }

@@ -15,6 +15,12 @@ public struct PathPattern: Sendable, ExpressibleByStringLiteral, CustomStringCon
         return path == text
     }
 
+    /// What the "*" matched ("/room/*" on "/room/lobby" gives "lobby").
+    public func rest(of path: String) -> String {
+        guard let prefix, path.hasPrefix(prefix) else { return "" }
+        return String(path.dropFirst(prefix.count))
+    }
+
     public var description: String { text }
 }
 

@@ -29,6 +29,19 @@ public struct ServerConfiguration: Sendable {
     /// reaches everyone connected (socket.io's `io.emit`). Costs one
     /// membership per connection, so it is off by default.
     public var everyoneRoom: String?
+    /// Origins allowed to read responses cross-origin (CORS); "*" allows any.
+    /// Empty: no CORS headers (same-origin pages only; EventSource cannot go cross-origin without them).
+    public var corsOrigins: [String] = []
+    /// Largest request body (POST /publish); larger ones get 413.
+    public var maxBodySize = 64 * 1024
+    /// SSE `retry:` sent at the start of each stream, in milliseconds.
+    public var eventStreamRetry = 3000
+    /// A comment is sent on an idle SSE or iframe stream this often, so proxies keep it open.
+    public var streamKeepAlive: Duration = .seconds(15)
+    /// How often each loop publishes its counters for `statisticsSnapshot()` (and GET /stats).
+    public var statisticsInterval: Duration = .milliseconds(250)
+    /// Longest wait a long-poll may ask for (`wait=`); longer asks are cut to this.
+    public var maxPollWait: Duration = .seconds(60)
 
     public init() {}
 

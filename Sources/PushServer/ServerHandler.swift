@@ -10,16 +10,17 @@ final class ServerHandler: ConnectionHandler {
     let routes: RouteTable
     let configuration: ServerConfiguration
     let limits: WebSocketLimits
-    private let pingInterval: UInt64
-    private let pongTimeout: UInt64
-    private let closeTimeout: UInt64
-    private let handshakeTimeout: UInt64
-    let statistics = ServerStatistics()
+    let pingInterval: UInt64
+    let pongTimeout: UInt64
+    let closeTimeout: UInt64
+    let handshakeTimeout: UInt64
+    let streamKeepAlive: UInt64
+    var statistics = ServerStatistics()
     let rooms: LoopBroadcaster
     /// This loop's connections; known from the first connection on.
     private(set) unowned(unsafe) var connections: Connections<ServerHandler>?
 
-    init(routes: RouteTable, configuration: ServerConfiguration, rooms: LoopBroadcaster) {
+    init(routes: RouteTable, configuration: ServerConfiguration, rooms: LoopBroadcaster, board: StatisticsBoard) {
         self.routes = routes
         self.configuration = configuration
         self.rooms = rooms
@@ -28,6 +29,11 @@ final class ServerHandler: ConnectionHandler {
         pongTimeout = configuration.pongTimeout.nanoseconds
         closeTimeout = configuration.closeTimeout.nanoseconds
         handshakeTimeout = configuration.handshakeTimeout.nanoseconds
+        streamKeepAlive = configuration.streamKeepAlive.nanoseconds
+        let loop = rooms.loop
+        loop.scheduleRepeating(every: configuration.statisticsInterval.nanoseconds) { [unowned self] in
+            board.post(loop: loop.index, server: statistics, rooms: rooms.localStatistics())
+        }
     }
 
     // MARK: ConnectionHandler
@@ -46,6 +52,10 @@ final class ServerHandler: ConnectionHandler {
             return receiveHTTP(connection, bytes)
         case .webSocket, .closing:
             return receiveFrames(connection, bytes)
+        case .eventStream, .scriptStream:
+            return bytes.count  // a streaming client has nothing more to say
+        case .polling:
+            return 0  // pipelined requests wait until the poll is answered
         }
     }
 
@@ -71,101 +81,36 @@ final class ServerHandler: ConnectionHandler {
             }
         case .closing:
             connection.close(reason: .timedOut)
+        case .eventStream, .scriptStream:
+            keepStreamAlive(connection)
+        case .polling:
+            answerPollWithNothing(connection)
         }
     }
 
     func connectionShuttingDown(_ connection: Connection<ServerHandler>) {
         if connection.context.phase == .webSocket {
             startClose(connection, code: .goingAway, reason: "server shutting down")
-        } else if connection.context.phase == .http {
+        } else {
             connection.close(reason: .shutdown)
         }
     }
 
     func connectionClosed(_ connection: Connection<ServerHandler>, reason: CloseReason) {
-        guard connection.context.phase != .http else { return }
-        statistics.openWebSockets -= 1
-        reportClose(connection, code: .abnormalClosure, reason: "")
+        switch connection.context.phase {
+        case .http:
+            return
+        case .webSocket, .closing:
+            statistics.openWebSockets -= 1
+            reportClose(connection, code: .abnormalClosure, reason: "")
+        case .eventStream, .scriptStream, .polling:
+            statistics.openStreams -= 1
+        }
         leaveAllRooms(connection)
     }
 
-    // MARK: HTTP
-
-    private func receiveHTTP(_ connection: Connection<ServerHandler>, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
-        var offset = 0
-        while offset < bytes.count && connection.context.phase == .http && connection.isOpen {
-            // A head arrives whole almost always; when it does not, it is
-            // scanned again from its start (at most maxHeadSize bytes), which
-            // keeps every connection's state free of a parser.
-            let pending = UnsafeRawBufferPointer(rebasing: bytes[offset...])
-            var parser = HTTPHeadParser(maxHeadSize: configuration.maxHeadSize)
-            switch parser.parse(pending) {
-            case .needMore:
-                return offset
-            case .invalid(let status, let reason):
-                respondAndClose(connection, status: status, reason: reason)
-                return bytes.count
-            case .complete(let head, let length):
-                offset += length
-                if head.hasToken("websocket", in: "Upgrade"), let route = routes.webSocketRoute(for: head.path) {
-                    guard upgrade(connection, head: head, route: route) else { return bytes.count }
-                    return offset + receiveFrames(connection, UnsafeMutableRawBufferPointer(rebasing: bytes[offset...]))
-                }
-                guard respond(connection, to: head) else { return bytes.count }
-            }
-        }
-        return offset
-    }
-
-    /// Answers a plain HTTP request; false when the connection is done.
-    private func respond(_ connection: Connection<ServerHandler>, to head: HTTPRequestHead) -> Bool {
-        if head.header("Content-Length").map({ $0 != "0" }) ?? false || head.header("Transfer-Encoding") != nil {
-            respondAndClose(connection, status: 413, reason: "request bodies are not accepted here")
-            return false
-        }
-        let reply: HTTPReply
-        switch routes.httpRoute(method: head.method, path: head.path) {
-        case .found(let route):
-            reply = route.respond(head)
-        case .methodNotAllowed(let allowed):
-            reply = HTTPReply(status: 405, headers: [("Allow", allowed.joined(separator: ", "))], body: Array("method not allowed\n".utf8))
-        case .notFound:
-            if let route = routes.webSocketRoute(for: head.path) {
-                // A plain request on a WebSocket route: the handshake's own rejection says what is missing.
-                if case .failure(let rejection) = ServerHandshake.validate(head) {
-                    _ = route
-                    connection.write(rejection.response)
-                    connection.closeAfterFlush()
-                    connection.setTimeout(nanoseconds: closeTimeout)
-                    return false
-                }
-            }
-            reply = HTTPReply(status: 404, body: Array("no route for \(head.path)\n".utf8))
-        }
-        let keepAlive = head.versionMinor >= 1 && !head.hasToken("close", in: "Connection")
-        var headers = reply.headers
-        if !keepAlive { headers.append(("Connection", "close")) }
-        var response = HTTPResponse.make(status: reply.status, headers: headers, body: reply.body)
-        if head.method == "HEAD" { response.removeLast(reply.body.count) }
-        connection.write(response)
-        statistics.httpResponses += 1
-        guard keepAlive else {
-            connection.closeAfterFlush()
-            connection.setTimeout(nanoseconds: closeTimeout)
-            return false
-        }
-        connection.setTimeout(nanoseconds: handshakeTimeout)
-        return true
-    }
-
-    private func respondAndClose(_ connection: Connection<ServerHandler>, status: Int, reason: String) {
-        connection.write(HTTPResponse.make(status: status, body: Array((reason + "\n").utf8), close: true))
-        connection.closeAfterFlush()
-        connection.setTimeout(nanoseconds: closeTimeout)
-    }
-
     /// Validates and answers the upgrade; true when the connection is now a WebSocket.
-    private func upgrade(_ connection: Connection<ServerHandler>, head: HTTPRequestHead, route: Int) -> Bool {
+    func upgrade(_ connection: Connection<ServerHandler>, head: HTTPRequestHead, route: Int) -> Bool {
         let behavior = routes.webSockets[route].behavior
         let request: UpgradeRequest
         switch ServerHandshake.validate(head) {
@@ -198,7 +143,7 @@ final class ServerHandler: ConnectionHandler {
 
     // MARK: WebSocket frames
 
-    private func receiveFrames(_ connection: Connection<ServerHandler>, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
+    func receiveFrames(_ connection: Connection<ServerHandler>, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
         if connection.context.phase == .webSocket && !bytes.isEmpty {
             // Any input proves the peer alive.
             connection.context.awaitingPong = false
@@ -298,10 +243,10 @@ final class ServerHandler: ConnectionHandler {
 // MARK: - Rooms
 
 extension ServerHandler: DeliverySink {
-    func join(_ connection: Connection<ServerHandler>, _ room: String, resumeAfter: UInt64? = nil,
+    func join(_ connection: Connection<ServerHandler>, _ room: String, format: WireFormat = .webSocket, resumeAfter: UInt64? = nil,
               resumed: (@Sendable (LoopBroadcaster.ResumeResult) -> Void)? = nil) {
         if let index = rooms.roomIndex(of: room), isMember(connection.id, ofRoom: index) { return }
-        let membership = rooms.subscribe(connection.id, to: room, resumeAfter: resumeAfter, resumed: resumed)
+        let membership = rooms.subscribe(connection.id, to: room, format: format, resumeAfter: resumeAfter, resumed: resumed)
         if connection.context.firstRoom == .none {
             connection.context.firstRoom = membership
         } else {
@@ -333,8 +278,16 @@ extension ServerHandler: DeliverySink {
     }
 
     func deliver(_ slices: UnsafeBufferPointer<SharedSlice>, to subscriber: ConnectionID, lastSequence: UInt64) -> Int? {
-        guard let connection = connections?.connection(subscriber), connection.context.phase == .webSocket else { return nil }
-        connection.write(slices: slices)
+        guard let connection = connections?.connection(subscriber) else { return nil }
+        switch connection.context.phase {
+        case .webSocket, .eventStream, .scriptStream:
+            connection.write(slices: slices)
+        case .polling:
+            answerPoll(connection, slices, lastSequence: lastSequence)
+            return 0
+        case .http, .closing:
+            return nil
+        }
         return connection.isOpen ? connection.queuedBytes : nil
     }
 
@@ -352,15 +305,4 @@ extension ServerHandler: DeliverySink {
         guard let connection = connections?.connection(subscriber) else { return false }
         return connection.context.firstRoom.room == room || connection.context.moreRooms.contains { $0.room == room }
     }
-}
-
-/// Counters of one loop's server, read through `PushServer.statistics()`.
-final class ServerStatistics {
-    var handshakes = 0
-    var openWebSockets = 0
-    var messagesReceived = 0
-    var protocolErrors = 0
-    var heartbeatEvictions = 0
-    var slowSubscriberEvictions = 0
-    var httpResponses = 0
 }

@@ -3,6 +3,8 @@ import PushServer
 /// echo-server's command line.
 struct EchoServerOptions {
     var configuration = ServerConfiguration()
+    var publishToken: String?
+    var staticDirectory: String?
 
     struct UsageError: Error {
         let message: String
@@ -17,10 +19,20 @@ struct EchoServerOptions {
       --max-message BYTES   largest message accepted; larger close 1009 default 16777216
       --ping-interval SECS  ping a WebSocket silent this long (0: off)  default 30
       --pong-timeout SECS   drop a pinged WebSocket silent this long    default 10
+      --publish-token TOKEN allow POST /publish/ROOM with 'Authorization: Bearer TOKEN'
+                            (without it, POST /publish answers 403)
+      --cors ORIGINS        comma-separated origins allowed cross-origin, or '*'  default: none
+      --static DIR          serve the files under DIR at /static/
+      --queue-cap BYTES     bytes a room member may have queued before it is closed (1008)
+                                                                        default 1048576
+      --slow skip           skip messages for a member over the cap instead of closing it
       -h, --help            this text
 
-    ws://HOST:PORT/ANY-PATH echoes every message with its opcode;
-    http://HOST:PORT/ serves a page to try it in a browser.
+    ws://HOST:PORT/room/NAME[?self=0]  joins room NAME; what it sends goes to the room
+    ws://HOST:PORT/ANY-OTHER-PATH      echoes every message with its opcode
+    GET /sse/NAME, /poll/NAME?since=SEQ[&wait=SECS], /iframe/NAME: the room over SSE,
+    (long-)polling and iframe streaming; POST /publish/NAME publishes the body.
+    http://HOST:PORT/ serves a page to try the echo in a browser.
     """
 
     /// nil when --help was asked.
@@ -54,6 +66,17 @@ struct EchoServerOptions {
             case "--max-message": options.configuration.maxMessageSize = try integer(0...(1 << 31))
             case "--ping-interval": options.configuration.pingInterval = .seconds(try integer(0...86400))
             case "--pong-timeout": options.configuration.pongTimeout = .seconds(try integer(1...86400))
+            case "--publish-token":
+                let token = try value()
+                guard !token.isEmpty else { throw UsageError(message: "--publish-token needs a non-empty token") }
+                options.publishToken = token
+            case "--cors": options.configuration.corsOrigins = try value().split(separator: ",").map(String.init)
+            case "--static": options.staticDirectory = try value()
+            case "--queue-cap": options.configuration.broadcast.maxQueuedBytes = try integer(1024...(1 << 30))
+            case "--slow":
+                let policy = try value()
+                guard policy == "skip" || policy == "close" else { throw UsageError(message: "--slow takes skip or close, got '\(policy)'") }
+                options.configuration.broadcast.slowSubscriberPolicy = policy == "skip" ? .skip : .close
             default: throw UsageError(message: "unknown option \(argument)")
             }
         }

@@ -36,6 +36,20 @@ server.webSocket("/*") { behavior in
     behavior.message = { socket, message in socket.send(message.payload, opcode: message.opcode) }
 }
 server.get("/") { _ in HTTPReply(contentType: "text/html; charset=utf-8", body: EchoPage.html) }
+server.get("/stats") { _ in HTTPReply(contentType: "application/json", body: server.statisticsJSON()) }
+// The same rooms over the other push techniques, and publishing over HTTP.
+server.eventStreams("/sse/*")
+server.polling("/poll/*")
+server.scriptStreams("/iframe/*")
+server.publishing("/publish/*", authorize: PublishAuthorization.bearerToken(options.publishToken))
+if let directory = options.staticDirectory {
+    do {
+        try server.files("/static/*", directory: directory)
+    } catch {
+        StandardError.write("echo-server: --static \(directory): \(error)")
+        exit(2)
+    }
+}
 
 do {
     let address = try server.start()

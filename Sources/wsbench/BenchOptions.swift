@@ -1,0 +1,493 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What a run measures.
+enum Scenario: String, Sendable, CaseIterable {
+    /// Each connection sends messages and times the server's echo.
+    case echo
+    /// Publishers send to one room; every connection subscribes and times delivery.
+    case broadcast
+    /// Connections are opened (and handshaken) as fast as allowed; the handshake is timed.
+    case connect
+}
+
+/// Everything a run needs, already validated. Durations are in nanoseconds,
+/// the unit of the monotonic clock and of `LatencyHistogram`.
+struct BenchOptions: Sendable, Equatable {
+    var host: String
+    var port: UInt16 = 80
+    /// Path and query of the upgrade request; starts with "/".
+    var path: String = "/"
+    /// Connections to open; in broadcast, the subscribers.
+    var connections = 100
+    /// Event loops, one thread each.
+    var threads: Int
+    /// How long to measure, after the warmup.
+    var durationNanoseconds: UInt64 = 10 * nanosecondsPerSecond
+    /// Total messages per second across all connections (open loop);
+    /// 0 means closed loop: each connection waits for its reply before sending again.
+    var messagesPerSecond = 0
+    var payloadSize = 64
+    var scenario: Scenario = .echo
+    var publishers = 1
+    /// Connections opened per second; 0 opens them as fast as possible.
+    var connectionsOpenedPerSecond = 0
+    /// Local IPv4 addresses (host byte order) to bind connections to, round-robin;
+    /// empty lets the kernel choose. More addresses mean more ephemeral ports.
+    var sourceAddresses: [UInt32] = []
+    var warmupNanoseconds: UInt64 = nanosecondsPerSecond
+    /// Limit for connecting plus the handshake, and for the final drain.
+    var timeoutNanoseconds: UInt64 = 10 * nanosecondsPerSecond
+    /// Where to also write the results as JSON.
+    var jsonPath: String? = nil
+    /// Exit 0 even when messages were lost, duplicated or reordered.
+    var allowLoss = false
+    /// Broadcast: publish rates (messages/s) to run one after another.
+    var rateLadder: [Int] = []
+    /// Broadcast: search for the highest rate the subscribers keep up with.
+    var findMaxRate = false
+    /// Whose CPU time (from /proc/PID/stat) to report per unit of work.
+    var serverPID: Int32? = nil
+    /// Step mode: subscribers added per step.
+    var stepSubscribers: Int? = nil
+    /// Step mode: the largest room whose p95 stays under this wins.
+    var p95LimitNanoseconds: UInt64? = nil
+
+    init(host: String, port: UInt16 = 80, path: String = "/", threads: Int) {
+        self.host = host
+        self.port = port
+        self.path = path
+        self.threads = threads
+    }
+
+    /// The server URL, for reports.
+    var url: String {
+        let printableHost = host.contains(":") ? "[\(host)]" : host
+        return "ws://\(printableHost):\(port)\(path)"
+    }
+}
+
+private let nanosecondsPerSecond: UInt64 = 1_000_000_000
+
+/// A command line that cannot run; `message` names the problem.
+struct UsageError: Error, Equatable {
+    var message: String
+}
+
+/// wrk/h2load-style command-line parsing: `-c 100`, `-c100`, `--connections 100`,
+/// `--connections=100`, flags without values, `--` before a URL that starts with "-".
+/// Later occurrences of an option override earlier ones.
+enum BenchOptionsParser {
+    /// The options, or nil when -h/--help was asked anywhere on the line.
+    static func parse(_ arguments: [String], coreCount: Int = onlineCoreCount()) throws(UsageError) -> BenchOptions? {
+        let optionArguments = arguments.prefix { $0 != "--" }
+        if optionArguments.contains("-h") || optionArguments.contains("--help") { return nil }
+
+        var options = BenchOptions(host: "", threads: Swift.max(1, coreCount))
+        var given: [Option: String] = [:]  // option → how the user spelled it
+        var positionals: [String] = []
+        var index = arguments.startIndex
+        var optionsEnded = false
+        while index < arguments.endIndex {
+            let argument = arguments[index]
+            index += 1
+            if optionsEnded || argument == "-" || !argument.hasPrefix("-") {
+                positionals.append(argument)
+                continue
+            }
+            if argument == "--" {
+                optionsEnded = true
+                continue
+            }
+            let (option, spelling, attachedValue) = try recognize(argument)
+            given[option] = spelling
+            guard option.takesValue else {
+                if attachedValue != nil { throw UsageError("\(spelling) takes no value") }
+                apply(flag: option, to: &options)
+                continue
+            }
+            let value: String
+            if let attachedValue {
+                value = attachedValue
+            } else {
+                guard index < arguments.endIndex else { throw UsageError("\(spelling) needs a value") }
+                value = arguments[index]
+                index += 1
+            }
+            try apply(option, spelling: spelling, value: value, to: &options)
+        }
+
+        guard let url = positionals.first else {
+            throw UsageError("missing the server URL, e.g. ws://127.0.0.1:8080/")
+        }
+        if positionals.count > 1 {
+            throw UsageError("unexpected argument '\(positionals[1])': only one URL is allowed")
+        }
+        (options.host, options.port, options.path) = try parseURL(url)
+        try checkCombinations(options, given: given)
+        return options
+    }
+
+    /// A range is capped so a typo cannot expand into millions of addresses;
+    /// 65,536 addresses × 28,000 ephemeral ports is far past any file limit.
+    static let maximumAddressRangeCount = 65_536
+
+    /// Online processors; the default thread count. Ignores CPU affinity
+    /// (taskset), so pass `coreCount` when pinned.
+    static func onlineCoreCount() -> Int {
+        Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    static let usage = """
+        Usage: wsbench [options] ws://host:port/path
+
+          -c, --connections N     connections (subscribers for broadcast)     default 100
+          -t, --threads N         event loops (threads)                       default: number of cores
+          -d, --duration D        measured duration, e.g. 10s, 500ms, 2m       default 10s
+          -r, --rate R            total messages/s, open loop (0 = closed loop: each connection waits for its reply)  default 0
+          -s, --size BYTES        message payload size (e.g. 64, 1k, 16KiB)  default 64
+              --scenario NAME     echo | broadcast | connect                  default echo
+              --publishers N      publishers (broadcast)                      default 1
+              --ramp N            connections opened per second (0 = as fast as possible)  default 0
+              --bind RANGE        source addresses, e.g. 127.0.0.2-127.0.0.40 or a single address; connections are spread round-robin
+              --warmup D          run this long before measuring              default 1s
+              --timeout D         connect/handshake and final-drain timeout   default 10s
+              --json FILE         also write the results as JSON
+              --allow-loss        exit 0 even with loss/duplicates/reordering
+              --rates LIST        broadcast rate ladder, e.g. 500,1000,2000
+              --find-max          broadcast: search the highest kept-up rate
+              --server-pid PID    read the server's CPU from /proc/PID/stat
+              --step N            step mode: add N subscribers per step
+              --p95-limit D       step mode: largest room whose p95 stays under D
+          -h, --help              usage with examples
+
+        Durations take ns, us, ms, s (the default), m or h, e.g. 1.5s; sizes take k/KiB or m/MiB (×1024).
+
+        Examples:
+          Echo latency, 100 connections in closed loop for 30 s:
+            wsbench -c 100 -d 30s ws://127.0.0.1:8080/echo
+          Broadcast 2 msg/s to 10,000 subscribers spread over 39 source addresses:
+            wsbench --scenario broadcast -c 10000 --bind 127.0.0.2-127.0.0.40 -r 2 ws://127.0.0.1:8080/room
+          Connect storm: 10,000 handshakes as fast as possible:
+            wsbench --scenario connect -c 10000 --bind 127.0.0.2-40 ws://127.0.0.1:8080/
+          Broadcast rate ladder to 1,000 subscribers, with the server's CPU per delivery:
+            wsbench --scenario broadcast -c 1000 --rates 500,1000,2000,4000 --server-pid 4242 --json ladder.json ws://127.0.0.1:8080/room
+        """
+
+    // MARK: - Options
+
+    private enum Option: String, CaseIterable {
+        case connections, threads, duration, rate, size, scenario, publishers, ramp, bind, warmup, timeout, json
+        case allowLoss = "allow-loss", rates, findMax = "find-max", serverPID = "server-pid", step
+        case p95Limit = "p95-limit"
+
+        var shortName: Character? {
+            switch self {
+            case .connections: "c"
+            case .threads: "t"
+            case .duration: "d"
+            case .rate: "r"
+            case .size: "s"
+            default: nil
+            }
+        }
+
+        var takesValue: Bool { self != .allowLoss && self != .findMax }
+    }
+
+    /// The option an argument names, as spelled, and a value attached to it
+    /// (`--name=value` or `-xvalue`).
+    private static func recognize(_ argument: String) throws(UsageError) -> (Option, String, String?) {
+        if argument.hasPrefix("--") {
+            let body = argument.dropFirst(2)
+            let name = body.prefix { $0 != "=" }
+            let attachedValue = name.endIndex < body.endIndex ? String(body[body.index(after: name.endIndex)...]) : nil
+            guard let option = Option(rawValue: String(name)) else { throw UsageError("unknown option --\(name)") }
+            return (option, "--\(name)", attachedValue)
+        }
+        let letter = argument.dropFirst().first!
+        guard let option = Option.allCases.first(where: { $0.shortName == letter }) else {
+            throw UsageError("unknown option \(argument)")
+        }
+        let rest = argument.dropFirst(2)
+        guard rest.isEmpty || option.takesValue else { throw UsageError("unknown option \(argument)") }
+        return (option, "-\(letter)", rest.isEmpty ? nil : String(rest))
+    }
+
+    private static func apply(flag: Option, to options: inout BenchOptions) {
+        switch flag {
+        case .allowLoss: options.allowLoss = true
+        case .findMax: options.findMaxRate = true
+        default: preconditionFailure("\(flag) takes a value")
+        }
+    }
+
+    private static func apply(_ option: Option, spelling: String, value: String,
+                              to options: inout BenchOptions) throws(UsageError) {
+        switch option {
+        case .connections: options.connections = try positiveInteger(value, for: spelling)
+        case .threads: options.threads = try positiveInteger(value, for: spelling)
+        case .duration: options.durationNanoseconds = try positiveDuration(value, for: spelling)
+        case .rate: options.messagesPerSecond = try nonNegativeInteger(value, for: spelling)
+        case .size:
+            guard let size = parseSize(value) else {
+                throw UsageError("\(spelling) needs a size in bytes such as 64, 1k or 16KiB, got '\(value)'")
+            }
+            options.payloadSize = size
+        case .scenario:
+            guard let scenario = Scenario(rawValue: value) else {
+                throw UsageError("\(spelling) needs echo, broadcast or connect, got '\(value)'")
+            }
+            options.scenario = scenario
+        case .publishers: options.publishers = try positiveInteger(value, for: spelling)
+        case .ramp: options.connectionsOpenedPerSecond = try nonNegativeInteger(value, for: spelling)
+        case .bind:
+            guard let addresses = parseAddressRange(value) else {
+                throw UsageError("\(spelling) needs an IPv4 address or a range such as 127.0.0.2-127.0.0.40 "
+                    + "or 127.0.0.2-40 (at most \(Self.maximumAddressRangeCount) addresses), got '\(value)'")
+            }
+            options.sourceAddresses = addresses
+        case .warmup:
+            guard let warmup = parseDuration(value) else {
+                throw UsageError("\(spelling) needs a duration such as 1s, 500ms or 0, got '\(value)'")
+            }
+            options.warmupNanoseconds = warmup
+        case .timeout: options.timeoutNanoseconds = try positiveDuration(value, for: spelling)
+        case .json:
+            guard !value.isEmpty else { throw UsageError("\(spelling) needs a file name") }
+            options.jsonPath = value
+        case .rates: options.rateLadder = try rateList(value, for: spelling)
+        case .serverPID:
+            guard let pid = Int32(exactly: try positiveInteger(value, for: spelling)) else {
+                throw UsageError("\(spelling) needs a process id, got '\(value)'")
+            }
+            options.serverPID = pid
+        case .step: options.stepSubscribers = try positiveInteger(value, for: spelling)
+        case .p95Limit: options.p95LimitNanoseconds = try positiveDuration(value, for: spelling)
+        case .allowLoss, .findMax: preconditionFailure("\(option) takes no value")
+        }
+    }
+
+    /// Rules that involve more than one option.
+    private static func checkCombinations(_ options: BenchOptions, given: [Option: String]) throws(UsageError) {
+        let isBroadcast = options.scenario == .broadcast
+        for option in [Option.publishers, .rates, .findMax, .step] {
+            if let spelling = given[option], !isBroadcast {
+                throw UsageError("\(spelling) only applies to --scenario broadcast")
+            }
+        }
+        if isBroadcast && options.publishers > options.connections {
+            throw UsageError("--publishers (\(options.publishers)) must not exceed the connections (\(options.connections))")
+        }
+        if let rates = given[.rates], let findMax = given[.findMax] {
+            throw UsageError("\(rates) and \(findMax) cannot be combined")
+        }
+        if let rate = given[.rate], let ladder = given[.rates] ?? given[.findMax] {
+            throw UsageError("\(rate) cannot be combined with \(ladder), which chooses the rates itself")
+        }
+        if let step = given[.step], let ladder = given[.rates] ?? given[.findMax] {
+            throw UsageError("\(step) cannot be combined with \(ladder)")
+        }
+        if let step = given[.step], given[.p95Limit] == nil {
+            throw UsageError("\(step) needs --p95-limit")
+        }
+        if let limit = given[.p95Limit], given[.step] == nil {
+            throw UsageError("\(limit) only applies to step mode (--step)")
+        }
+    }
+
+    // MARK: - Values
+
+    private static func nonNegativeInteger(_ text: String, for spelling: String) throws(UsageError) -> Int {
+        guard let value = parseDecimal(text) else {
+            throw UsageError("\(spelling) needs a non-negative integer, got '\(text)'")
+        }
+        return value
+    }
+
+    private static func positiveInteger(_ text: String, for spelling: String) throws(UsageError) -> Int {
+        guard let value = parseDecimal(text), value > 0 else {
+            throw UsageError("\(spelling) needs a positive integer, got '\(text)'")
+        }
+        return value
+    }
+
+    private static func positiveDuration(_ text: String, for spelling: String) throws(UsageError) -> UInt64 {
+        guard let value = parseDuration(text), value > 0 else {
+            throw UsageError("\(spelling) needs a positive duration such as 10s, 500ms or 2m, got '\(text)'")
+        }
+        return value
+    }
+
+    private static func rateList(_ text: String, for spelling: String) throws(UsageError) -> [Int] {
+        var rates: [Int] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let rate = parseDecimal(item), rate > 0 else {
+                throw UsageError("\(spelling) needs positive rates separated by commas such as 500,1000,2000, got '\(text)'")
+            }
+            rates.append(rate)
+        }
+        return rates
+    }
+
+    // MARK: - URL
+
+    /// Splits ws://host[:port][/path][?query]. IPv6 hosts go in brackets.
+    private static func parseURL(_ url: String) throws(UsageError) -> (host: String, port: UInt16, path: String) {
+        let scheme = url.prefix { $0 != ":" }.lowercased()
+        if scheme == "wss" { throw UsageError("wss:// (TLS) is not supported; use ws://, got '\(url)'") }
+        guard scheme == "ws", url.dropFirst(2).hasPrefix("://") else {
+            throw UsageError("the URL must start with ws://, got '\(url)'")
+        }
+        let afterScheme = url.dropFirst(5)
+        let authority = afterScheme.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let target = afterScheme[authority.endIndex...]
+        if target.contains("#") { throw UsageError("the URL must not have a #fragment, got '\(url)'") }
+        if authority.contains("@") { throw UsageError("the URL must not carry user info, got '\(url)'") }
+
+        let host: Substring
+        let portText: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else {
+                throw UsageError("the URL's IPv6 host lacks a closing ']', got '\(url)'")
+            }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let afterHost = authority[authority.index(after: close)...]
+            guard afterHost.isEmpty || afterHost.hasPrefix(":") else {
+                throw UsageError("unexpected '\(afterHost)' after the URL's host, got '\(url)'")
+            }
+            portText = afterHost.isEmpty ? nil : afterHost.dropFirst()
+        } else {
+            let pieces = authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            host = pieces[0]
+            portText = pieces.count > 1 ? pieces[1] : nil
+            if portText?.contains(":") == true {
+                throw UsageError("an IPv6 host goes in brackets, e.g. ws://[::1]:8080/, got '\(url)'")
+            }
+        }
+        guard !host.isEmpty else { throw UsageError("the URL needs a host, got '\(url)'") }
+        var port: UInt16 = 80
+        if let portText {
+            guard let number = parseDecimal(portText), (1...65535).contains(number) else {
+                throw UsageError("the URL's port must be 1-65535, got '\(portText)'")
+            }
+            port = UInt16(number)
+        }
+        let path = target.isEmpty ? "/" : target.hasPrefix("?") ? "/\(target)" : String(target)
+        return (String(host), port, path)
+    }
+}
+
+extension UsageError {
+    init(_ message: String) { self.message = message }
+}
+
+// MARK: - Value parsers
+
+/// Nanoseconds in a duration such as "10s", "500ms", "2m", "1.5s", "250us",
+/// "100ns", "1h"; a bare number is seconds. Nil when malformed or beyond UInt64.
+func parseDuration(_ text: String) -> UInt64? {
+    let number = text.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+    let unit: UInt64
+    switch text[number.endIndex...] {
+    case "", "s": unit = nanosecondsPerSecond
+    case "ms": unit = 1_000_000
+    case "us", "\u{B5}s", "\u{3BC}s": unit = 1_000  // micro sign and Greek mu
+    case "ns": unit = 1
+    case "m": unit = 60 * nanosecondsPerSecond
+    case "h": unit = 3_600 * nanosecondsPerSecond
+    default: return nil
+    }
+    let pieces = number.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+    guard let whole = parseDecimal(pieces[0], as: UInt64.self) else { return nil }
+    let (wholeNanoseconds, overflow) = whole.multipliedReportingOverflow(by: unit)
+    guard !overflow else { return nil }
+    guard pieces.count == 2 else { return wholeNanoseconds }
+    // Fraction digits scale down from the unit; below a nanosecond they vanish.
+    let fraction = pieces[1]
+    guard !fraction.isEmpty, fraction.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+    var fractionNanoseconds: UInt64 = 0
+    var scale = unit
+    for digit in fraction.utf8 {
+        scale /= 10
+        fractionNanoseconds += UInt64(digit - UInt8(ascii: "0")) * scale
+    }
+    let (total, totalOverflow) = wholeNanoseconds.addingReportingOverflow(fractionNanoseconds)
+    return totalOverflow ? nil : total
+}
+
+/// Bytes in a size such as "64", "64b", "1k", "16KiB", "2MB"; k and m are
+/// binary (×1024, ×1024²) in every spelling. Nil when malformed or beyond Int.
+func parseSize(_ text: String) -> Int? {
+    let digits = text.prefix { $0.isASCII && $0.isNumber }
+    let multiplier: Int
+    switch text[digits.endIndex...].lowercased() {
+    case "", "b": multiplier = 1
+    case "k", "kb", "kib": multiplier = 1 << 10
+    case "m", "mb", "mib": multiplier = 1 << 20
+    default: return nil
+    }
+    guard let count = parseDecimal(digits) else { return nil }
+    let (bytes, overflow) = count.multipliedReportingOverflow(by: multiplier)
+    return overflow ? nil : bytes
+}
+
+/// IPv4 addresses in host byte order (127.0.0.1 is 0x7F00_0001) from
+/// "127.0.0.2", "127.0.0.2-127.0.0.40" or "127.0.0.2-40" (last octet).
+/// Nil when malformed, reversed or longer than `BenchOptionsParser.maximumAddressRangeCount`.
+func parseAddressRange(_ text: String) -> [UInt32]? {
+    let ends = text.split(separator: "-", omittingEmptySubsequences: false)
+    guard let first = parseIPv4(ends[0]) else { return nil }
+    switch ends.count {
+    case 1:
+        return [first]
+    case 2:
+        let last: UInt32
+        if ends[1].contains(".") {
+            guard let address = parseIPv4(ends[1]) else { return nil }
+            last = address
+        } else {
+            guard let octet = parseOctet(ends[1]) else { return nil }
+            last = (first & 0xFFFF_FF00) | octet
+        }
+        guard first <= last, last - first < BenchOptionsParser.maximumAddressRangeCount else { return nil }
+        return Array(first...last)
+    default:
+        return nil
+    }
+}
+
+/// Dotted-quad text of an address in host byte order.
+func formatIPv4(_ address: UInt32) -> String {
+    "\(address >> 24).\(address >> 16 & 0xFF).\(address >> 8 & 0xFF).\(address & 0xFF)"
+}
+
+/// Four decimal octets; a leading zero is refused because inet_aton would
+/// read "010" as octal.
+private func parseIPv4(_ text: Substring) -> UInt32? {
+    let octets = text.split(separator: ".", omittingEmptySubsequences: false)
+    guard octets.count == 4 else { return nil }
+    var address: UInt32 = 0
+    for text in octets {
+        guard let octet = parseOctet(text) else { return nil }
+        address = address << 8 | octet
+    }
+    return address
+}
+
+private func parseOctet(_ text: Substring) -> UInt32? {
+    guard text.count <= 3, text == "0" || !text.hasPrefix("0"),
+          let value = parseDecimal(text), value <= 255 else { return nil }
+    return UInt32(value)
+}
+
+/// Plain ASCII digits only: no sign, no spaces, no underscores. Nil on overflow.
+private func parseDecimal<Integer: FixedWidthInteger>(_ text: some StringProtocol, as _: Integer.Type = Int.self) -> Integer? {
+    guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+        return nil
+    }
+    return Integer(text)
+}
