@@ -243,9 +243,11 @@ public final class LoopBroadcaster {
         }
     }
 
-    // MARK: End of pass
-
-    private func endOfPass() {
+    /// Sends publishes waiting for other loops now rather than at the end of
+    /// the pass. Call it before acknowledging a publish to its sender (an
+    /// HTTP 202, say): a publish that was acknowledged must be sequenced
+    /// before anything the sender does after the acknowledgement.
+    public func forwardNow() {
         for (home, list) in forwards.enumerated() where !list.isEmpty {
             forwards[home] = []
             group.post(to: home) { broadcaster in
@@ -254,6 +256,12 @@ public final class LoopBroadcaster {
                 }
             }
         }
+    }
+
+    // MARK: End of pass
+
+    private func endOfPass() {
+        forwardNow()
         if !openRooms.isEmpty {
             let rooms = openRooms
             openRooms = []

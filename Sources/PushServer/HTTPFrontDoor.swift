@@ -156,6 +156,7 @@ extension ServerHandler {
         }
         let event = queryValue("event", in: request.head.query)
         rooms.publish(BroadcastMessage(opcode: binary ? .binary : .text, payload: request.body, name: event), to: room)
+        rooms.forwardNow()  // sequenced before the 202 can lead the client to publish again
         return HTTPReply(status: 202, headers: [("Content-Type", "application/json")],
                          body: Array("{\"room\":".utf8) + JSONString.quoted(Array(room.utf8)) + Array(",\"accepted\":true}".utf8))
     }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs push_transports_test.py against a fresh echo-server: SSE, long-polling,
+# iframe streaming, POST /publish, static files and CORS, with Python's
+# standard library as the independent client.
+#
+#   Tests/Interop/push_transports.sh [path/to/echo-server]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SERVER="${1:-.build/release/echo-server}"
+WORK=$(mktemp -d)
+PORT=$((20000 + RANDOM % 12000))  # below the ephemeral range
+TOKEN="ci-token-$RANDOM"
+trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+# A static directory with a file, and a link that points out of it.
+mkdir -p "$WORK/static"
+echo hello > "$WORK/static/hello.txt"
+echo secret > "$WORK/outside.txt"
+ln -s "$WORK/outside.txt" "$WORK/static/escape"
+
+"$SERVER" --host 127.0.0.1 --port "$PORT" --threads 2 --publish-token "$TOKEN" \
+    --static "$WORK/static" --cors http://allowed.example > "$WORK/server.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 100); do
+    grep -q "listening" "$WORK/server.log" 2>/dev/null && break
+    sleep 0.1
+done
+grep -q "listening" "$WORK/server.log" || { cat "$WORK/server.log" >&2; exit 2; }
+python3 Tests/Interop/push_transports_test.py "http://127.0.0.1:$PORT" "$TOKEN" "$WORK/static"

@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""The push transports of echo-server, checked with independent clients
+(http.client and raw sockets from the standard library).
+
+    python3 push_transports_test.py http://127.0.0.1:PORT TOKEN STATIC_DIR
+
+The server must run with `--publish-token TOKEN --static STATIC_DIR --cors http://allowed.example`.
+STATIC_DIR must hold `hello.txt` and a symbolic link `escape` to a file outside it.
+Prints one line per check and `N passed, M failed`; exits 1 on any failure.
+"""
+import http.client
+import json
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+
+BASE = urllib.parse.urlparse(sys.argv[1])
+HOST, PORT = BASE.hostname, BASE.port
+TOKEN = sys.argv[2]
+passed = failed = 0
+
+
+def check(name, condition, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+        print(f"PASS {name}")
+    else:
+        failed += 1
+        print(f"FAIL {name} {detail}")
+
+
+def request(method, path, body=None, headers=None, timeout=10):
+    connection = http.client.HTTPConnection(HOST, PORT, timeout=timeout)
+    connection.request(method, path, body=body, headers=headers or {})
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    return response, data
+
+
+def publish(room, text, event=None):
+    path = f"/publish/{room}" + (f"?event={event}" if event else "")
+    response, _ = request("POST", path, body=text.encode(), headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status == 202, response.status
+
+
+def stats():
+    _, data = request("GET", "/stats")
+    return json.loads(data)
+
+
+def wait_for(condition, seconds=5):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def poll(room, since=None, wait=None):
+    query = []
+    if since is not None:
+        query.append(f"since={since}")
+    if wait is not None:
+        query.append(f"wait={wait}")
+    _, data = request("GET", f"/poll/{room}" + ("?" + "&".join(query) if query else ""), timeout=30)
+    return json.loads(data)
+
+
+class EventStream:
+    """A raw SSE client: reads the chunked event stream off a socket."""
+
+    def __init__(self, room, last_event_id=None):
+        self.sock = socket.create_connection((HOST, PORT), timeout=10)
+        headers = f"GET /sse/{room} HTTP/1.1\r\nHost: {HOST}\r\nAccept: text/event-stream\r\n"
+        if last_event_id is not None:
+            headers += f"Last-Event-ID: {last_event_id}\r\n"
+        self.sock.sendall((headers + "\r\n").encode())
+        self.buffer = b""
+        self.text = ""
+        head = self._read_until(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head
+        assert b"text/event-stream" in head and b"Transfer-Encoding: chunked" in head, head
+
+    def _read_until(self, marker):
+        while marker not in self.buffer:
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError
+            self.buffer += data
+        index = self.buffer.index(marker) + len(marker)
+        out, self.buffer = self.buffer[:index], self.buffer[index:]
+        return out
+
+    def _chunk(self):
+        size = int(self._read_until(b"\r\n")[:-2], 16)
+        while len(self.buffer) < size + 2:
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError
+            self.buffer += data
+        body, self.buffer = self.buffer[:size], self.buffer[size + 2:]
+        return body.decode()
+
+    def event(self):
+        """The next event as a dict of its fields (data lines joined by newlines); skips comments and retry."""
+        while True:
+            while "\n\n" not in self.text:
+                self.text += self._chunk()
+            block, self.text = self.text.split("\n\n", 1)
+            fields = {}
+            for line in block.split("\n"):
+                if line.startswith(":") or not line:
+                    continue
+                name, _, value = line.partition(": ")
+                fields[name] = fields[name] + "\n" + value if name in fields else value
+            if "data" in fields or "id" in fields:
+                return fields
+
+    def close(self):
+        self.sock.close()
+
+
+def test_long_poll_returns_at_once_on_publish():
+    room = "lp-latency"
+    last = poll(room)["last"]
+    results = {}
+
+    def waiter():
+        start = time.time()
+        results["answer"] = poll(room, since=last, wait=20)
+        results["at"] = time.time()
+        results["start"] = start
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    time.sleep(0.3)  # the poll is held
+    published_at = time.time()
+    publish(room, "now")
+    thread.join(10)
+    answer = results.get("answer", {})
+    check("long-poll is held while there is nothing new", results.get("at", 0) >= published_at, str(results))
+    latency = results.get("at", 99) - published_at
+    check(f"long-poll answers as soon as a message is published ({latency * 1000:.1f} ms)",
+          latency < 0.2 and [m["data"] for m in answer.get("messages", [])] == ["now"], str(answer))
+
+
+def test_long_poll_never_skips():
+    room = "lp-order"
+    last = poll(room)["last"]
+    stop = threading.Event()
+    sent = []
+
+    def publisher():
+        count = 0
+        while not stop.is_set() and count < 3000:
+            count += 1
+            publish(room, f"m{count}")
+            sent.append(count)
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=publisher)
+    thread.start()
+    received, polls, gaps = [], 0, 0
+    since = last
+    while polls < 1000:
+        answer = poll(room, since=since, wait=5)
+        polls += 1
+        sequences = [m["seq"] for m in answer["messages"]]
+        if sequences and sequences != list(range(since + 1, since + 1 + len(sequences))):
+            gaps += 1
+        if "gap" in answer:
+            gaps += 1
+        received += [m["data"] for m in answer["messages"]]
+        since = answer["last"]
+    stop.set()
+    thread.join()
+    # Everything published is in order and complete, up to where the polls stopped.
+    expected = [f"m{n}" for n in range(1, len(received) + 1)]
+    check(f"1000 long-polls while publishing: {len(received)} messages, none skipped or repeated",
+          gaps == 0 and received == expected and polls == 1000, f"gaps={gaps} first mismatch at "
+          + str(next((i for i, (a, b) in enumerate(zip(received, expected)) if a != b), None)))
+
+
+def test_sse_resume_with_last_event_id():
+    room = "sse-resume"
+    stream = EventStream(room)
+    time.sleep(0.2)
+    for n in range(1, 6):
+        publish(room, f"line one {n}\nline two {n}", event="tick")
+    events = [stream.event() for _ in range(5)]
+    stream.close()
+    check("SSE delivers id, event and multi-line data", events[0].get("event") == "tick"
+          and events[0].get("data") == "line one 1\nline two 1" and events[-1].get("data").startswith("line one 5"), str(events[:1]))
+    last_id = int(events[-1]["id"])
+    for n in range(6, 11):  # published while the client is away
+        publish(room, f"missed {n}")
+    resumed = EventStream(room, last_event_id=last_id)
+    replay = [resumed.event() for _ in range(5)]
+    publish(room, "live 11")
+    live = resumed.event()
+    resumed.close()
+    check("SSE resume with Last-Event-ID delivers exactly the missed events, in order",
+          [e["data"] for e in replay] == [f"missed {n}" for n in range(6, 11)]
+          and [int(e["id"]) for e in replay] == list(range(last_id + 1, last_id + 6)) and live["data"] == "live 11",
+          str(replay) + str(live))
+
+    # lastEventId in the query works too.
+    query = socket.create_connection((HOST, PORT), timeout=10)
+    query.sendall(f"GET /sse/{room}?lastEventId={last_id + 4} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    time.sleep(0.3)
+    text = query.recv(65536).decode()
+    query.close()
+    check("SSE resume with ?lastEventId= as well", "missed 10" in text and "missed 9" not in text, text[-200:])
+
+
+def test_sse_gap_too_old():
+    room = "sse-gap"
+    for n in range(1, 1101):  # more than the room's history holds (1024 messages by default)
+        publish(room, f"old {n}")
+    stream = EventStream(room, last_event_id=1)
+    event = stream.event()
+    stream.close()
+    check("SSE says plainly when the gap is too old", event.get("event") == "gap" and "oldestAvailable" in event.get("data", ""), str(event))
+
+
+def test_disconnects_leave_nothing_behind():
+    room = "leavers"
+    streams = [EventStream(room) for _ in range(10)]
+    iframes = []
+    for _ in range(10):
+        sock = socket.create_connection((HOST, PORT), timeout=10)
+        sock.sendall(f"GET /iframe/{room} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        iframes.append(sock)
+    last = poll(room)["last"]
+    pollers = []
+    for _ in range(5):
+        sock = socket.create_connection((HOST, PORT), timeout=10)
+        sock.sendall(f"GET /poll/{room}?since={last}&wait=30 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        pollers.append(sock)
+    held = wait_for(lambda: stats()["rooms"].get(room, {}).get("subscribers") == 25 and stats()["server"]["openStreams"] >= 25)
+    check("25 streams and polls are counted while open", held, json.dumps(stats()["rooms"].get(room)))
+    for stream in streams:
+        stream.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # reset
+        stream.close()
+    for sock in iframes + pollers:
+        sock.close()
+    cleaned = wait_for(lambda: stats()["rooms"].get(room, {}).get("subscribers") == 0 and stats()["server"]["openStreams"] == 0)
+    check("clients that go away leave no subscription or stream behind", cleaned, json.dumps(stats()))
+
+
+def test_iframe_escaping():
+    room = "frames"
+    sock = socket.create_connection((HOST, PORT), timeout=10)
+    sock.sendall(f"GET /iframe/{room} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    time.sleep(0.2)
+    publish(room, '</script><script>alert("x")</script>')
+    time.sleep(0.3)
+    data = sock.recv(65536).decode()
+    sock.close()
+    check("iframe stream is chunked text/html", "Content-Type: text/html" in data and "Transfer-Encoding: chunked" in data)
+    check("no message can break out of the script", "<script>parent.push(" in data and "alert" in data
+          and data.count("</script>") == 1, data[-200:])
+
+
+def test_static_files_and_traversal():
+    response, body = request("GET", "/static/hello.txt")
+    etag = response.getheader("ETag")
+    check("static file with content type and ETag", response.status == 200 and body == b"hello\n"
+          and response.getheader("Content-Type", "").startswith("text/plain") and etag is not None)
+    response, _ = request("GET", "/static/hello.txt", headers={"If-None-Match": etag})
+    check("If-None-Match gives 304", response.status == 304)
+    for path in ["/static/../README.md", "/static/%2e%2e/README.md", "/static/..%2fREADME.md", "/static/a%2F..%2F..%2Fetc%2Fpasswd",
+                 "/static/escape", "/static/./hello.txt%00.png"]:
+        raw = socket.create_connection((HOST, PORT), timeout=10)
+        raw.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        answer = raw.recv(65536).decode(errors="replace")
+        raw.close()
+        status = answer.split(" ")[1] if " " in answer else "?"
+        check(f"path traversal {path} refused ({status})", status in ("403", "404"), answer[:80])
+
+
+def test_http_limits_and_cors():
+    response, _ = request("PATCH", "/poll/x")
+    check("405 for a wrong method", response.status == 405 and "GET" in (response.getheader("Allow") or ""))
+    response, _ = request("POST", "/publish/x", body=b"x" * 70000, headers={"Authorization": f"Bearer {TOKEN}"})
+    check("413 for an oversize body", response.status == 413)
+    raw = socket.create_connection((HOST, PORT), timeout=10)
+    raw.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n")
+    check("431 for an oversize head", raw.recv(100).startswith(b"HTTP/1.1 431"))
+    raw.close()
+    raw = socket.create_connection((HOST, PORT), timeout=10)
+    raw.sendall(b"GARBAGE\r\n\r\n")
+    check("400 for a malformed request", raw.recv(100).startswith(b"HTTP/1.1 400"))
+    raw.close()
+    response, _ = request("GET", "/poll/x", headers={"Origin": "http://allowed.example"})
+    check("CORS: an allowed origin is echoed", response.getheader("Access-Control-Allow-Origin") == "http://allowed.example")
+    response, _ = request("GET", "/poll/x", headers={"Origin": "http://evil.example"})
+    check("CORS: another origin gets no grant", response.getheader("Access-Control-Allow-Origin") is None)
+    response, _ = request("OPTIONS", "/publish/x", headers={"Origin": "http://allowed.example", "Access-Control-Request-Method": "POST"})
+    check("CORS preflight", response.status == 204 and "POST" in (response.getheader("Access-Control-Allow-Methods") or ""))
+
+
+for test in [test_long_poll_returns_at_once_on_publish, test_long_poll_never_skips, test_sse_resume_with_last_event_id,
+             test_sse_gap_too_old, test_disconnects_leave_nothing_behind, test_iframe_escaping,
+             test_static_files_and_traversal, test_http_limits_and_cors]:
+    try:
+        test()
+    except Exception as error:  # a crash is a failure of that test, the others still run
+        failed += 1
+        print(f"FAIL {test.__name__}: {type(error).__name__}: {error}")
+
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
