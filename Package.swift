@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "PushServer", targets: ["PushServer"]),
         .executable(name: "echo-server", targets: ["echo-server"]),
         .executable(name: "wsbench", targets: ["wsbench"]),
+        .executable(name: "push-demo", targets: ["push-demo"]),
     ],
     targets: [
         .target(name: "CEpoll"),
@@ -21,6 +22,7 @@ let package = Package(
         .target(name: "PushServer", dependencies: ["Reactor", "WebSocketCodec", "Broadcast"]),
         .executableTarget(name: "echo-server", dependencies: ["PushServer"]),
         .executableTarget(name: "wsbench", dependencies: ["Reactor", "WebSocketCodec"]),
+        .executableTarget(name: "push-demo", dependencies: ["PushServer", "Broadcast", "Reactor"]),
         .executableTarget(name: "reactor-bench", dependencies: ["Reactor"], path: "Benchmarks/reactor-bench"),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CEpoll", "reactor-bench"]),
         .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec"]),

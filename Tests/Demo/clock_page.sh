@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# push-demo's five clocks in headless Chromium: all must advance for 5 s.
+#
+#   Tests/Demo/clock_page.sh [SCREENSHOT.png]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+if ! command -v chromium >/dev/null; then
+    echo "clock_page: installing Debian's chromium" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
+fi
+python3 -c 'import websockets' 2>/dev/null || python3 -m pip install --quiet 'websockets>=12'
+PORT=$((20000 + RANDOM % 12000))  # below the ephemeral range
+LOG=$(mktemp)
+.build/release/push-demo --host 127.0.0.1 --port "$PORT" > "$LOG" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null || true; rm -f "$LOG"' EXIT
+for _ in $(seq 1 100); do grep -q listening "$LOG" && break; sleep 0.1; done
+python3 Tests/Demo/clock_page_test.py "http://127.0.0.1:$PORT/" "$@"

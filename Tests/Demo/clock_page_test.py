@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Opens push-demo's page in headless Chromium (over the DevTools protocol)
+and checks that all five clocks advance for 5 seconds; saves a screenshot.
+
+    python3 clock_page_test.py http://127.0.0.1:PORT/ [SCREENSHOT.png]
+
+Needs Debian's `chromium` and the `websockets` package. Prints one line per
+clock and `N passed, M failed`; exits 1 on any failure.
+"""
+import base64
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from websockets.sync.client import connect
+
+URL = sys.argv[1]
+SCREENSHOT = sys.argv[2] if len(sys.argv) > 2 else None
+browser = shutil.which("chromium") or shutil.which("chromium-browser")
+if not browser:
+    print("clock_page_test: Chromium is missing; install it with: apt-get install -y chromium", file=sys.stderr)
+    sys.exit(2)
+
+with socket.socket() as probe:
+    probe.bind(("127.0.0.1", 0))
+    debug_port = probe.getsockname()[1]
+profile = tempfile.mkdtemp(prefix="clock-page-")
+chrome = subprocess.Popen([browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           f"--user-data-dir={profile}", f"--remote-debugging-port={debug_port}",
+                           "--window-size=1400,430", "about:blank"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    for _ in range(100):
+        try:
+            targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json/list", timeout=1))
+            page = next(t for t in targets if t["type"] == "page")
+            break
+        except Exception:
+            time.sleep(0.1)
+    else:
+        raise SystemExit("clock_page_test: Chromium's DevTools endpoint did not come up")
+
+    with connect(page["webSocketDebuggerUrl"], max_size=None) as devtools:
+        counter = 0
+
+        def call(method, **params):
+            global counter
+            counter += 1
+            devtools.send(json.dumps({"id": counter, "method": method, "params": params}))
+            while True:
+                reply = json.loads(devtools.recv())
+                if reply.get("id") == counter:
+                    return reply.get("result", {})
+
+        def clocks():
+            result = call("Runtime.evaluate", expression="JSON.stringify({state, times: Object.fromEntries("
+                          "[...document.querySelectorAll('.clock')].map(c => [c.id, c.querySelector('.time').textContent]))})",
+                          returnByValue=True)
+            return json.loads(result["result"]["value"])
+
+        call("Page.enable")
+        call("Page.navigate", url=URL)
+        time.sleep(2)  # connections open and the first ticks arrive
+        first = clocks()
+        time.sleep(5)
+        last = clocks()
+        passed = failed = 0
+        for name in ["polling", "longpoll", "iframe", "sse", "websocket"]:
+            before = first["state"].get(name, {}).get("messages", 0)
+            after = last["state"].get(name, {}).get("messages", 0)
+            advanced = after - before >= 4 and last["times"][name] != first["times"][name]
+            print(f"{'PASS' if advanced else 'FAIL'} {name}: {before} -> {after} messages in 5 s, "
+                  f"{first['times'][name]} -> {last['times'][name]}, {last['state'].get(name, {}).get('reconnects', 0)} reconnects")
+            passed, failed = (passed + 1, failed) if advanced else (passed, failed + 1)
+        if SCREENSHOT:
+            shot = call("Page.captureScreenshot", format="png")
+            with open(SCREENSHOT, "wb") as file:
+                file.write(base64.b64decode(shot["data"]))
+            print(f"screenshot: {SCREENSHOT}")
+        print(f"{passed} passed, {failed} failed")
+        sys.exit(1 if failed else 0)
+finally:
+    chrome.kill()
+    chrome.wait()
+    shutil.rmtree(profile, ignore_errors=True)
