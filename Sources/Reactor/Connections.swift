@@ -38,7 +38,9 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         lastSweep = monotonicNanoseconds()
         cork = .allocate(byteCount: Self.corkCapacity, alignment: 16)
         vectors = .allocate(capacity: Self.maxVectors)
-        sourceIndex = loop.addSource(self)
+        // The loop calls this closure, not the protocol: created here, where
+        // Handler is concrete, it runs the specialised read and write paths.
+        sourceIndex = loop.addSource(self) { [unowned self] events, slot in handleEvent(events, slot: slot) }
         loop.scheduleRepeating(every: tickInterval) { [unowned self] in sweepTimeouts() }
     }
 
@@ -85,7 +87,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
             close(descriptor)
             throw error
         }
-        guard let connection = insert(descriptor, flags: [.open, .connecting], events: EventMask.writable | EventMask.readable) else {
+        guard let connection = insert(descriptor, flags: [.open, .connecting, .writeArmed], events: EventMask.writable | EventMask.readable) else {
             throw SystemError("epoll_ctl")
         }
         return connection
@@ -124,7 +126,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
 
     // MARK: Events
 
-    public func handleEvent(_ events: UInt32, slot: UInt32) {
+    func handleEvent(_ events: UInt32, slot: UInt32) {
         let entry = table[slot]
         guard entry.pointee.flags.contains(.open) else { return }  // closed earlier in this pass
         if entry.pointee.flags.contains(.connecting) {

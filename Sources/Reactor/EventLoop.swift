@@ -25,6 +25,8 @@ public final class EventLoop: @unchecked Sendable {
 
     // Loop-confined state.
     private var sources: [EventSource] = []
+    /// Each source's event handler, by source index: readiness and slot.
+    private var dispatchers: [(UInt32, UInt32) -> Void] = []
     private var timers = TimerQueue()
     private var preFlushHooks: [() -> Void] = []
     private var tokens: UnsafeMutablePointer<UInt64>
@@ -81,10 +83,12 @@ public final class EventLoop: @unchecked Sendable {
 
     // MARK: On the loop
 
-    /// Adds a source; its events arrive tagged with the returned index.
-    public func addSource(_ source: EventSource) -> UInt32 {
+    /// Adds a source; readiness of the descriptors it registers under the
+    /// returned index goes to `dispatch(events, slot)`.
+    public func addSource(_ source: EventSource, dispatch: @escaping (_ events: UInt32, _ slot: UInt32) -> Void) -> UInt32 {
         assertInLoop()
         sources.append(source)
+        dispatchers.append(dispatch)
         return UInt32(sources.count - 1)
     }
 
@@ -144,6 +148,7 @@ public final class EventLoop: @unchecked Sendable {
         for source in sources { source.flush() }
         // Sources, timers and hooks refer back to the loop; dropping them breaks the cycles.
         sources.removeAll()
+        dispatchers.removeAll()
         preFlushHooks.removeAll()
         timers = TimerQueue()
         thread.store(0, ordering: .relaxed)
@@ -159,7 +164,7 @@ public final class EventLoop: @unchecked Sendable {
             if token == Self.mailboxToken {
                 mailboxReady = true
             } else {
-                sources[Int(token >> 32)].handleEvent(readyMasks[i], slot: UInt32(truncatingIfNeeded: token))
+                dispatchers[Int(token >> 32)](readyMasks[i], UInt32(truncatingIfNeeded: token))
             }
         }
         for body in timers.runExpired(now: now) { body() }

@@ -1,11 +1,9 @@
 /// Something a loop dispatches readiness to: a listener, a set of connections.
 ///
 /// A source registers descriptors under its own index and a 32-bit slot of
-/// its choosing; the loop hands both back with each event, so dispatch needs
-/// no lookup table of descriptors.
+/// its choosing; the loop hands both back with each event to the dispatch
+/// closure the source gave, so dispatch needs no lookup table of descriptors.
 public protocol EventSource: AnyObject {
-    /// Readiness (`EventMask` bits) for the descriptor registered as `slot`.
-    func handleEvent(_ events: UInt32, slot: UInt32)
     /// End of a loop pass: write out whatever was corked during it.
     func flush()
     /// Shutdown began: stop taking new work and close gracefully.

@@ -53,11 +53,11 @@ public final class Listener: EventSource {
         self.loop = loop
         self.descriptor = descriptor
         self.accepted = accepted
-        sourceIndex = loop.addSource(self)
+        sourceIndex = loop.addSource(self) { [unowned self] events, slot in handleEvent(events, slot: slot) }
         _ = loop.register(descriptor, events: EventMask.readable, source: sourceIndex, slot: 0)
     }
 
-    public func handleEvent(_ events: UInt32, slot: UInt32) {
+    func handleEvent(_ events: UInt32, slot: UInt32) {
         for _ in 0..<Self.acceptsPerPass {
             let connection = cepoll_accept(descriptor)
             if connection >= 0 {
