@@ -148,7 +148,7 @@ enum BenchOptionsParser {
           -t, --threads N         event loops (threads)                       default: number of cores
           -d, --duration D        measured duration, e.g. 10s, 500ms, 2m       default 10s
           -r, --rate R            total messages/s, open loop (0 = closed loop: each connection waits for its reply)  default 0
-          -s, --size BYTES        message payload size (e.g. 64, 1k, 16KiB)  default 64
+          -s, --size BYTES        message payload size (e.g. 64, 1k, 16KiB; broadcast: at least 24)  default 64
               --scenario NAME     echo | broadcast | connect                  default echo
               --publishers N      publishers (broadcast)                      default 1
               --ramp N            connections opened per second (0 = as fast as possible)  default 0
@@ -165,16 +165,18 @@ enum BenchOptionsParser {
           -h, --help              usage with examples
 
         Durations take ns, us, ms, s (the default), m or h, e.g. 1.5s; sizes take k/KiB or m/MiB (×1024).
+        Broadcast joins the room at the URL's path (/ or /room alone become /room/wsbench); publishers add ?self=0.
+        Exit status: 0 passed, 1 loss/duplicates/reordering or connection/protocol errors, 2 usage, 3 cannot run.
 
         Examples:
           Echo latency, 100 connections in closed loop for 30 s:
             wsbench -c 100 -d 30s ws://127.0.0.1:8080/echo
           Broadcast 2 msg/s to 10,000 subscribers spread over 39 source addresses:
-            wsbench --scenario broadcast -c 10000 --bind 127.0.0.2-127.0.0.40 -r 2 ws://127.0.0.1:8080/room
+            wsbench --scenario broadcast -c 10000 --bind 127.0.0.2-127.0.0.40 -r 2 ws://127.0.0.1:8080/room/demo
           Connect storm: 10,000 handshakes as fast as possible:
             wsbench --scenario connect -c 10000 --bind 127.0.0.2-40 ws://127.0.0.1:8080/
           Broadcast rate ladder to 1,000 subscribers, with the server's CPU per delivery:
-            wsbench --scenario broadcast -c 1000 --rates 500,1000,2000,4000 --server-pid 4242 --json ladder.json ws://127.0.0.1:8080/room
+            wsbench --scenario broadcast -c 1000 --rates 500,1000,2000,4000 --server-pid 4242 --json ladder.json ws://127.0.0.1:8080/room/demo
         """
 
     // MARK: - Options
@@ -278,6 +280,10 @@ enum BenchOptionsParser {
             if let spelling = given[option], !isBroadcast {
                 throw UsageError("\(spelling) only applies to --scenario broadcast")
             }
+        }
+        if isBroadcast && options.payloadSize < MessageHeader.size {
+            throw UsageError("-s must be at least \(MessageHeader.size) bytes for broadcast: every message carries "
+                + "its publisher, sequence number and send time, got \(options.payloadSize)")
         }
         if isBroadcast && options.publishers > options.connections {
             throw UsageError("--publishers (\(options.publishers)) must not exceed the connections (\(options.connections))")

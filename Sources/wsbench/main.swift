@@ -1,14 +1,32 @@
 import Glibc
 import Reactor
 
+// wsbench: a WebSocket load generator (echo, broadcast and connect scenarios).
+let options: BenchOptions
 do {
-    guard let options = try BenchOptionsParser.parse(Array(CommandLine.arguments.dropFirst())) else {
+    guard let parsed = try BenchOptionsParser.parse(Array(CommandLine.arguments.dropFirst())) else {
         print(BenchOptionsParser.usage)
-        exit(0)
+        exit(ExitStatus.passed)
     }
-    StandardError.write("wsbench: the \(options.scenario.rawValue) scenario is not built yet")
-    exit(1)
+    options = parsed
 } catch {
     StandardError.write("wsbench: \(error.message)\n\n\(BenchOptionsParser.usage)")
-    exit(2)
+    exit(ExitStatus.usage)
 }
+
+DescriptorLimit.raise(toFit: options)
+Interruption.install()
+let result: RunResult
+do {
+    result = try BenchRun.run(options)
+} catch {
+    StandardError.write("wsbench: cannot run: \(error)")
+    exit(ExitStatus.cannotRun)
+}
+print(TextReport.render(result))
+fflush(nil)
+if let path = options.jsonPath, !JSONReport.write(result, to: path) {
+    StandardError.write("wsbench: cannot write \(path): \(String(cString: strerror(errno)))")
+    exit(ExitStatus.cannotRun)
+}
+exit(result.exitStatus)

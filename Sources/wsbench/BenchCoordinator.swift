@@ -1,0 +1,243 @@
+import Glibc
+import Reactor
+import Synchronization
+
+/// Drives a run from the main thread: starts the loops' generators, opens
+/// connections, runs measuring windows, drains, closes, and gathers the
+/// loops' counters. The loops are reached only through posted tasks
+/// (`onEveryLoop`), so nothing here touches loop state directly.
+final class BenchCoordinator {
+    let options: BenchOptions
+    let plan: RunPlan
+    let group: EventLoopGroup
+    private let generators: [LoopBound<LoadGenerator>]
+    private let progressLine: ProgressLine
+    /// Every window's latencies since the run began, for the live line's totals.
+    private(set) var latestTotals = LoopStatistics()
+
+    init(options: BenchOptions) throws(SystemError) {
+        self.options = options
+        let plan = try RunPlan(options: options)
+        self.plan = plan
+        group = try EventLoopGroup(loopCount: options.threads)
+        let created = Mutex<[Int: LoopBound<LoadGenerator>]>([:])
+        group.onEveryLoop { loop in
+            let generator = LoadGenerator.start(plan: plan, on: loop)
+            created.withLock { $0[loop.index] = LoopBound(generator, loop: loop) }
+        }
+        let generators = created.withLock { table in (0..<options.threads).map { table[$0]! } }
+        self.generators = generators
+        group.onEveryLoop { loop in generators[loop.index].value.setPeers(generators) }
+        progressLine = ProgressLine(scenario: options.scenario)
+    }
+
+    /// Runs `body` on every loop's generator and returns the results in loop order.
+    func onLoops<Result: Sendable>(_ body: @escaping @Sendable (LoadGenerator) -> Result) -> [Result] {
+        let results = Mutex<[Int: Result]>([:])
+        let generators = self.generators
+        group.onEveryLoop { loop in
+            let result = body(generators[loop.index].value)
+            results.withLock { $0[loop.index] = result }
+        }
+        return results.withLock { table in (0..<generators.count).map { table[$0]! } }
+    }
+
+    /// A snapshot whose latency goes into `latency` (so none is lost from a window's total).
+    private func snapshot(merging latency: inout LatencyHistogram) -> LoopStatistics {
+        let statistics = snapshot()
+        latency.merge(statistics.latency)
+        return statistics
+    }
+
+    /// Every loop's counters, merged; their latency is what arrived since the last call.
+    func snapshot() -> LoopStatistics {
+        var merged = LoopStatistics()
+        for statistics in onLoops({ $0.snapshot() }) { merged.merge(statistics) }
+        return merged
+    }
+
+    struct Progress {
+        var toOpen = 0
+        var inFlight = 0
+        var open = 0
+        var live = 0
+        var sendingFinished = true
+        var published: [UInt32: UInt64] = [:]
+        var outstandingReplies: UInt64 = 0
+    }
+
+    func progress() -> Progress {
+        var merged = Progress()
+        for part in onLoops({ $0.progress() }) {
+            merged.toOpen += part.toOpen
+            merged.inFlight += part.inFlight
+            merged.open += part.open
+            merged.live += part.live
+            merged.sendingFinished = merged.sendingFinished && part.sendingFinished
+            merged.published.merge(part.published) { max($0, $1) }
+            merged.outstandingReplies += part.outstandingReplies
+        }
+        return merged
+    }
+
+    /// Each publisher's message count so far.
+    func publishedCounts(_ progress: Progress) -> [UInt64] {
+        (0..<plan.publisherCount).map { progress.published[UInt32($0)] ?? 0 }
+    }
+
+    // MARK: Connecting
+
+    /// Opens `count` more connections (spread over the loops) and waits until
+    /// each has handshaken or failed.
+    func connect(_ count: Int, perSecond: Int, phase: String) {
+        let loops = options.threads
+        let ramp = Double(perSecond) / Double(loops)
+        _ = onLoops { generator in
+            let share = count / loops + (generator.loop.index < count % loops ? 1 : 0)
+            generator.open(share, perSecond: ramp)
+            return 0
+        }
+        waitUntil(phase: phase, deadline: nil) { progress in progress.toOpen == 0 && progress.inFlight == 0 }
+    }
+
+    /// Polls every 50 ms, printing the live line each second, until `done`
+    /// or the deadline. True when `done`.
+    @discardableResult
+    func waitUntil(phase: String, deadline: UInt64?, interruptible: Bool = true, _ done: (Progress) -> Bool) -> Bool {
+        var nextLine = monotonicNanoseconds() + 1_000_000_000
+        while true {
+            let current = progress()
+            if done(current) { return true }
+            if interruptible && Interruption.requested { return false }
+            let now = monotonicNanoseconds()
+            if let deadline, now >= deadline { return false }
+            if now >= nextLine {
+                report(phase: phase, progress: current)
+                nextLine += 1_000_000_000
+            }
+            usleep(50_000)
+        }
+    }
+
+    private func report(phase: String, progress: Progress) {
+        let statistics = snapshot()
+        progressLine.show(phase: phase, statistics: statistics, open: progress.open)
+    }
+
+    // MARK: A measuring window
+
+    /// Sends at `rate` (0: closed loop) for the warmup plus the duration,
+    /// drains, writes off what never arrived, and returns what was measured.
+    func runWindow(rate: Int, label: String) -> WindowResult {
+        let before = snapshot()
+        let current = progress()
+        let baseline = publishedCounts(current)
+        let senderCount = plan.scenario == .broadcast ? current.published.count : current.open
+        let start = monotonicNanoseconds() + 20_000_000  // lets every loop see the window before it opens
+        let window = SendingWindow(
+            start: start, measureStart: start + options.warmupNanoseconds,
+            end: start + options.warmupNanoseconds + options.durationNanoseconds,
+            rate: rate, senderCount: max(1, senderCount), receiversPerMessage: max(0, current.open - 1), baseline: baseline)
+        _ = onLoops { $0.beginWindow(window); return 0 }
+
+        var latency = LatencyHistogram()
+        var clientCPUStart = 0.0
+        var serverCPUStart = 0.0
+        var measuring = false
+        var arrivedBefore: UInt64 = 0
+        var measuredFrom: UInt64 = 0
+        var nextLine = monotonicNanoseconds() + 1_000_000_000
+        while true {
+            let now = monotonicNanoseconds()
+            if !measuring && now >= window.measureStart {
+                measuring = true
+                arrivedBefore = snapshot(merging: &latency).received
+                clientCPUStart = processCPUSeconds()
+                serverCPUStart = options.serverPID.map { processCPUSeconds(String($0)) } ?? 0
+                measuredFrom = monotonicNanoseconds()
+            }
+            if now >= window.end && measuring { break }
+            if Interruption.requested {
+                // Stop sending now; what was measured so far is reported.
+                _ = onLoops { $0.endWindowEarly(); return 0 }
+                if !measuring {
+                    measuring = true
+                    clientCPUStart = processCPUSeconds()
+                    measuredFrom = monotonicNanoseconds()
+                }
+                break
+            }
+            if now >= nextLine {
+                let statistics = snapshot()
+                latency.merge(statistics.latency)
+                progressLine.show(phase: measuring ? label : "warmup", statistics: statistics, open: progress().open)
+                nextLine += 1_000_000_000
+            }
+            let wake = min(nextLine, measuring ? window.end : window.measureStart)
+            usleep(UInt32(min(100_000, max(200, (wake > now ? wake - now : 0) / 1_000))))
+        }
+        let clientCPU = processCPUSeconds() - clientCPUStart
+        let serverCPU = options.serverPID.map { processCPUSeconds(String($0)) - serverCPUStart }
+        let arrived = snapshot(merging: &latency).received - arrivedBefore
+        let measuredFor = monotonicNanoseconds() - measuredFrom
+
+        // Drain: everything sent must arrive or be written off after the timeout.
+        waitUntil(phase: "drain", deadline: nil, interruptible: false) { $0.sendingFinished }
+        let sent = progress()
+        let published = publishedCounts(sent)
+        let drainDeadline = monotonicNanoseconds() + options.timeoutNanoseconds
+        switch plan.scenario {
+        case .echo:
+            waitUntil(phase: "drain", deadline: drainDeadline, interruptible: false) { $0.outstandingReplies == 0 }
+        case .broadcast:
+            let expected = expectedDeliveries(from: baseline, to: published, receivers: sent.open)
+            waitUntil(phase: "drain", deadline: drainDeadline, interruptible: false) { [self] _ in
+                let statistics = snapshot()
+                latency.merge(statistics.latency)
+                return UInt64(max(0, Int64(statistics.received - before.received) + statistics.lost - before.lost)) >= expected
+            }
+        case .connect:
+            break
+        }
+        _ = onLoops { $0.closeOutLoss(published: published); return 0 }
+        let after = snapshot()
+        latency.merge(after.latency)
+        return WindowResult(
+            rate: rate, roomSize: sent.open, durationNanoseconds: options.durationNanoseconds, latency: latency,
+            sent: after.sentInWindow, received: after.receivedInWindow, arrived: arrived, measuredNanoseconds: measuredFor,
+            lost: after.lost - before.lost, duplicated: after.duplicated - before.duplicated,
+            reordered: after.reordered - before.reordered,
+            errors: after.errorCount - before.errorCount,
+            maxSendLag: after.maxSendLag, maxPublisherBacklog: after.maxPublisherBacklog,
+            clientCPUSeconds: clientCPU, serverCPUSeconds: serverCPU)
+    }
+
+    /// Deliveries the published messages owe: each reaches every open
+    /// receiver but its own publisher.
+    private func expectedDeliveries(from baseline: [UInt64], to published: [UInt64], receivers: Int) -> UInt64 {
+        var total: UInt64 = 0
+        for publisher in 0..<published.count {
+            total += (published[publisher] - baseline[publisher]) * UInt64(max(0, receivers - 1))
+        }
+        return total
+    }
+
+    // MARK: Closing
+
+    /// Close frames everywhere, then waits (bounded) for the server's answers.
+    func closeAll() {
+        _ = onLoops { $0.beginClosing(); return 0 }
+        waitUntil(phase: "closing", deadline: monotonicNanoseconds() + options.timeoutNanoseconds + 500_000_000, interruptible: false) {
+            $0.live == 0
+        }
+    }
+
+    func shutdown() {
+        group.shutdown()
+    }
+}
+
+extension LoopStatistics {
+    /// Everything that fails a run apart from loss: connection and protocol errors.
+    var errorCount: Int { connectFailures + handshakeFailures + unexpectedCloses + protocolErrors }
+}

@@ -1,0 +1,229 @@
+import Glibc
+import Reactor
+import WebSocketCodec
+
+// Opening, the handshake, and closing: everything but the frames.
+extension LoadGenerator {
+    /// Starts `count` more connections, `perSecond` a second (0: as fast as the in-flight cap allows).
+    func open(_ count: Int, perSecond: Double) {
+        toOpen += count
+        rampPerSecond = perSecond
+        rampStart = monotonicNanoseconds()
+        rampStarted = 0
+        openDueConnections(now: rampStart)
+        scheduleTick(after: Self.fastTick)
+    }
+
+    func openDueConnections(now: UInt64) {
+        while toOpen > 0 && inFlight < plan.maxInFlightPerLoop && !isClosing {
+            if rampPerSecond > 0 && rampStart &+ UInt64(Double(rampStarted) * 1e9 / rampPerSecond) > now { return }
+            toOpen -= 1
+            rampStarted += 1
+            startConnection(now: now)
+        }
+    }
+
+    private func startConnection(now: UInt64) {
+        let number = started * plan.loopCount + loop.index
+        started += 1
+        statistics.pointee.connectAttempts += 1
+        statistics.pointee.firstConnectStart = min(statistics.pointee.firstConnectStart, now)
+        let source = plan.sources.isEmpty ? nil : plan.sources[number % plan.sources.count]
+        do {
+            let connection = try connections.connect(to: plan.server, from: source)
+            connection.context.role = plan.role(ofConnection: number)
+            connection.context.senderID = UInt32(truncatingIfNeeded: number)
+            connection.context.connectStarted = now
+            connection.setTimeout(nanoseconds: plan.timeout)
+            inFlight += 1
+        } catch {
+            statistics.pointee.connectFailures += 1
+            statistics.pointee.countError("connect: \(Self.describe(error.errno))")
+        }
+    }
+
+    func connectionOpened(_ connection: Connection<LoadGenerator>) {
+        let now = monotonicNanoseconds()
+        statistics.pointee.connectTime.record(now &- connection.context.connectStarted)
+        connection.context.phase = .handshaking
+        let path = connection.context.role == .publisher ? plan.publisherPath : plan.path
+        let handshake = ClientHandshake(host: plan.hostHeader, path: path, key16: random.bytes(16))
+        let slot = Int(connection.slot)
+        if handshakes.count <= slot { handshakes.append(contentsOf: repeatElement(nil, count: slot + 1 - handshakes.count)) }
+        handshakes[slot] = handshake
+        connection.write(handshake.request)
+    }
+
+    /// The response head so far; frames may follow it in the same read.
+    func receiveHandshake(_ connection: Connection<LoadGenerator>, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
+        let slot = Int(connection.slot)
+        guard slot < handshakes.count, handshakes[slot] != nil else {
+            fail(connection, "handshake state lost")
+            return bytes.count
+        }
+        switch handshakes[slot]!.parseResponse(UnsafeRawBufferPointer(bytes)) {
+        case .needMore:
+            return 0
+        case .rejected(let reason):
+            handshakes[slot] = nil
+            inFlight -= 1
+            statistics.pointee.handshakeFailures += 1
+            statistics.pointee.countError("handshake rejected: \(reason)")
+            connection.context.phase = .failed
+            connection.close()
+            return bytes.count
+        case .accepted(let headLength):
+            handshakes[slot] = nil
+            established(connection)
+            guard connection.isOpen else { return bytes.count }
+            return headLength + receiveFrames(connection, UnsafeMutableRawBufferPointer(rebasing: bytes[headLength...]))
+        }
+    }
+
+    private func established(_ connection: Connection<LoadGenerator>) {
+        let now = monotonicNanoseconds()
+        inFlight -= 1
+        openCount += 1
+        statistics.pointee.established += 1
+        statistics.pointee.handshakeTime.record(now &- connection.context.connectStarted)
+        statistics.pointee.lastHandshakeEnd = max(statistics.pointee.lastHandshakeEnd, now)
+        connection.clearTimeout()
+        connection.context.phase = .open
+        switch connection.context.role {
+        case .echo:
+            senders.append(connection.id)
+        case .subscriber, .publisher:
+            connection.context.localIndex = UInt32(addReceiverRow(connection.id))
+            if connection.context.role == .publisher {
+                senders.append(connection.id)
+                publisherSlots[connection.context.senderID] = connection.id
+            }
+        case .probe:
+            startClosing(connection, code: .normalClosure)
+            if isClosing { return }
+        }
+        if isClosing { startClosing(connection, code: .normalClosure) }
+    }
+
+    /// A row of trackers for a new receiver; rows only grow (a run's receivers are few enough).
+    private func addReceiverRow(_ id: ConnectionID) -> Int {
+        let row = rowConnections.count
+        rowConnections.append(id)
+        let width = plan.publisherCount
+        if row >= trackerRowCapacity {
+            let capacity = max(64, trackerRowCapacity * 2)
+            let larger = UnsafeMutablePointer<SequenceTracker>.allocate(capacity: capacity * width)
+            larger.moveInitialize(from: trackers, count: trackerRowCapacity * width)
+            trackers.deallocate()
+            trackers = larger
+            trackerRowCapacity = capacity
+        }
+        // Receivers joining while a window sends start at its baseline; others get the next window's.
+        let current = sendingFinished ? nil : window
+        for publisher in 0..<width {
+            (trackers + row * width + publisher).initialize(to: SequenceTracker(expected: current?.baseline[publisher] ?? 0))
+        }
+        if current != nil && rowsStarted == row { rowsStarted = row + 1 }
+        return row
+    }
+
+    /// Sends our close frame and waits, bounded by the timeout, for the server's and its end of stream.
+    func startClosing(_ connection: Connection<LoadGenerator>, code: CloseCode) {
+        if connection.context.phase == .open { openCount -= 1 }
+        connection.context.phase = .closing
+        writeControlFrame(connection, opcode: .close, payload: FrameEncoder.closePayload(code: code))
+        connection.setTimeout(nanoseconds: plan.timeout)
+    }
+
+    /// Counts an error once, tells the server why (when open) and drops the connection.
+    func fail(_ connection: Connection<LoadGenerator>, _ kind: String, code: CloseCode? = nil) {
+        statistics.pointee.protocolErrors += 1
+        statistics.pointee.countError(kind)
+        switch connection.context.phase {
+        case .connecting, .handshaking: inFlight -= 1
+        case .open: openCount -= 1
+        case .closing, .failed: break
+        }
+        connection.context.phase = .failed
+        if let code { writeControlFrame(connection, opcode: .close, payload: FrameEncoder.closePayload(code: code)) }
+        connection.closeAfterFlush()
+        connection.setTimeout(nanoseconds: plan.timeout)
+    }
+
+    func connectionClosed(_ connection: Connection<LoadGenerator>, reason: CloseReason) {
+        let state = connection.context
+        let slot = Int(connection.slot)
+        if slot < handshakes.count { handshakes[slot] = nil }
+        if state.role == .publisher { publishedByClosed[state.senderID] = state.nextSequence }
+        switch state.phase {
+        case .connecting:
+            inFlight -= 1
+            statistics.pointee.connectFailures += 1
+            statistics.pointee.countError("connect: \(Self.describe(reason))")
+        case .handshaking:
+            inFlight -= 1
+            statistics.pointee.handshakeFailures += 1
+            statistics.pointee.countError("handshake: \(Self.describe(reason))")
+        case .open:
+            openCount -= 1
+            statistics.pointee.unexpectedCloses += 1
+            statistics.pointee.countError("closed while in use: \(Self.describe(reason))")
+            if !state.closeFrameReceived { statistics.pointee.closesByCode[1006, default: 0] += 1 }
+        case .closing:
+            if state.closeFrameReceived {
+                if state.role == .probe { statistics.pointee.completedProbes += 1 }
+            } else {
+                statistics.pointee.unexpectedCloses += 1
+                statistics.pointee.closesByCode[1006, default: 0] += 1
+                statistics.pointee.countError("no close frame from the server: \(Self.describe(reason))")
+            }
+        case .failed:
+            break
+        }
+    }
+
+    /// Close frame from the server: answer it (unless we started), then wait for its end of stream.
+    func receivedClose(_ connection: Connection<LoadGenerator>, code: CloseCode?) {
+        statistics.pointee.closesByCode[code?.rawValue ?? 1005, default: 0] += 1
+        connection.context.closeFrameReceived = true
+        switch connection.context.phase {
+        case .open:
+            statistics.pointee.unexpectedCloses += 1
+            statistics.pointee.countError("server closed with \(code?.rawValue ?? 1005)")
+            startClosing(connection, code: code ?? .normalClosure)
+        case .closing, .failed, .connecting, .handshaking:
+            break
+        }
+    }
+
+    /// Every open connection sends a close frame; no more are opened.
+    func beginClosing() {
+        isClosing = true
+        toOpen = 0
+        sendingFinished = true
+        connections.forEach { connection in
+            if connection.context.phase == .open { startClosing(connection, code: .normalClosure) }
+        }
+    }
+
+    /// A masked control frame (clients mask everything they send).
+    func writeControlFrame(_ connection: Connection<LoadGenerator>, opcode: Opcode, payload: [UInt8]) {
+        let key = MaskKey(wireValue: UInt32(truncatingIfNeeded: random.next()))
+        payload.withUnsafeBytes { bytes in
+            connection.write(reserving: FrameEncoder.headerSize(payloadLength: bytes.count, masked: true) + bytes.count) { buffer in
+                FrameEncoder.encode(opcode: opcode, payload: bytes, maskKey: key, into: buffer.baseAddress!)
+            }
+        }
+    }
+
+    static func describe(_ reason: CloseReason) -> String {
+        switch reason {
+        case .connectFailed(let error), .failed(let error): describe(error.errno)
+        default: reason.description
+        }
+    }
+
+    static func describe(_ errorNumber: Int32) -> String {
+        String(cString: strerror(errorNumber))
+    }
+}

@@ -1,0 +1,111 @@
+import Reactor
+import Synchronization
+
+/// Everything the loops need to know about a run, fixed before it starts.
+struct RunPlan: Sendable {
+    var scenario: Scenario
+    var server: SocketAddress
+    /// Source addresses to bind, round-robin by connection number; empty: the kernel's choice.
+    var sources: [SocketAddress]
+    /// The Host header: host, and the port unless it is 80.
+    var hostHeader: String
+    /// Echo, subscribers and connect probes ask for this path.
+    var path: String
+    /// Broadcast publishers: the room path with `self=0`, so they do not hear themselves.
+    var publisherPath: String
+    var payloadSize: Int
+    /// Broadcast: connections 0..<publisherCount publish. 0 otherwise.
+    var publisherCount: Int
+    var loopCount: Int
+    /// Limit for connecting plus the handshake, for a closing handshake, and
+    /// for a closed-loop reply before the sender moves on.
+    var timeout: UInt64
+    /// Connects plus handshakes under way at once on one loop, so a burst of
+    /// thousands does not overflow the server's accept backlog.
+    var maxInFlightPerLoop: Int
+    /// Closed-loop broadcast: each publisher's message in flight and its deliveries so far.
+    var publisherProgress: [PublisherProgress]
+
+    init(options: BenchOptions) throws(SystemError) {
+        scenario = options.scenario
+        server = try SocketAddress(host: options.host, port: Int(options.port))
+        var sources: [SocketAddress] = []
+        for address in options.sourceAddresses { sources.append(try SocketAddress(host: formatIPv4(address), port: 0)) }
+        self.sources = sources
+        let printableHost = options.host.contains(":") ? "[\(options.host)]" : options.host
+        hostHeader = options.port == 80 ? printableHost : "\(printableHost):\(options.port)"
+        path = options.scenario == .broadcast ? Self.roomPath(options.path) : options.path
+        publisherPath = path + (path.contains("?") ? "&" : "?") + "self=0"
+        payloadSize = options.payloadSize
+        publisherCount = options.scenario == .broadcast ? options.publishers : 0
+        loopCount = options.threads
+        timeout = options.timeoutNanoseconds
+        maxInFlightPerLoop = max(1, 512 / options.threads)
+        publisherProgress = (0..<publisherCount).map { _ in PublisherProgress() }
+    }
+
+    /// The broadcast scenario needs a room: a path without a room name
+    /// ("/", "/room", "/room/", each with any query) gets /room/wsbench.
+    static func roomPath(_ path: String) -> String {
+        let route = path.prefix { $0 != "?" }
+        guard route == "/" || route == "/room" || route == "/room/" else { return path }
+        return "/room/wsbench" + path.dropFirst(route.count)
+    }
+
+    /// The role of connection number `number` (numbers interleave the loops).
+    func role(ofConnection number: Int) -> ConnectionRole {
+        switch scenario {
+        case .echo: .echo
+        case .connect: .probe
+        case .broadcast: number < publisherCount ? .publisher : .subscriber
+        }
+    }
+}
+
+/// Closed-loop broadcast: the deliveries of one publisher's message in
+/// flight, summed across loops. One word: the sequence number + 1 in the
+/// high 40 bits, deliveries in the low 24.
+final class PublisherProgress: Sendable {
+    static let countBits: UInt64 = 24
+    static let countMask: UInt64 = (1 << countBits) - 1
+    let packed = Atomic<UInt64>(0)
+
+    /// Adds `count` deliveries of `sequence`; true when this call completed
+    /// `needed` (exactly one caller sees that). Counts for an older sequence are dropped.
+    func add(_ count: UInt64, of sequence: UInt64, needed: UInt64) -> Bool {
+        let tag = (sequence &+ 1) << Self.countBits
+        var current = packed.load(ordering: .relaxed)
+        while true {
+            let currentTag = current & ~Self.countMask
+            let before: UInt64
+            if currentTag == tag {
+                before = current & Self.countMask
+            } else if currentTag < tag {
+                before = 0
+            } else {
+                return false
+            }
+            let after = min(before + count, Self.countMask)
+            let (exchanged, original) = packed.compareExchange(
+                expected: current, desired: tag | after, ordering: .acquiringAndReleasing)
+            if exchanged { return before < needed && after >= needed }
+            current = original
+        }
+    }
+}
+
+/// A measuring window as the loops see it. Sending starts at `start`;
+/// messages intended in `measureStart..<end` are measured; none is sent from `end`.
+struct SendingWindow: Sendable {
+    var start: UInt64
+    var measureStart: UInt64
+    var end: UInt64
+    /// Total messages per second over all senders; 0: closed loop.
+    var rate: Int
+    /// Senders over all loops: open echo connections, or publishers.
+    var senderCount: Int
+    /// Broadcast: deliveries one message must reach (every receiver but its publisher).
+    var receiversPerMessage: Int
+    /// Broadcast: each publisher's next sequence number, where receivers new to this window start.
+    var baseline: [UInt64]
+}

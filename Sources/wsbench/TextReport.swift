@@ -1,0 +1,125 @@
+/// The human table on stdout.
+enum TextReport {
+    static let percentiles: [(String, Double)] = [("p50", 50), ("p90", 90), ("p99", 99), ("p99.9", 99.9), ("p99.99", 99.99)]
+
+    static func render(_ result: RunResult) -> String {
+        let options = result.options
+        let totals = result.totals
+        var lines: [String] = []
+        lines.append("wsbench \(options.scenario.rawValue) \(result.url)")
+        var setup = "  \(options.connections) connections"
+        if options.scenario == .broadcast {
+            setup += " (\(options.publishers) publishing, all subscribed)"
+        }
+        setup += ", \(options.threads) threads"
+        if options.scenario != .connect {
+            setup += ", \(options.payloadSize)-byte messages, "
+            setup += result.isLadder ? "rate ladder"
+                : options.messagesPerSecond > 0 ? "open loop at \(options.messagesPerSecond)/s" : "closed loop"
+            setup += ", \(Format.duration(options.durationNanoseconds)) measured after \(Format.duration(options.warmupNanoseconds)) warmup"
+        }
+        if !options.sourceAddresses.isEmpty { setup += ", from \(options.sourceAddresses.count) source addresses" }
+        lines.append(setup)
+        lines.append("")
+
+        lines.append("Connections   attempted \(totals.connectAttempts)  established \(totals.established)"
+            + "  connect failed \(totals.connectFailures)  handshake failed \(totals.handshakeFailures)"
+            + "  closed early \(totals.unexpectedCloses)")
+        lines.append(percentileHeader("  "))
+        lines.append(percentileRow("  connect   ", totals.connectTime))
+        lines.append(percentileRow("  handshake ", totals.handshakeTime))
+        if options.scenario == .connect {
+            let seconds = result.connectSeconds ?? 0
+            var line = "Handshakes    \(totals.established) in \(Format.fixed(seconds, 3)) s"
+            if seconds > 0 { line += " = \(Format.count(Double(totals.established) / seconds))/s" }
+            line += ", \(totals.completedProbes) closed cleanly"
+            lines.append(line)
+            if let cpu = result.connectCPUSeconds {
+                var cpuLine = "Client CPU    \(Format.fixed(cpu, 2)) s"
+                if totals.established > 0 { cpuLine += " = \(Format.fixed(cpu * 1e6 / Double(totals.established), 1)) us per handshake" }
+                lines.append(cpuLine)
+            }
+            if let cpu = result.connectServerCPUSeconds {
+                var cpuLine = "Server CPU    \(Format.fixed(cpu, 2)) s"
+                if totals.established > 0 { cpuLine += " = \(Format.fixed(cpu * 1e6 / Double(totals.established), 1)) us per handshake" }
+                lines.append(cpuLine)
+            }
+        }
+
+        if result.isLadder || result.isStep {
+            lines.append("")
+            lines.append(rungTable(result))
+        } else if let window = result.windows.first {
+            lines.append("")
+            let noun = options.scenario == .broadcast ? "deliveries" : "replies"
+            lines.append("Messages      sent \(window.sent) (\(Format.count(window.sentPerSecond))/s)"
+                + "  \(noun) \(window.received) (\(Format.count(window.receivedPerSecond))/s)")
+            if window.rate > 0 {
+                // How late this client's own sends were: latency above this much may be the client's.
+                lines.append("Send lag      max \(Format.duration(window.maxSendLag)) behind schedule (this client)")
+            }
+            lines.append("Latency" + percentileHeader("  ").dropFirst(7))
+            lines.append(percentileRow("              ", window.latency))
+            lines.append(cpuLine("Client CPU", window.clientCPUSeconds, window, noun: options.scenario == .broadcast ? "delivery" : "message"))
+            if let server = window.serverCPUSeconds {
+                lines.append(cpuLine("Server CPU", server, window, noun: options.scenario == .broadcast ? "delivery" : "message"))
+            }
+        }
+
+        if options.scenario != .connect {
+            lines.append("Loss          lost \(totals.lost)  duplicated \(totals.duplicated)  reordered \(totals.reordered)")
+        }
+        let errors = totals.errorsByKind.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+        lines.append("Errors        \(totals.errorCount)" + (totals.protocolErrors > 0 ? " (\(totals.protocolErrors) protocol)" : ""))
+        for (kind, count) in errors.prefix(10) { lines.append("  \(count) × \(kind)") }
+        let closes = totals.closesByCode.sorted { $0.key < $1.key }.map { "\($0.key) × \($0.value)" }
+        lines.append("Closes        " + (closes.isEmpty ? "none" : closes.joined(separator: ", ")))
+        let failures = result.failures
+        lines.append("Result        " + (failures.isEmpty ? "PASS" : "FAIL: " + failures.joined(separator: "; ")))
+        return lines.joined(separator: "\n")
+    }
+
+    private static func percentileHeader(_ indent: String) -> String {
+        indent + "            " + (percentiles.map(\.0) + ["max", "mean"]).map { Format.pad($0, 9) }.joined()
+    }
+
+    private static func percentileRow(_ label: String, _ histogram: LatencyHistogram) -> String {
+        guard histogram.count > 0 else { return label + "  (none)" }
+        let values = percentiles.map { histogram.percentile($0.1) } + [histogram.max, UInt64(histogram.mean)]
+        return Format.padRight(label, 14) + values.map { Format.pad(Format.duration($0), 9) }.joined()
+    }
+
+    private static func cpuLine(_ label: String, _ seconds: Double, _ window: WindowResult, noun: String) -> String {
+        var line = Format.padRight(label, 14) + "\(Format.fixed(seconds, 2)) s = \(Format.fixed(seconds / window.measuredSeconds * 100, 1))% of one core"
+        if window.arrived > 0 { line += ", \(Format.fixed(seconds * 1e6 / Double(window.arrived), 3)) us per \(noun)" }
+        return line
+    }
+
+    private static func rungTable(_ result: RunResult) -> String {
+        let rungs = result.isLadder ? result.ladder : result.steps
+        var lines: [String] = []
+        let first = result.isLadder ? "rate/s" : "room"
+        lines.append(Format.padRight(first, 8) + ["sent/s", "recv/s", "p50", "p95", "p99", "max", "lost", "cpu%", "srv us"]
+            .map { Format.pad($0, 9) }.joined() + "  verdict")
+        for rung in rungs {
+            let window = rung.window
+            let key = result.isLadder ? String(window.rate) : String(window.roomSize)
+            let cells = [
+                Format.count(window.sentPerSecond), Format.count(window.receivedPerSecond),
+                Format.duration(window.latency.percentile(50)), Format.duration(window.latency.percentile(95)),
+                Format.duration(window.latency.percentile(99)), Format.duration(window.latency.max),
+                String(window.lost), Format.fixed(window.clientCPUPercent, 0),
+                window.serverMicrosecondsPerMessage.map { Format.fixed($0, 2) } ?? "-",
+            ]
+            lines.append(Format.padRight(key, 8) + cells.map { Format.pad($0, 9) }.joined()
+                + "  " + (rung.passed ? "ok" : "no: " + rung.reason))
+        }
+        if result.isLadder {
+            lines.append("Highest rate kept up with: " + (result.highestKeptUpRate.map { "\($0)/s" } ?? "none"))
+        } else {
+            let limit = result.options.p95LimitNanoseconds.map(Format.duration) ?? "-"
+            lines.append("Largest room with p95 under \(limit): " + (result.largestRoom.map(String.init) ?? "none"))
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,45 @@
+/// What one measuring window found (one per rung of a rate ladder or step).
+struct WindowResult: Sendable {
+    /// Messages per second asked for; 0: closed loop.
+    var rate: Int
+    /// Open connections (the room, in broadcast) while it ran.
+    var roomSize: Int
+    var durationNanoseconds: UInt64
+    /// Latency of the messages intended inside the window.
+    var latency: LatencyHistogram
+    /// Messages intended inside the window: sent, and received (before or during the drain).
+    var sent: UInt64
+    var received: UInt64
+    /// Messages (deliveries) that arrived while measuring, whenever they were sent:
+    /// the throughput, and what the CPU time is divided by.
+    var arrived: UInt64
+    /// Wall time between the counter readings taken at the window's start and
+    /// end (the window's duration, give or take the readings themselves).
+    var measuredNanoseconds: UInt64
+    var lost: Int64
+    var duplicated: UInt64
+    var reordered: UInt64
+    var errors: Int
+    var maxSendLag: UInt64
+    var maxPublisherBacklog: Int
+    var clientCPUSeconds: Double
+    var serverCPUSeconds: Double?
+
+    var sentPerSecond: Double { Double(sent) / measuredSeconds }
+    var receivedPerSecond: Double { Double(arrived) / measuredSeconds }
+    var measuredSeconds: Double { max(Double(measuredNanoseconds) / 1e9, 1e-6) }
+    /// Share of one core the client used while measuring.
+    var clientCPUPercent: Double { clientCPUSeconds / measuredSeconds * 100 }
+
+    /// Client CPU per message received (a delivery, in broadcast), in microseconds.
+    var clientMicrosecondsPerMessage: Double? {
+        arrived == 0 ? nil : clientCPUSeconds * 1e6 / Double(arrived)
+    }
+
+    var serverMicrosecondsPerMessage: Double? {
+        guard let serverCPUSeconds, arrived > 0 else { return nil }
+        return serverCPUSeconds * 1e6 / Double(arrived)
+    }
+
+    var isClean: Bool { lost == 0 && duplicated == 0 && reordered == 0 && errors == 0 }
+}
