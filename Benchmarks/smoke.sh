@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# End-to-end smoke runs for CI: wsbench against echo-server with 1,000
+# connections for a few seconds, echo and broadcast. Any loss, duplicate,
+# reordering or connection error fails (wsbench exits non-zero); the figures
+# are printed for the log. Not a speed gate: the machines are noisy.
+#
+#   Benchmarks/smoke.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build -c release --product echo-server --product wsbench >/dev/null
+PORT=$((20000 + RANDOM % 12000))  # below the ephemeral range
+.build/release/echo-server --host 127.0.0.1 --port "$PORT" --threads 1 >/dev/null 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+sleep 0.5
+WSBENCH=(.build/release/wsbench -t 1 -d 3s --warmup 1s --server-pid "$SERVER")
+echo "== echo, 1,000 connections, closed loop"
+"${WSBENCH[@]}" -c 1000 "ws://127.0.0.1:$PORT/echo" 2>/dev/null
+echo "== broadcast, 1 publisher to 1,000 subscribers, 1,000 msg/s"
+"${WSBENCH[@]}" --scenario broadcast -c 1001 -r 1000 "ws://127.0.0.1:$PORT/room/smoke" 2>/dev/null
