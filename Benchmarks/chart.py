@@ -43,7 +43,10 @@ def svg(data, title):
         if log_x:
             return left + plot_w * (math.log10(size) - math.log10(low)) / (math.log10(high) - math.log10(low))
         return left + plot_w * (size - low) / (high - low)
-    top_ms = max(d[4] for d in data) * 1.1 or 1
+    peak = max(d[4] for d in data) * 1.05 or 1
+    step = 10 ** math.floor(math.log10(peak / 5))  # a round grid: 1, 2 or 5 times a power of ten per line
+    step = next(s * step for s in (1, 2, 5, 10) if s * step * 5 >= peak)
+    top_ms = step * 5
     def y(ms):
         return top + plot_h * (1 - ms / top_ms)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
