@@ -11,6 +11,8 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly SCRIPT_DIR
+# shellcheck source=../lib/server-process.sh
+source "$SCRIPT_DIR/../lib/server-process.sh"
 readonly REPORT_PY="$SCRIPT_DIR/autobahn_report.py"
 
 readonly SUITE_VERSION="25.10.1"     # PyPI autobahntestsuite
@@ -292,10 +294,6 @@ mapfile -t ALL_CASES <"$REPORTS/cases.txt"
 # ---------------------------------------------------------------------------------------------
 # server
 
-port_open() {  # host port
-    timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
-}
-
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -304,21 +302,6 @@ SERVER_STATUS=""   # exit status, once the server has been reaped
 
 server_alive() {
     [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null
-}
-
-stop_server() {
-    local pid="$SERVER_PID" i
-    SERVER_PID=""
-    [[ -n $pid ]] || return 0
-    # The server runs in its own session (setsid), so its process group is its pid: this reaches
-    # a wrapper shell's children too, and nothing else.
-    kill -TERM -- "-$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
 }
 
 wait_for_port() {  # host port what

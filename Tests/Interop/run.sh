@@ -10,6 +10,8 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly SCRIPT_DIR
+# shellcheck source=../lib/server-process.sh
+source "$SCRIPT_DIR/../lib/server-process.sh"
 PYTHON="${PYTHON:-python3}"
 URL=""
 SERVER_CMD=""
@@ -53,27 +55,9 @@ if ! "$PYTHON" -c 'import sys, websockets; sys.exit(int(websockets.__version__.s
         || die "could not install websockets (try: $PYTHON -m pip install 'websockets>=12')"
 fi
 
-SERVER_PID=""
-stop_server() {
-    local pid="$SERVER_PID" i
-    SERVER_PID=""
-    [[ -n $pid ]] || return 0
-    # setsid put the server in its own process group, whose id is its pid.
-    kill -TERM -- "-$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 trap stop_server EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-port_open() {  # host port
-    timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
-}
 
 if [[ -n $SERVER_CMD ]]; then
     [[ $SERVER_CMD == *"{port}"* ]] || die "--server-cmd needs a {port} placeholder"

@@ -1,0 +1,24 @@
+# Helpers for scripts that start a server under test (sourced, not run).
+# The server is started with setsid, so its process group id is its pid and
+# stopping the group reaches a wrapper shell's children too, and nothing else.
+
+SERVER_PID=""
+
+# port_open HOST PORT: true when something accepts connections there.
+port_open() {
+    timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
+}
+
+# stop_server: TERM the server's process group, KILL it after 5 s, reap it.
+stop_server() {
+    local pid="$SERVER_PID" i
+    SERVER_PID=""
+    [[ -n $pid ]] || return 0
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
