@@ -133,7 +133,7 @@ fi
 if [[ $ACCEPT -eq 1 ]]; then
     for name in "${SELECTED[@]}"; do BASE[$name]=${NOW[$name]}; done
     commit="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-    [[ -n "$(git -C "$REPO" status --porcelain -- Sources Benchmarks/micro-bench 2>/dev/null)" ]] && commit="$commit+changes"
+    [[ -n "$(git -C "$REPO" status --porcelain -- Sources/CEpoll Sources/Reactor Sources/WebSocketCodec Sources/Broadcast Benchmarks/micro-bench 2>/dev/null)" ]] && commit="$commit+changes"
     {
         echo "{"
         echo "  \"about\": \"Instructions per op of each micro benchmark: callgrind counts of micro-bench measure NAME at N and 2N iterations, (I(2N) - I(N)) / N. Written by Benchmarks/gate.sh --accept, checked by Benchmarks/gate.sh (fails above +${TOLERANCE}%).\","

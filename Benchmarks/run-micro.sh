@@ -40,7 +40,7 @@ trap 'rm -f "$RAW" "$TABLE"' EXIT
 
 DATE="$(date -u +%Y-%m-%dT%H:%MZ)"
 COMMIT="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-[[ -n "$(git -C "$REPO" status --porcelain -- Sources Benchmarks/micro-bench 2>/dev/null)" ]] && COMMIT="$COMMIT+changes"
+[[ -n "$(git -C "$REPO" status --porcelain -- Sources/CEpoll Sources/Reactor Sources/WebSocketCodec Sources/Broadcast Benchmarks/micro-bench 2>/dev/null)" ]] && COMMIT="$COMMIT+changes"
 CPU="$(sed -n -E 's/^model name[^:]*: *//p' /proc/cpuinfo | head -1)"
 CORES="$(nproc)"
 SWIFT="$(swift --version 2>&1 | sed -n -E 's/.*Swift version ([^ ]+).*/\1/p' | head -1)"
