@@ -77,23 +77,29 @@ struct BatchBuilder {
     private var names: [String?] = []
     private var exclusions: [(index: Int, exclusion: Exclusion)] = []
 
-    /// `capacity` bytes per format in `formats`.
-    init(room: String, firstSequence: UInt64, formats: WireFormats, capacity: Int) {
+    /// The batch is sealed once any format would pass `limit` bytes.
+    let limit: Int
+
+    /// Starts with room for `initialCapacity` bytes per format in `formats`.
+    init(room: String, firstSequence: UInt64, formats: WireFormats, initialCapacity: Int, limit: Int) {
         self.room = room
         self.firstSequence = firstSequence
         self.formats = formats
-        encodings = WireFormat.allCases.map { formats.contains($0) ? Encoding(capacity: capacity) : nil }
+        self.limit = limit
+        encodings = WireFormat.allCases.map { formats.contains($0) ? Encoding(capacity: initialCapacity) : nil }
     }
 
     static func frameSize(of message: BroadcastMessage) -> Int {
         FrameEncoder.headerSize(payloadLength: message.payload.count, masked: false) + message.payload.count
     }
 
-    /// Whether the message fits every format's buffer (text formats can take up
+    /// Whether the message still belongs in this batch: the first always
+    /// does; after it, no format may pass the limit (text formats can take up
     /// to six times the payload, for escapes).
     func fits(_ message: BroadcastMessage) -> Bool {
+        guard count > 0 else { return true }
         let needed = formats.mask == WireFormat.webSocket.bit ? Self.frameSize(of: message) : Self.worstCaseSize(of: message)
-        return encodings.allSatisfy { ($0?.buffer.freeCapacity ?? .max) >= needed }
+        return encodings.allSatisfy { ($0?.buffer.count ?? 0) + needed <= limit }
     }
 
     static func worstCaseSize(of message: BroadcastMessage) -> Int {
@@ -105,7 +111,9 @@ struct BatchBuilder {
         let sequence = firstSequence + UInt64(count)
         if let frames = encodings[WireFormat.webSocket.rawValue] {
             message.payload.withUnsafeBytes { payload in
-                frames.append { FrameEncoder.encode(opcode: message.opcode, payload: payload, maskKey: nil, into: $0) }
+                frames.append(maximumSize: Self.frameSize(of: message)) {
+                    FrameEncoder.encode(opcode: message.opcode, payload: payload, maskKey: nil, into: $0)
+                }
             }
         }
         for format in WireFormat.allCases where format != .webSocket {

@@ -13,8 +13,10 @@ public final class LoopBroadcaster {
     public let loop: EventLoop
     let configuration: BroadcastConfiguration
     unowned let group: Broadcaster
-    /// Where deliveries go; set by the server before the first subscribe.
-    public weak var sink: DeliverySink?
+    /// Where deliveries go; set by the server before the first subscribe. It
+    /// lives as long as the loop (the server's handler for this loop), so it
+    /// is held without reference counting: read once per member delivered.
+    public unowned(unsafe) var sink: DeliverySink?
 
     private var roomsByName: [String: LocalRoom] = [:]
     private var roomsByIndex: [LocalRoom] = []
@@ -27,7 +29,8 @@ public final class LoopBroadcaster {
     /// Rooms with batches to deliver to this loop's members this pass.
     private var deliveryRooms: [LocalRoom] = []
     private let slices: UnsafeMutablePointer<SharedSlice>
-    private var sliceCount = 0
+    // Touched for every member delivered to, only on this loop.
+    @exclusivity(unchecked) private var sliceCount = 0
     private static let maxSlices = 1024
 
     struct Forward: Sendable {
@@ -211,7 +214,7 @@ public final class LoopBroadcaster {
                 ? BatchBuilder.frameSize(of: message) : BatchBuilder.worstCaseSize(of: message)
             room.builder = BatchBuilder(
                 room: room.name, firstSequence: room.lastSequence + 1, formats: room.formats,
-                capacity: max(configuration.batchCapacity, needed))
+                initialCapacity: max(min(4096, configuration.batchCapacity), needed), limit: configuration.batchCapacity)
             openRooms.append(room)
         }
         room.builder!.append(message, exclusion: exclusion)
@@ -296,23 +299,29 @@ public final class LoopBroadcaster {
         let messageCount = batches.reduce(0) { $0 + $1.count }
         let lastSequence = batches.last!.lastSequence
         let simple = room.floors.isEmpty && batches.allSatisfy { $0.exclusions.isEmpty }
+        // Every member of the simple case gets the same ranges: made once here.
+        let whole = encodings.map { SharedSlice($0.buffer, start: 0, end: $0.buffer.count) }
+        var delivered = 0, dropped = 0, evicted = 0
+        defer {
+            room.statistics.delivered += delivered
+            room.statistics.dropped += dropped
+            room.statistics.evicted += evicted
+        }
         for member in room.lists[format.rawValue].members where member != MemberList.hole {
             if skipSlow, let queued = sink.queuedBytes(of: member), queued > cap {
-                room.statistics.dropped += messageCount
+                dropped += messageCount
                 continue
             }
             var sent = messageCount
             if simple {
-                for encoding in encodings {
-                    addSlice(encoding.buffer, from: 0, to: encoding.buffer.count, for: member, lastSequence: lastSequence)
-                }
+                for slice in whole { addSlice(slice, for: member, lastSequence: lastSequence) }
             } else {
                 sent = gatherFiltered(batches, encodings, for: member, in: room)
             }
             guard let queued = flushSlices(to: member, lastSequence: lastSequence) else { continue }
-            room.statistics.delivered += sent
+            delivered += sent
             if !skipSlow && queued > cap {
-                room.statistics.evicted += 1
+                evicted += 1
                 sink.evict(member)
             }
         }
@@ -366,9 +375,14 @@ public final class LoopBroadcaster {
     /// Adds a range for `member`, writing out first if IOV_MAX ranges are waiting.
     @inline(__always)
     private func addSlice(_ buffer: SharedBuffer, from start: Int, to end: Int, for member: ConnectionID, lastSequence: UInt64) {
-        guard end > start else { return }
+        addSlice(SharedSlice(buffer, start: start, end: end), for: member, lastSequence: lastSequence)
+    }
+
+    @inline(__always)
+    private func addSlice(_ slice: SharedSlice, for member: ConnectionID, lastSequence: UInt64) {
+        guard slice.end > slice.start else { return }
         if sliceCount == Self.maxSlices { _ = flushSlices(to: member, lastSequence: lastSequence) }
-        slices[sliceCount] = SharedSlice(buffer, start: start, end: end)
+        slices[sliceCount] = slice
         sliceCount += 1
     }
 

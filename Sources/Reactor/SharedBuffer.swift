@@ -4,8 +4,10 @@
 public final class SharedBuffer: @unchecked Sendable {
     public let base: UnsafeMutableRawPointer
     public let capacity: Int
-    /// Bytes written so far; readers use `0..<count`.
-    public var count: Int = 0
+    /// Bytes written so far; readers use `0..<count`. Written by its
+    /// creator before the buffer is shared, then only read, on hot paths:
+    /// no run-time exclusivity check.
+    @exclusivity(unchecked) public var count: Int = 0
 
     public init(capacity: Int) {
         self.capacity = capacity
