@@ -67,7 +67,7 @@ python3 Benchmarks/chart.py "$OUT/room-sizes.json" -o "$OUT/broadcast-latency.sv
     echo "\`Benchmarks/e2e.sh\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)):"
     echo "echo-server \`--threads 1\` pinned to core 0, wsbench \`-t 1\` pinned to core 1, separate processes."
     echo "Server CPU per delivery comes from /proc/PID/stat over the measured window; client CPU is wsbench's own"
-    echo "(CLIENT-BOUND marks a run where wsbench used 90% or more of its core). Latency is from each message's"
+    echo "(a client near 100% of its core was the limit, not the server). Latency is from each message's"
     echo "intended send time (open loop), so a stall shows."
     echo
     cat "$SUMMARY"
