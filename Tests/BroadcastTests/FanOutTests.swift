@@ -147,8 +147,9 @@ final class FanOutTests: XCTestCase {
         } else {
             XCTAssertEqual(evicted, [])
             XCTAssertGreaterThan(statistics.dropped, 0)
-            // Bounded: never more than the cap plus one pass's batch was queued for it.
-            XCTAssertLessThanOrEqual(slowQueued, configuration.maxQueuedBytes + 10 * 120)
+            // Bounded: the cap is checked once per loop pass, so it can be passed by what one pass
+            // brings (a few batches when the home loop ran ahead), never by what was published (60 KB).
+            XCTAssertLessThanOrEqual(slowQueued, configuration.maxQueuedBytes + 20 * 10 * 120)
         }
     }
 
