@@ -39,6 +39,6 @@ let package = Package(
         .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec"]),
         .testTarget(name: "BroadcastTests", dependencies: ["Broadcast", "Reactor", "WebSocketCodec"]),
         .testTarget(name: "PushServerTests", dependencies: ["PushServer", "Broadcast", "Reactor", "WebSocketCodec"]),
-        .testTarget(name: "wsbenchTests", dependencies: ["wsbench", "Reactor", "WebSocketCodec"]),
+        .testTarget(name: "wsbenchTests", dependencies: ["wsbench", "Reactor", "WebSocketCodec", "PushServer", "Broadcast"]),
     ]
 )

@@ -43,9 +43,9 @@ final class BenchCoordinator {
     }
 
     /// A snapshot whose latency goes into `latency` (so none is lost from a window's total).
-    private func snapshot(merging latency: inout LatencyHistogram) -> LoopStatistics {
+    private func snapshot(merging latency: inout WindowLatency) -> LoopStatistics {
         let statistics = snapshot()
-        latency.merge(statistics.latency)
+        latency.merge(statistics)
         return statistics
     }
 
@@ -60,6 +60,7 @@ final class BenchCoordinator {
         var toOpen = 0
         var inFlight = 0
         var open = 0
+        var openByTransport = [0, 0, 0]
         var live = 0
         var sendingFinished = true
         var published: [UInt32: UInt64] = [:]
@@ -72,6 +73,7 @@ final class BenchCoordinator {
             merged.toOpen += part.toOpen
             merged.inFlight += part.inFlight
             merged.open += part.open
+            for index in 0..<merged.openByTransport.count { merged.openByTransport[index] += part.openByTransport[index] }
             merged.live += part.live
             merged.sendingFinished = merged.sendingFinished && part.sendingFinished
             merged.published.merge(part.published) { max($0, $1) }
@@ -132,7 +134,7 @@ final class BenchCoordinator {
         let before = snapshot()
         let current = progress()
         let baseline = publishedCounts(current)
-        let senderCount = plan.scenario == .broadcast ? current.published.count : current.open
+        let senderCount = plan.scenario.isRoom ? current.published.count : current.open
         let start = monotonicNanoseconds() + 20_000_000  // lets every loop see the window before it opens
         let window = SendingWindow(
             start: start, measureStart: start + options.warmupNanoseconds,
@@ -140,18 +142,21 @@ final class BenchCoordinator {
             rate: rate, senderCount: max(1, senderCount), receiversPerMessage: max(0, current.open - 1), baseline: baseline)
         _ = onLoops { $0.beginWindow(window); return 0 }
 
-        var latency = LatencyHistogram()
+        var latency = WindowLatency()
         var clientCPUStart = 0.0
         var serverCPUStart = 0.0
         var measuring = false
         var arrivedBefore: UInt64 = 0
+        var arrivedBeforeByTransport = CountersByTransport()
         var measuredFrom: UInt64 = 0
         var nextLine = monotonicNanoseconds() + 1_000_000_000
         while true {
             let now = monotonicNanoseconds()
             if !measuring && now >= window.measureStart {
                 measuring = true
-                arrivedBefore = snapshot(merging: &latency).received
+                let statistics = snapshot(merging: &latency)
+                arrivedBefore = statistics.received
+                arrivedBeforeByTransport = statistics.byTransport
                 clientCPUStart = processCPUSeconds()
                 serverCPUStart = options.serverPID.map { processCPUSeconds(String($0)) } ?? 0
                 measuredFrom = monotonicNanoseconds()
@@ -168,8 +173,7 @@ final class BenchCoordinator {
                 break
             }
             if now >= nextLine {
-                let statistics = snapshot()
-                latency.merge(statistics.latency)
+                let statistics = snapshot(merging: &latency)
                 progressLine.show(phase: measuring ? label : "warmup", statistics: statistics, open: progress().open)
                 nextLine += 1_000_000_000
             }
@@ -178,7 +182,8 @@ final class BenchCoordinator {
         }
         let clientCPU = processCPUSeconds() - clientCPUStart
         let serverCPU = options.serverPID.map { processCPUSeconds(String($0)) - serverCPUStart }
-        let arrived = snapshot(merging: &latency).received - arrivedBefore
+        let measuredEnd = snapshot(merging: &latency)
+        let arrived = measuredEnd.received - arrivedBefore
         let measuredFor = monotonicNanoseconds() - measuredFrom
 
         // Drain: everything sent must arrive or be written off after the timeout.
@@ -189,27 +194,42 @@ final class BenchCoordinator {
         switch plan.scenario {
         case .echo:
             waitUntil(phase: "drain", deadline: drainDeadline, interruptible: false) { $0.outstandingReplies == 0 }
-        case .broadcast:
+        case .broadcast, .sse, .longpoll:
             let expected = expectedDeliveries(from: baseline, to: published, receivers: sent.open)
             waitUntil(phase: "drain", deadline: drainDeadline, interruptible: false) { [self] _ in
-                let statistics = snapshot()
-                latency.merge(statistics.latency)
+                let statistics = snapshot(merging: &latency)
                 return UInt64(max(0, Int64(statistics.received - before.received) + statistics.lost - before.lost)) >= expected
             }
         case .connect:
             break
         }
         _ = onLoops { $0.closeOutLoss(published: published); return 0 }
-        let after = snapshot()
-        latency.merge(after.latency)
+        let after = snapshot(merging: &latency)
+        var byTransport: [TransportWindow] = []
+        if plan.sendsText {
+            for transport in Transport.allCases {
+                // A lone publisher (on WebSocket) hears nothing: it is not a receiver.
+                let receivers = sent.openByTransport[transport.rawValue] - (transport == .webSocket && plan.publisherCount == 1 ? 1 : 0)
+                guard receivers > 0 else { continue }
+                let counters = after.byTransport[transport]
+                let earlier = before.byTransport[transport]
+                byTransport.append(TransportWindow(
+                    transport: transport, receivers: receivers,
+                    latency: latency.byTransport[transport.rawValue], received: counters.receivedInWindow,
+                    arrived: measuredEnd.byTransport[transport].received - arrivedBeforeByTransport[transport].received,
+                    lost: counters.lost - earlier.lost, duplicated: counters.duplicated - earlier.duplicated,
+                    reordered: counters.reordered - earlier.reordered))
+            }
+        }
         return WindowResult(
-            rate: rate, roomSize: sent.open, durationNanoseconds: options.durationNanoseconds, latency: latency,
+            rate: rate, roomSize: sent.open, durationNanoseconds: options.durationNanoseconds, latency: latency.total,
             sent: after.sentInWindow, received: after.receivedInWindow, arrived: arrived, measuredNanoseconds: measuredFor,
             lost: after.lost - before.lost, duplicated: after.duplicated - before.duplicated,
             reordered: after.reordered - before.reordered,
             errors: after.errorCount - before.errorCount,
             maxSendLag: after.maxSendLag, maxPublisherBacklog: after.maxPublisherBacklog,
-            clientCPUSeconds: clientCPU, serverCPUSeconds: serverCPU)
+            clientCPUSeconds: clientCPU, serverCPUSeconds: serverCPU, historyGaps: after.historyGaps - before.historyGaps,
+            byTransport: byTransport)
     }
 
     /// Deliveries the published messages owe: each reaches every open
@@ -234,6 +254,18 @@ final class BenchCoordinator {
 
     func shutdown() {
         group.shutdown()
+    }
+}
+
+/// A window's latency as it is gathered from the loops' snapshots: the
+/// total, and per transport (`Transport.rawValue`).
+struct WindowLatency {
+    var total = LatencyHistogram()
+    var byTransport = [LatencyHistogram(), LatencyHistogram(), LatencyHistogram()]
+
+    mutating func merge(_ statistics: LoopStatistics) {
+        total.merge(statistics.latency)
+        for transport in Transport.allCases { byTransport[transport.rawValue].merge(statistics.byTransport[transport].latency) }
     }
 }
 

@@ -12,6 +12,26 @@ enum Scenario: String, Sendable, CaseIterable {
     case broadcast
     /// Connections are opened (and handshaken) as fast as allowed; the handshake is timed.
     case connect
+    /// Broadcast whose subscribers listen over Server-Sent Events (`/sse/ROOM`);
+    /// publishers (and `--ws-subscribers`) stay on WebSocket.
+    case sse
+    /// Broadcast whose subscribers long-poll (`/poll/ROOM?since=SEQ&wait=25`).
+    case longpoll
+
+    /// Publishers send to one room and every other connection checks what arrives.
+    var isRoom: Bool { self == .broadcast || self == .sse || self == .longpoll }
+
+    /// How the subscribers that are not `--ws-subscribers` listen.
+    var subscriberTransport: Transport {
+        switch self {
+        case .sse: .eventStream
+        case .longpoll: .longPolling
+        case .echo, .broadcast, .connect: .webSocket
+        }
+    }
+
+    /// SSE and JSON carry text: publishers send text frames with a hex header (`TextMessageHeader`).
+    var sendsText: Bool { self == .sse || self == .longpoll }
 }
 
 /// Everything a run needs, already validated. Durations are in nanoseconds,
@@ -23,6 +43,8 @@ struct BenchOptions: Sendable, Equatable {
     var path: String = "/"
     /// Connections to open; in broadcast, the subscribers.
     var connections = 100
+    /// sse and longpoll: subscribers that listen over WebSocket instead, in the same room.
+    var webSocketSubscribers = 0
     /// Event loops, one thread each.
     var threads: Int
     /// How long to measure, after the warmup.
@@ -126,7 +148,7 @@ enum BenchOptionsParser {
         if positionals.count > 1 {
             throw UsageError("unexpected argument '\(positionals[1])': only one URL is allowed")
         }
-        (options.host, options.port, options.path) = try parseURL(url)
+        (options.host, options.port, options.path) = try parseURL(url, allowingHTTP: options.scenario.sendsText)
         try checkCombinations(options, given: given)
         return options
     }
@@ -144,21 +166,22 @@ enum BenchOptionsParser {
     static let usage = """
         Usage: wsbench [options] ws://host:port/path
 
-          -c, --connections N     connections (subscribers for broadcast)     default 100
+          -c, --connections N     connections (the room, publishers included, for broadcast/sse/longpoll)  default 100
           -t, --threads N         event loops (threads)                       default: number of cores
           -d, --duration D        measured duration, e.g. 10s, 500ms, 2m       default 10s
           -r, --rate R            total messages/s, open loop (0 = closed loop: each connection waits for its reply)  default 0
-          -s, --size BYTES        message payload size (e.g. 64, 1k, 16KiB; broadcast: at least 24)  default 64
-              --scenario NAME     echo | broadcast | connect                  default echo
-              --publishers N      publishers (broadcast)                      default 1
+          -s, --size BYTES        message payload size (e.g. 64, 1k, 16KiB; broadcast: at least 24; sse/longpoll: 44-65536)  default 64
+              --scenario NAME     echo | broadcast | connect | sse | longpoll  default echo
+              --publishers N      publishers (broadcast, sse, longpoll)       default 1
+              --ws-subscribers N  sse/longpoll: N of the subscribers over WebSocket instead  default 0
               --ramp N            connections opened per second (0 = as fast as possible)  default 0
               --bind RANGE        source addresses, e.g. 127.0.0.2-127.0.0.40 or a single address; connections are spread round-robin
               --warmup D          run this long before measuring              default 1s
               --timeout D         connect/handshake and final-drain timeout   default 10s
               --json FILE         also write the results as JSON
               --allow-loss        exit 0 even with loss/duplicates/reordering
-              --rates LIST        broadcast rate ladder, e.g. 500,1000,2000
-              --find-max          broadcast: search the highest kept-up rate
+              --rates LIST        rate ladder (broadcast, sse, longpoll), e.g. 500,1000,2000
+              --find-max          search the highest kept-up rate (broadcast, sse, longpoll)
               --server-pid PID    read the server's CPU from /proc/PID/stat
               --step N            step mode: add N subscribers per step
               --p95-limit D       step mode: largest room whose p95 stays under D
@@ -166,6 +189,8 @@ enum BenchOptionsParser {
 
         Durations take ns, us, ms, s (the default), m or h, e.g. 1.5s; sizes take k/KiB or m/MiB (×1024).
         Broadcast joins the room at the URL's path (/ or /room alone become /room/wsbench); publishers add ?self=0.
+        sse and longpoll take the room's URL (ws:// or http://, /room/NAME, /sse/NAME or /poll/NAME): publishers
+        join ws://.../room/NAME?self=0 and send text; subscribers read /sse/NAME or long-poll /poll/NAME.
         Exit status: 0 passed, 1 loss/duplicates/reordering or connection/protocol errors, 2 usage, 3 cannot run.
 
         Examples:
@@ -177,6 +202,8 @@ enum BenchOptionsParser {
             wsbench --scenario connect -c 10000 --bind 127.0.0.2-40 ws://127.0.0.1:8080/
           Broadcast rate ladder to 1,000 subscribers, with the server's CPU per delivery:
             wsbench --scenario broadcast -c 1000 --rates 500,1000,2000,4000 --server-pid 4242 --json ladder.json ws://127.0.0.1:8080/room/demo
+          1,000 SSE and 100 WebSocket subscribers in one room, 1 publisher at 100 msg/s:
+            wsbench --scenario sse -c 1101 --ws-subscribers 100 -r 100 ws://127.0.0.1:8080/room/demo
         """
 
     // MARK: - Options
@@ -184,7 +211,7 @@ enum BenchOptionsParser {
     private enum Option: String, CaseIterable {
         case connections, threads, duration, rate, size, scenario, publishers, ramp, bind, warmup, timeout, json
         case allowLoss = "allow-loss", rates, findMax = "find-max", serverPID = "server-pid", step
-        case p95Limit = "p95-limit"
+        case p95Limit = "p95-limit", webSocketSubscribers = "ws-subscribers"
 
         var shortName: Character? {
             switch self {
@@ -241,10 +268,11 @@ enum BenchOptionsParser {
             options.payloadSize = size
         case .scenario:
             guard let scenario = Scenario(rawValue: value) else {
-                throw UsageError("\(spelling) needs echo, broadcast or connect, got '\(value)'")
+                throw UsageError("\(spelling) needs echo, broadcast, connect, sse or longpoll, got '\(value)'")
             }
             options.scenario = scenario
         case .publishers: options.publishers = try positiveInteger(value, for: spelling)
+        case .webSocketSubscribers: options.webSocketSubscribers = try nonNegativeInteger(value, for: spelling)
         case .ramp: options.connectionsOpenedPerSecond = try nonNegativeInteger(value, for: spelling)
         case .bind:
             guard let addresses = parseAddressRange(value) else {
@@ -275,18 +303,33 @@ enum BenchOptionsParser {
 
     /// Rules that involve more than one option.
     private static func checkCombinations(_ options: BenchOptions, given: [Option: String]) throws(UsageError) {
-        let isBroadcast = options.scenario == .broadcast
+        let scenario = options.scenario
         for option in [Option.publishers, .rates, .findMax, .step] {
-            if let spelling = given[option], !isBroadcast {
-                throw UsageError("\(spelling) only applies to --scenario broadcast")
+            if let spelling = given[option], !scenario.isRoom {
+                throw UsageError("\(spelling) only applies to --scenario broadcast, sse or longpoll")
             }
         }
-        if isBroadcast && options.payloadSize < MessageHeader.size {
+        if let spelling = given[.webSocketSubscribers], !scenario.sendsText {
+            throw UsageError("\(spelling) only applies to --scenario sse or longpoll")
+        }
+        if scenario == .broadcast && options.payloadSize < MessageHeader.size {
             throw UsageError("-s must be at least \(MessageHeader.size) bytes for broadcast: every message carries "
                 + "its publisher, sequence number and send time, got \(options.payloadSize)")
         }
-        if isBroadcast && options.publishers > options.connections {
+        if scenario.sendsText && !(TextMessageHeader.size...TextMessageHeader.maximumPayload).contains(options.payloadSize) {
+            throw UsageError("-s must be \(TextMessageHeader.size)-\(TextMessageHeader.maximumPayload) bytes for --scenario "
+                + "\(scenario.rawValue): every message carries its publisher, sequence number and send time in hex, got \(options.payloadSize)")
+        }
+        if scenario.sendsText && RunPlan.room(ofURLPath: options.path) == nil {
+            throw UsageError("--scenario \(scenario.rawValue) needs the room's URL, ws://HOST:PORT/room/NAME "
+                + "(or /sse/NAME, /poll/NAME; / for room wsbench), got path '\(options.path)'")
+        }
+        if scenario.isRoom && options.publishers > options.connections {
             throw UsageError("--publishers (\(options.publishers)) must not exceed the connections (\(options.connections))")
+        }
+        if scenario.sendsText && options.publishers + options.webSocketSubscribers > options.connections {
+            throw UsageError("--publishers (\(options.publishers)) plus --ws-subscribers (\(options.webSocketSubscribers)) "
+                + "must not exceed the connections (\(options.connections))")
         }
         if let rates = given[.rates], let findMax = given[.findMax] {
             throw UsageError("\(rates) and \(findMax) cannot be combined")
@@ -341,14 +384,15 @@ enum BenchOptionsParser {
 
     // MARK: - URL
 
-    /// Splits ws://host[:port][/path][?query]. IPv6 hosts go in brackets.
-    private static func parseURL(_ url: String) throws(UsageError) -> (host: String, port: UInt16, path: String) {
+    /// Splits ws://host[:port][/path][?query] (or http://, with `allowingHTTP`). IPv6 hosts go in brackets.
+    private static func parseURL(_ url: String, allowingHTTP: Bool) throws(UsageError) -> (host: String, port: UInt16, path: String) {
         let scheme = url.prefix { $0 != ":" }.lowercased()
-        if scheme == "wss" { throw UsageError("wss:// (TLS) is not supported; use ws://, got '\(url)'") }
-        guard scheme == "ws", url.dropFirst(2).hasPrefix("://") else {
-            throw UsageError("the URL must start with ws://, got '\(url)'")
+        if scheme == "wss" || scheme == "https" { throw UsageError("\(scheme):// (TLS) is not supported; use ws://, got '\(url)'") }
+        guard scheme == "ws" || (scheme == "http" && allowingHTTP), url.dropFirst(scheme.count).hasPrefix("://") else {
+            throw UsageError(allowingHTTP ? "the URL must start with ws:// or http://, got '\(url)'"
+                : "the URL must start with ws:// (http:// only with --scenario sse or longpoll), got '\(url)'")
         }
-        let afterScheme = url.dropFirst(5)
+        let afterScheme = url.dropFirst(scheme.count + 3)
         let authority = afterScheme.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         let target = afterScheme[authority.endIndex...]
         if target.contains("#") { throw UsageError("the URL must not have a #fragment, got '\(url)'") }

@@ -4,7 +4,7 @@ import Reactor
 /// Everything a run produced, for the table, the JSON and the exit status.
 struct RunResult: Sendable {
     var options: BenchOptions
-    /// The URL actually asked for (broadcast may add /room/wsbench).
+    /// The URL actually asked for (broadcast may add /room/wsbench; sse and longpoll give the room's WebSocket URL).
     var url: String
     /// The loops' counters over the whole run, after closing.
     var totals = LoopStatistics()
@@ -44,13 +44,13 @@ enum BenchRun {
         switch options.scenario {
         case .connect:
             runConnectStorm(coordinator, &result)
-        case .echo, .broadcast:
+        case .echo, .broadcast, .sse, .longpoll:
             if options.stepSubscribers != nil {
                 StepMode.run(coordinator, &result)
             } else {
                 coordinator.connect(options.connections, perSecond: options.connectionsOpenedPerSecond, phase: "connect")
-                // Room joins trail their 101 on some servers; give them a moment before publishing.
-                if options.scenario == .broadcast { usleep(100_000) }
+                // Room joins trail their 101 (or SSE head) on some servers; give them a moment before publishing.
+                if options.scenario.isRoom { usleep(100_000) }
                 if result.isLadder {
                     RateLadder.run(coordinator, &result)
                 } else {

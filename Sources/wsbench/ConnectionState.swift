@@ -11,13 +11,34 @@ enum ConnectionRole: UInt8 {
     case publisher
     /// Connect scenario: handshakes, then closes.
     case probe
+    /// sse: a subscriber reading the room's event stream.
+    case eventStreamSubscriber
+    /// longpoll: a subscriber polling the room.
+    case pollingSubscriber
+
+    var transport: Transport {
+        switch self {
+        case .eventStreamSubscriber: .eventStream
+        case .pollingSubscriber: .longPolling
+        case .echo, .subscriber, .publisher, .probe: .webSocket
+        }
+    }
+
+    /// A member of the room that checks every publisher's messages.
+    var isRoomReceiver: Bool {
+        switch self {
+        case .subscriber, .publisher, .eventStreamSubscriber, .pollingSubscriber: true
+        case .echo, .probe: false
+        }
+    }
 }
 
 enum ConnectionPhase: UInt8 {
     case connecting
     case handshaking
     case open
-    /// Our close frame is out; waiting for the server's and its end of stream.
+    /// Our close frame is out (or, over SSE and polling, our end of stream);
+    /// waiting for the server's close frame and its end of stream.
     case closing
     /// Already counted as failed; whatever happens next is not counted again.
     case failed
@@ -47,6 +68,10 @@ struct ConnectionState: ConnectionContext {
     /// Echo: the replies' sequence.
     var replies = SequenceTracker()
     var reader = WebSocketReader()
+    /// sse: chunk and line state of the event stream.
+    var eventStream = EventStreamReader()
+    /// longpoll: the response being read, and the room sequence the next poll starts after.
+    var poll = PollResponseReader()
 
     init() {}
 }

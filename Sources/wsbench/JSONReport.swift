@@ -84,7 +84,9 @@ enum JSONReport {
             ("url", .string(result.url)),
             ("connections", .integer(Int64(options.connections))),
             ("threads", .integer(Int64(options.threads))),
-            ("publishers", options.scenario == .broadcast ? .integer(Int64(options.publishers)) : .null),
+            ("publishers", options.scenario.isRoom ? .integer(Int64(options.publishers)) : .null),
+            ("ws_subscribers", options.scenario.sendsText ? .integer(Int64(options.webSocketSubscribers)) : .null),
+            ("subscriber_transport", options.scenario.isRoom ? .string(options.scenario.subscriberTransport.name) : .null),
             ("payload_bytes", .integer(Int64(options.payloadSize))),
             ("rate", .integer(Int64(options.messagesPerSecond))),
             ("mode", .string(result.isLadder ? "rate-ladder" : result.isStep ? "step" : options.messagesPerSecond > 0 ? "open-loop" : "closed-loop")),
@@ -133,6 +135,7 @@ enum JSONReport {
             ("lost", .integer(totals.lost)),
             ("duplicated", .integer(Int64(totals.duplicated))),
             ("reordered", .integer(Int64(totals.reordered))),
+            ("history_gaps", .integer(Int64(totals.historyGaps))),
             ("errors", .object([
                 ("total", .integer(Int64(totals.errorCount))),
                 ("protocol", .integer(Int64(totals.protocolErrors))),
@@ -163,7 +166,7 @@ enum JSONReport {
     }
 
     static func window(_ window: WindowResult) -> JSONValue {
-        .object([
+        var members: [(String, JSONValue)] = [
             ("rate", .integer(Int64(window.rate))),
             ("room_size", .integer(Int64(window.roomSize))),
             ("duration_ns", .integer(Int64(window.durationNanoseconds))),
@@ -185,7 +188,24 @@ enum JSONReport {
             ("client_us_per_message", window.clientMicrosecondsPerMessage.map { .number($0) } ?? .null),
             ("server_cpu_seconds", window.serverCPUSeconds.map { .number($0) } ?? .null),
             ("server_us_per_message", window.serverMicrosecondsPerMessage.map { .number($0) } ?? .null),
-        ])
+        ]
+        if !window.byTransport.isEmpty {
+            members.append(("history_gaps", .integer(Int64(window.historyGaps))))
+            members.append(("by_transport", .array(window.byTransport.map { part in
+                .object([
+                    ("transport", .string(part.transport.name)),
+                    ("receivers", .integer(Int64(part.receivers))),
+                    ("received", .integer(Int64(part.received))),
+                    ("arrived_while_measuring", .integer(Int64(part.arrived))),
+                    ("received_per_second", .number(Double(part.arrived) / window.measuredSeconds)),
+                    ("latency_ns", histogram(part.latency)),
+                    ("lost", .integer(part.lost)),
+                    ("duplicated", .integer(Int64(part.duplicated))),
+                    ("reordered", .integer(Int64(part.reordered))),
+                ])
+            })))
+        }
+        return .object(members)
     }
 
     static func rung(_ rung: RungVerdict) -> JSONValue {

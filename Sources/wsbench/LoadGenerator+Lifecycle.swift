@@ -46,6 +46,16 @@ extension LoadGenerator {
         let now = monotonicNanoseconds()
         statistics.pointee.connectTime.record(now &- connection.context.connectStarted)
         connection.context.phase = .handshaking
+        switch connection.context.role {
+        case .eventStreamSubscriber:
+            connection.write(plan.eventStreamRequest)
+            return
+        case .pollingSubscriber:
+            connection.write(plan.firstPollRequest)
+            return
+        case .echo, .subscriber, .publisher, .probe:
+            break
+        }
         let path = connection.context.role == .publisher ? plan.publisherPath : plan.path
         let handshake = ClientHandshake(host: plan.hostHeader, path: path, key16: random.bytes(16))
         let slot = Int(connection.slot)
@@ -66,11 +76,7 @@ extension LoadGenerator {
             return 0
         case .rejected(let reason):
             handshakes[slot] = nil
-            inFlight -= 1
-            statistics.pointee.handshakeFailures += 1
-            statistics.pointee.countError("handshake rejected: \(reason)")
-            connection.context.phase = .failed
-            connection.close()
+            reject(connection, reason)
             return bytes.count
         case .accepted(let headLength):
             handshakes[slot] = nil
@@ -80,10 +86,21 @@ extension LoadGenerator {
         }
     }
 
-    private func established(_ connection: Connection<LoadGenerator>) {
+    /// The server refused the handshake (or the SSE request, or the first poll).
+    func reject(_ connection: Connection<LoadGenerator>, _ reason: String) {
+        inFlight -= 1
+        statistics.pointee.handshakeFailures += 1
+        statistics.pointee.countError("handshake rejected: \(reason)")
+        connection.context.phase = .failed
+        connection.close()
+    }
+
+    /// The handshake (or the SSE head, or the first poll's answer) is done: the connection takes its role.
+    func established(_ connection: Connection<LoadGenerator>) {
         let now = monotonicNanoseconds()
         inFlight -= 1
         openCount += 1
+        openByTransport[connection.context.role.transport.rawValue] += 1
         statistics.pointee.established += 1
         statistics.pointee.handshakeTime.record(now &- connection.context.connectStarted)
         statistics.pointee.lastHandshakeEnd = max(statistics.pointee.lastHandshakeEnd, now)
@@ -92,7 +109,7 @@ extension LoadGenerator {
         switch connection.context.role {
         case .echo:
             senders.append(connection.id)
-        case .subscriber, .publisher:
+        case .subscriber, .publisher, .eventStreamSubscriber, .pollingSubscriber:
             connection.context.localIndex = UInt32(addReceiverRow(connection.id))
             if connection.context.role == .publisher {
                 senders.append(connection.id)
@@ -127,12 +144,23 @@ extension LoadGenerator {
         return row
     }
 
-    /// Sends our close frame and waits, bounded by the timeout, for the server's and its end of stream.
+    /// Sends our close frame (SSE and polling: our end of stream) and waits,
+    /// bounded by the timeout, for the server's and its end of stream.
     func startClosing(_ connection: Connection<LoadGenerator>, code: CloseCode) {
-        if connection.context.phase == .open { openCount -= 1 }
+        if connection.context.phase == .open { leftOpen(connection.context.role) }
         connection.context.phase = .closing
-        writeControlFrame(connection, opcode: .close, payload: FrameEncoder.closePayload(code: code))
         connection.setTimeout(nanoseconds: plan.timeout)
+        if connection.context.role.transport != .webSocket {
+            connection.closeAfterFlush()
+            return
+        }
+        writeControlFrame(connection, opcode: .close, payload: FrameEncoder.closePayload(code: code))
+    }
+
+    /// An open connection stops being counted as open.
+    func leftOpen(_ role: ConnectionRole) {
+        openCount -= 1
+        openByTransport[role.transport.rawValue] -= 1
     }
 
     /// Counts an error once, tells the server why (when open) and drops the connection.
@@ -141,7 +169,7 @@ extension LoadGenerator {
         statistics.pointee.countError(kind)
         switch connection.context.phase {
         case .connecting, .handshaking: inFlight -= 1
-        case .open: openCount -= 1
+        case .open: leftOpen(connection.context.role)
         case .closing, .failed: break
         }
         connection.context.phase = .failed
@@ -152,6 +180,7 @@ extension LoadGenerator {
 
     func connectionClosed(_ connection: Connection<LoadGenerator>, reason: CloseReason) {
         let state = connection.context
+        if state.role == .eventStreamSubscriber { connection.context.eventStream.release() }
         let slot = Int(connection.slot)
         if slot < handshakes.count { handshakes[slot] = nil }
         if state.role == .publisher { publishedByClosed[state.senderID] = state.nextSequence }
@@ -165,11 +194,14 @@ extension LoadGenerator {
             statistics.pointee.handshakeFailures += 1
             statistics.pointee.countError("handshake: \(Self.describe(reason))")
         case .open:
-            openCount -= 1
+            leftOpen(state.role)
             statistics.pointee.unexpectedCloses += 1
             statistics.pointee.countError("closed while in use: \(Self.describe(reason))")
-            if !state.closeFrameReceived { statistics.pointee.closesByCode[1006, default: 0] += 1 }
+            if !state.closeFrameReceived && state.role.transport == .webSocket { statistics.pointee.closesByCode[1006, default: 0] += 1 }
         case .closing:
+            if state.role.transport != .webSocket {
+                break  // no close frames over HTTP: our end of stream, then the server's (or the timeout), is a clean close
+            }
             if state.closeFrameReceived {
                 if state.role == .probe { statistics.pointee.completedProbes += 1 }
             } else {

@@ -4,14 +4,33 @@ import WebSocketCodec
 // The receive path: frames are parsed where they lie in the loop's receive
 // buffer. A complete unmasked binary frame (what a server sends wsbench) takes
 // the fast path: two header bytes, one header read, one tracker, one histogram
-// bucket; no allocation. Anything else goes through `WebSocketReader`.
+// bucket; no allocation. So does a text frame in the sse and longpoll
+// scenarios, once a word-at-a-time check finds it ASCII (so valid UTF-8).
+// Anything else goes through `WebSocketReader`. SSE streams and poll
+// responses have their own readers (LoadGenerator+EventStream, +LongPolling)
+// and share the booking below.
 extension LoadGenerator {
     func connection(_ connection: Connection<LoadGenerator>, received bytes: UnsafeMutableRawBufferPointer) -> Int {
         switch connection.context.phase {
-        case .open, .closing:
+        case .open:
+            // Each look at the state is an exclusivity check in the reactor: the role is read only where it can be HTTP.
+            if plan.sendsText {
+                switch connection.context.role {
+                case .eventStreamSubscriber: return receiveEventStream(connection, UnsafeRawBufferPointer(bytes))
+                case .pollingSubscriber: return receivePolls(connection, UnsafeRawBufferPointer(bytes))
+                case .echo, .subscriber, .publisher, .probe: break
+                }
+            }
             return receiveFrames(connection, bytes)
+        case .closing:
+            // Over HTTP nothing more is expected once we have ended our side.
+            return connection.context.role.transport == .webSocket ? receiveFrames(connection, bytes) : bytes.count
         case .handshaking:
-            return receiveHandshake(connection, bytes)
+            switch connection.context.role {
+            case .eventStreamSubscriber: return receiveEventStreamHead(connection, UnsafeRawBufferPointer(bytes))
+            case .pollingSubscriber: return receivePolls(connection, UnsafeRawBufferPointer(bytes))
+            case .echo, .subscriber, .publisher, .probe: return receiveHandshake(connection, bytes)
+            }
         case .connecting, .failed:
             return bytes.count
         }
@@ -19,6 +38,13 @@ extension LoadGenerator {
 
     /// Consumes whole frames from `bytes`; an incomplete frame is left for the next read.
     func receiveFrames(_ connection: Connection<LoadGenerator>, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
+        // A copy of the path per header format, so neither tests a flag per message (measured: 25 instructions a frame).
+        plan.sendsText ? receiveFrames(connection, bytes, TextMessageHeader.self) : receiveFrames(connection, bytes, MessageHeader.self)
+    }
+
+    @inline(__always)
+    private func receiveFrames<Header: HeaderFormat>(_ connection: Connection<LoadGenerator>, _ bytes: UnsafeMutableRawBufferPointer,
+                                                     _ header: Header.Type) -> Int {
         guard let base = bytes.baseAddress else { return 0 }
         let total = bytes.count
         let now = monotonicNanoseconds()
@@ -29,15 +55,17 @@ extension LoadGenerator {
         var offset = 0
         var outcome = MessageOutcome.none
         let streamingThreshold = limits.streamingThreshold
-        let window = MeasuredSpan(start: measureStart, end: measureEnd, trackers: trackers, closedLoop: isClosedLoop)
+        let window = span
+        // Text frames join the fast path only in the scenarios that send text.
+        let fastText: UInt8 = Header.isText ? 0x81 : 0x82
         frames: while true {
             if !state.readerBusy {
                 let available = total &- offset
                 if available < 2 { break frames }
                 let first = base.load(fromByteOffset: offset, as: UInt8.self)
                 let second = base.load(fromByteOffset: offset &+ 1, as: UInt8.self)
-                // FIN + binary, unmasked, length under 64 KiB.
-                if first == 0x82 && second <= 126 {
+                // FIN + binary (or text), unmasked, length under 64 KiB.
+                if (first == 0x82 || first == fastText) && second <= 126 {
                     var headerLength = 2
                     var length = Int(second)
                     if second == 126 {
@@ -46,11 +74,16 @@ extension LoadGenerator {
                         headerLength = 4
                     }
                     if available >= headerLength &+ length {
-                        outcome.formUnion(receiveMessage(base + (offset &+ headerLength), length: length, now: now, window, state: &state))
-                        offset &+= headerLength &+ length
-                        continue frames
+                        let payload = base + (offset &+ headerLength)
+                        // Text that is not all ASCII goes to the reader, which validates its UTF-8.
+                        if first == 0x82 || Self.isASCII(payload, count: length) {
+                            outcome.formUnion(receiveMessage(payload, length: length, now: now, window, state: &state, header))
+                            offset &+= headerLength &+ length
+                            continue frames
+                        }
+                    } else if headerLength &+ length <= streamingThreshold {
+                        break frames
                     }
-                    if headerLength &+ length <= streamingThreshold { break frames }
                 }
             }
             // Control frames, fragments, text, long frames and protocol errors.
@@ -62,7 +95,8 @@ extension LoadGenerator {
             case .needMore:
                 break frames
             case .message(_, let payload):
-                outcome.formUnion(receiveMessage(UnsafeRawPointer(payload.baseAddress ?? UnsafeRawPointer(base)), length: payload.count, now: now, window, state: &state))
+                outcome.formUnion(receiveMessage(UnsafeRawPointer(payload.baseAddress ?? UnsafeRawPointer(base)), length: payload.count, now: now, window,
+                                                 state: &state, header))
             case .ping(let payload):
                 connection.context = state
                 writeControlFrame(connection, opcode: .pong, payload: Array(payload))
@@ -107,22 +141,29 @@ extension LoadGenerator {
         var closedLoop: Bool
     }
 
+    /// What booking needs of a room receiver, copied out of its state (the
+    /// SSE and polling readers are part of that state while they call back).
+    struct RoomReceiver {
+        var row: Int
+        var role: ConnectionRole
+        var senderID: UInt32
+
+        @inline(__always)
+        init(_ state: ConnectionState) {
+            row = Int(state.localIndex)
+            role = state.role
+            senderID = state.senderID
+        }
+    }
+
     /// One whole message: tracked, counted and, when measured, timed.
     @inline(__always)
-    private func receiveMessage(_ payload: UnsafeRawPointer, length: Int, now: UInt64, _ window: MeasuredSpan,
-                                state: inout ConnectionState) -> MessageOutcome {
+    private func receiveMessage<Header: HeaderFormat>(_ payload: UnsafeRawPointer, length: Int, now: UInt64, _ window: MeasuredSpan,
+                                                      state: inout ConnectionState, _ header: Header.Type) -> MessageOutcome {
         let statistics = self.statistics
         switch state.role {
-        case .subscriber, .publisher:
-            guard let fields = MessageHeader.read(payload, count: length), Int(fields.sender) < plan.publisherCount,
-                  !(state.role == .publisher && fields.sender == state.senderID) else {
-                return .foreign
-            }
-            let tracker = window.trackers + (Int(state.localIndex) &* plan.publisherCount &+ Int(fields.sender))
-            let verdict = tracker.pointee.observe(fields.sequence)
-            guard book(verdict, intendedTime: fields.intendedTime, now: now, window, statistics) else { return .none }
-            if window.closedLoop { noteDelivery(publisher: Int(fields.sender), sequence: fields.sequence) }
-            return .none
+        case .subscriber, .publisher, .eventStreamSubscriber, .pollingSubscriber:
+            return receiveRoomMessage(payload, length: length, now: now, window, RoomReceiver(state), header)
         case .echo:
             let sequence: UInt64
             let intendedTime: UInt64
@@ -147,6 +188,65 @@ extension LoadGenerator {
         case .probe:
             return .none
         }
+    }
+
+    /// A message to a room receiver, over any transport: its publisher's
+    /// sequence checked, counted and, when measured, timed. Text headers
+    /// come with the sse and longpoll scenarios, which also count per transport.
+    @inline(__always)
+    func receiveRoomMessage<Header: HeaderFormat>(_ payload: UnsafeRawPointer, length: Int, now: UInt64, _ window: MeasuredSpan,
+                                                  _ receiver: RoomReceiver, _ header: Header.Type) -> MessageOutcome {
+        guard let fields = Header.read(payload, count: length), Int(fields.sender) < plan.publisherCount,
+              !(receiver.role == .publisher && fields.sender == receiver.senderID) else {
+            return .foreign
+        }
+        let tracker = window.trackers + (receiver.row &* plan.publisherCount &+ Int(fields.sender))
+        let verdict = tracker.pointee.observe(fields.sequence)
+        if Header.isText { bookByTransport(verdict, intendedTime: fields.intendedTime, now: now, window, receiver.role.transport) }
+        guard book(verdict, intendedTime: fields.intendedTime, now: now, window, statistics) else { return .none }
+        if window.closedLoop { noteDelivery(publisher: Int(fields.sender), sequence: fields.sequence) }
+        return .none
+    }
+
+    /// The same booking as `book`, into the transport's counters.
+    private func bookByTransport(_ verdict: SequenceTracker.Verdict, intendedTime: UInt64, now: UInt64, _ window: MeasuredSpan,
+                                 _ transport: Transport) {
+        let statistics = self.statistics
+        switch verdict {
+        case .inOrder:
+            break
+        case .gap(let missing):
+            statistics.pointee.byTransport[transport].lost &+= Int64(missing)
+        case .late:
+            statistics.pointee.byTransport[transport].lost &-= 1
+            statistics.pointee.byTransport[transport].reordered &+= 1
+        case .lateBeyondWindow:
+            statistics.pointee.byTransport[transport].reordered &+= 1
+        case .duplicate:
+            statistics.pointee.byTransport[transport].duplicated &+= 1
+            return
+        }
+        statistics.pointee.byTransport[transport].received &+= 1
+        if intendedTime >= window.start && intendedTime < window.end {
+            statistics.pointee.byTransport[transport].receivedInWindow &+= 1
+            statistics.pointee.byTransport[transport].latency.record(now > intendedTime ? now &- intendedTime : 0)
+        }
+    }
+
+    /// True when all `count` bytes are below 0x80, a word at a time.
+    @inline(__always)
+    static func isASCII(_ bytes: UnsafeRawPointer, count: Int) -> Bool {
+        var index = 0
+        var seen: UInt64 = 0
+        while index &+ 8 <= count {
+            seen |= bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            index &+= 8
+        }
+        while index < count {
+            seen |= UInt64(bytes.load(fromByteOffset: index, as: UInt8.self))
+            index &+= 1
+        }
+        return seen & 0x8080_8080_8080_8080 == 0
     }
 
     /// Books one arrival; false for a duplicate.

@@ -66,7 +66,7 @@ extension LoadGenerator {
             statistics.pointee.maxSendLag = max(statistics.pointee.maxSendLag, now &- intended)
             send(connection, intendedTime: intended)
         }
-        if plan.scenario == .broadcast {
+        if plan.scenario.isRoom {
             for id in windowSenders {
                 guard let connection = connections.connection(id) else { continue }
                 statistics.pointee.maxPublisherBacklog = max(statistics.pointee.maxPublisherBacklog, connection.queuedBytes)
@@ -99,26 +99,33 @@ extension LoadGenerator {
         }
     }
 
-    /// One message: masked binary frame, header, zero padding, written in place into the cork.
+    /// One message, written in place into the cork: a masked binary frame
+    /// with `MessageHeader` and zero padding, or (sse, longpoll) a masked text
+    /// frame with `TextMessageHeader` and 'x' padding.
     @inline(__always)
     func send(_ connection: Connection<LoadGenerator>, intendedTime: UInt64) {
         let size = plan.payloadSize
+        let text = plan.sendsText
         let sequence = connection.context.nextSequence
         connection.context.nextSequence = sequence &+ 1
         let fields = MessageHeader.Fields(sender: connection.context.senderID, sequence: sequence, intendedTime: intendedTime)
         let key = MaskKey(wireValue: UInt32(truncatingIfNeeded: random.next()))
         connection.write(reserving: FrameEncoder.headerSize(payloadLength: size, masked: true) + size) { buffer in
             let base = buffer.baseAddress!
-            let headerLength = FrameEncoder.writeHeader(opcode: .binary, payloadLength: size, maskKey: key, into: base)
+            let headerLength = FrameEncoder.writeHeader(opcode: text ? .text : .binary, payloadLength: size, maskKey: key, into: base)
             let payload = base + headerLength
             var padding = payload
             var paddingCount = size
-            if size >= MessageHeader.size {
+            if text {
+                TextMessageHeader.write(fields, to: payload)
+                padding += TextMessageHeader.size
+                paddingCount -= TextMessageHeader.size
+            } else if size >= MessageHeader.size {
                 MessageHeader.write(fields, to: payload)
                 padding += MessageHeader.size
                 paddingCount -= MessageHeader.size
             }
-            padding.initializeMemory(as: UInt8.self, repeating: 0, count: paddingCount)
+            padding.initializeMemory(as: UInt8.self, repeating: text ? TextMessageHeader.padding : 0, count: paddingCount)
             applyMask(from: payload, to: payload, count: size, key: key, phase: 0)
             return headerLength + size
         }
@@ -179,15 +186,18 @@ extension LoadGenerator {
     func closeOutLoss(published: [UInt64]) {
         var lost: UInt64 = 0
         switch plan.scenario {
-        case .broadcast:
+        case .broadcast, .sse, .longpoll:
             let width = plan.publisherCount
             for row in 0..<rowsStarted {
                 guard let connection = connections.connection(rowConnections[row]),
                       connection.context.phase == .open else { continue }
+                var rowLost: UInt64 = 0
                 for publisher in 0..<width {
                     if connection.context.role == .publisher && Int(connection.context.senderID) == publisher { continue }
-                    lost += trackers[row * width + publisher].closeOut(published: published[publisher])
+                    rowLost += trackers[row * width + publisher].closeOut(published: published[publisher])
                 }
+                lost += rowLost
+                if plan.sendsText { statistics.pointee.byTransport[connection.context.role.transport].lost += Int64(rowLost) }
             }
         case .echo:
             for id in senders {

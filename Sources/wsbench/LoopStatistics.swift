@@ -39,6 +39,11 @@ struct LoopStatistics: Sendable {
     /// Most bytes a publisher had queued unsent at a tick (open loop).
     var maxPublisherBacklog = 0
     var latency = LatencyHistogram()
+    /// sse and longpoll: the same counts per transport of the receivers.
+    var byTransport = CountersByTransport()
+    /// Times the server said messages were no longer held for a receiver
+    /// (SSE `event: gap`, polling `"gap"`); what they held is counted lost too.
+    var historyGaps: UInt64 = 0
 
     mutating func countError(_ kind: String) {
         errorsByKind[kind, default: 0] += 1
@@ -70,6 +75,8 @@ struct LoopStatistics: Sendable {
         maxSendLag = max(maxSendLag, other.maxSendLag)
         maxPublisherBacklog = max(maxPublisherBacklog, other.maxPublisherBacklog)
         latency.merge(other.latency)
+        byTransport.merge(other.byTransport)
+        historyGaps += other.historyGaps
     }
 
     /// Zeroes what a measuring window counts, keeping connection history.
@@ -79,5 +86,7 @@ struct LoopStatistics: Sendable {
         maxSendLag = 0
         maxPublisherBacklog = 0
         latency.reset()
+        byTransport.resetLatency()
+        for transport in Transport.allCases { byTransport[transport].receivedInWindow = 0 }
     }
 }

@@ -38,3 +38,20 @@ enum MessageHeader {
             intendedTime: UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: 16, as: UInt64.self)))
     }
 }
+
+/// How a message's header is read: binary (`MessageHeader`) or text
+/// (`TextMessageHeader`). Fixed for a run, so the receive path is
+/// specialised for each and tests no flag per message.
+protocol HeaderFormat {
+    /// Text frames, and counts per transport (the sse and longpoll scenarios).
+    static var isText: Bool { get }
+    static func read(_ payload: UnsafeRawPointer, count: Int) -> MessageHeader.Fields?
+}
+
+extension MessageHeader: HeaderFormat {
+    static var isText: Bool { false }
+}
+
+extension TextMessageHeader: HeaderFormat {
+    static var isText: Bool { true }
+}

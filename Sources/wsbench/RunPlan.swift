@@ -14,8 +14,19 @@ struct RunPlan: Sendable {
     /// Broadcast publishers: the room path with `self=0`, so they do not hear themselves.
     var publisherPath: String
     var payloadSize: Int
-    /// Broadcast: connections 0..<publisherCount publish. 0 otherwise.
+    /// Room scenarios: connections 0..<publisherCount publish. 0 otherwise.
     var publisherCount: Int
+    /// sse and longpoll: connections publisherCount..<publisherCount + this subscribe over WebSocket.
+    var webSocketSubscriberCount: Int
+    /// sse and longpoll: messages are text with `TextMessageHeader`, and the
+    /// receivers count per transport.
+    var sendsText: Bool
+    /// sse: the stream's request. longpoll: the first poll (no `since`), and
+    /// the next ones around their `since` value.
+    var eventStreamRequest: [UInt8] = []
+    var firstPollRequest: [UInt8] = []
+    var pollRequestHead: [UInt8] = []
+    var pollRequestTail: [UInt8] = []
     var loopCount: Int
     /// Limit for connecting plus the handshake, for a closing handshake, and
     /// for a closed-loop reply before the sender moves on.
@@ -35,9 +46,23 @@ struct RunPlan: Sendable {
         let printableHost = options.host.contains(":") ? "[\(options.host)]" : options.host
         hostHeader = options.port == 80 ? printableHost : "\(printableHost):\(options.port)"
         path = options.scenario == .broadcast ? Self.roomPath(options.path) : options.path
+        sendsText = options.scenario.sendsText
+        if sendsText, let room = Self.room(ofURLPath: options.path) {
+            let query = room.query.map { "?" + $0 } ?? ""
+            path = "/room/" + room.name + query
+            let host = hostHeader
+            func request(_ target: String) -> [UInt8] {
+                Array("GET \(target) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: wsbench\r\n".utf8)
+            }
+            eventStreamRequest = request("/sse/" + room.name + query) + Array("Accept: text/event-stream\r\n\r\n".utf8)
+            firstPollRequest = request("/poll/" + room.name + query) + [0x0D, 0x0A]
+            pollRequestHead = Array("GET /poll/\(room.name)?\(room.query.map { $0 + "&" } ?? "")since=".utf8)
+            pollRequestTail = Array("&wait=\(Self.pollWaitSeconds) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: wsbench\r\n\r\n".utf8)
+        }
         publisherPath = path + (path.contains("?") ? "&" : "?") + "self=0"
         payloadSize = options.payloadSize
-        publisherCount = options.scenario == .broadcast ? options.publishers : 0
+        publisherCount = options.scenario.isRoom ? options.publishers : 0
+        webSocketSubscriberCount = options.scenario.sendsText ? options.webSocketSubscribers : 0
         loopCount = options.threads
         timeout = options.timeoutNanoseconds
         maxInFlightPerLoop = max(1, 512 / options.threads)
@@ -52,12 +77,32 @@ struct RunPlan: Sendable {
         return "/room/wsbench" + path.dropFirst(route.count)
     }
 
+    /// Long polls ask the server to hold them this long (echo-server's default).
+    static let pollWaitSeconds = 25
+
+    /// sse and longpoll: the room of a URL path /room/NAME, /sse/NAME or
+    /// /poll/NAME (/, /room and /room/ name room wsbench), and its query;
+    /// nil for any other path.
+    static func room(ofURLPath path: String) -> (name: String, query: String?)? {
+        let route = path.prefix { $0 != "?" }
+        let query = route.endIndex < path.endIndex ? String(path[path.index(after: route.endIndex)...]) : nil
+        if route == "/" || route == "/room" || route == "/room/" { return ("wsbench", query) }
+        for prefix in ["/room/", "/sse/", "/poll/"] where route.hasPrefix(prefix) && route.count > prefix.count {
+            return (String(route.dropFirst(prefix.count)), query)
+        }
+        return nil
+    }
+
     /// The role of connection number `number` (numbers interleave the loops).
     func role(ofConnection number: Int) -> ConnectionRole {
         switch scenario {
         case .echo: .echo
         case .connect: .probe
         case .broadcast: number < publisherCount ? .publisher : .subscriber
+        case .sse, .longpoll:
+            number < publisherCount ? .publisher
+                : number < publisherCount + webSocketSubscriberCount ? .subscriber
+                : scenario == .sse ? .eventStreamSubscriber : .pollingSubscriber
         }
     }
 }

@@ -10,6 +10,10 @@ enum TextReport {
         var setup = "  \(options.connections) connections"
         if options.scenario == .broadcast {
             setup += " (\(options.publishers) publishing, all subscribed)"
+        } else if options.scenario.sendsText {
+            let others = options.connections - options.publishers - options.webSocketSubscribers
+            setup += " (\(options.publishers) publishing over WebSocket, \(options.webSocketSubscribers) WebSocket subscribers, "
+                + "\(others) \(options.scenario.subscriberTransport.name) subscribers)"
         }
         setup += ", \(options.threads) threads"
         if options.scenario != .connect {
@@ -51,7 +55,7 @@ enum TextReport {
             lines.append(rungTable(result))
         } else if let window = result.windows.first {
             lines.append("")
-            let noun = options.scenario == .broadcast ? "deliveries" : "replies"
+            let noun = options.scenario.isRoom ? "deliveries" : "replies"
             lines.append("Messages      sent \(window.sent) (\(Format.count(window.sentPerSecond))/s)"
                 + "  \(noun) \(window.received) (\(Format.count(window.receivedPerSecond))/s)")
             if window.rate > 0 {
@@ -60,14 +64,17 @@ enum TextReport {
             }
             lines.append("Latency" + percentileHeader("  ").dropFirst(7))
             lines.append(percentileRow("              ", window.latency))
-            lines.append(cpuLine("Client CPU", window.clientCPUSeconds, window, noun: options.scenario == .broadcast ? "delivery" : "message"))
+            lines.append(cpuLine("Client CPU", window.clientCPUSeconds, window, noun: options.scenario.isRoom ? "delivery" : "message"))
             if let server = window.serverCPUSeconds {
-                lines.append(cpuLine("Server CPU", server, window, noun: options.scenario == .broadcast ? "delivery" : "message"))
+                lines.append(cpuLine("Server CPU", server, window, noun: options.scenario.isRoom ? "delivery" : "message"))
             }
+            if !window.byTransport.isEmpty { lines.append(transportTable(window)) }
         }
 
         if options.scenario != .connect {
-            lines.append("Loss          lost \(totals.lost)  duplicated \(totals.duplicated)  reordered \(totals.reordered)")
+            var loss = "Loss          lost \(totals.lost)  duplicated \(totals.duplicated)  reordered \(totals.reordered)"
+            if totals.historyGaps > 0 { loss += "  (the server reported \(totals.historyGaps) history gaps)" }
+            lines.append(loss)
         }
         let errors = totals.errorsByKind.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
         lines.append("Errors        \(totals.errorCount)" + (totals.protocolErrors > 0 ? " (\(totals.protocolErrors) protocol)" : ""))
@@ -95,6 +102,20 @@ enum TextReport {
         return line
     }
 
+    /// sse and longpoll: each transport's receivers side by side.
+    private static func transportTable(_ window: WindowResult) -> String {
+        var lines = ["By transport" + ["receivers", "recv/s", "p50", "p99", "max", "lost", "dup", "reord"].map { Format.pad($0, 10) }.joined()]
+        for part in window.byTransport {
+            let cells = [
+                String(part.receivers), Format.count(Double(part.arrived) / window.measuredSeconds),
+                Format.duration(part.latency.percentile(50)), Format.duration(part.latency.percentile(99)),
+                Format.duration(part.latency.max), String(part.lost), String(part.duplicated), String(part.reordered),
+            ]
+            lines.append(Format.padRight("  " + part.transport.name, 12) + cells.map { Format.pad($0, 10) }.joined())
+        }
+        return lines.joined(separator: "\n")
+    }
+
     private static func rungTable(_ result: RunResult) -> String {
         let rungs = result.isLadder ? result.ladder : result.steps
         var lines: [String] = []
@@ -113,6 +134,16 @@ enum TextReport {
             ]
             lines.append(Format.padRight(key, 8) + cells.map { Format.pad($0, 9) }.joined()
                 + "  " + (rung.passed ? "ok" : "no: " + rung.reason))
+            for part in window.byTransport {
+                // sse and longpoll: each transport's receivers under their rung.
+                let partCells = [
+                    "", Format.count(Double(part.arrived) / window.measuredSeconds),
+                    Format.duration(part.latency.percentile(50)), Format.duration(part.latency.percentile(95)),
+                    Format.duration(part.latency.percentile(99)), Format.duration(part.latency.max), String(part.lost),
+                ]
+                lines.append(Format.padRight(" " + part.transport.name, 8) + partCells.map { Format.pad($0, 9) }.joined()
+                    + "  \(part.receivers) receivers")
+            }
         }
         if result.isLadder {
             lines.append("Highest rate kept up with: " + (result.highestKeptUpRate.map { "\($0)/s" } ?? "none"))

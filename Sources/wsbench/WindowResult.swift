@@ -24,6 +24,10 @@ struct WindowResult: Sendable {
     var maxPublisherBacklog: Int
     var clientCPUSeconds: Double
     var serverCPUSeconds: Double?
+    /// sse and longpoll: times the server said it no longer held messages a receiver asked for.
+    var historyGaps: UInt64 = 0
+    /// sse and longpoll: the same per transport of the receivers (those with any open).
+    var byTransport: [TransportWindow] = []
 
     var sentPerSecond: Double { Double(sent) / measuredSeconds }
     var receivedPerSecond: Double { Double(arrived) / measuredSeconds }
@@ -42,4 +46,18 @@ struct WindowResult: Sendable {
     }
 
     var isClean: Bool { lost == 0 && duplicated == 0 && reordered == 0 && errors == 0 }
+}
+
+/// One transport's receivers in a window (sse and longpoll scenarios).
+struct TransportWindow: Sendable {
+    var transport: Transport
+    /// Open receivers over this transport (WebSocket: publishers included, but for a lone one, which hears nothing).
+    var receivers: Int
+    var latency: LatencyHistogram
+    /// Deliveries intended inside the window, and arrivals while measuring.
+    var received: UInt64
+    var arrived: UInt64
+    var lost: Int64
+    var duplicated: UInt64
+    var reordered: UInt64
 }

@@ -1,7 +1,22 @@
 import Glibc
 import Reactor
 
-// wsbench: a WebSocket load generator (echo, broadcast and connect scenarios).
+// wsbench: a WebSocket load generator (echo, broadcast, connect, sse and longpoll scenarios).
+if CommandLine.arguments.dropFirst().first == ReceiveBenchmark.flag {
+    do {
+        let benchmark = try ReceiveBenchmark.parse(Array(CommandLine.arguments.dropFirst(2)))
+        let result = try ReceiveBenchmark.run(benchmark)
+        print(ReceiveBenchmark.report(result, size: benchmark.size))
+        exit(result.isValid ? ExitStatus.passed : ExitStatus.failed)
+    } catch let error as UsageError {
+        StandardError.write("wsbench: \(error.message)\n\(ReceiveBenchmark.usage)")
+        exit(ExitStatus.usage)
+    } catch {
+        StandardError.write("wsbench: cannot run: \(error)")
+        exit(ExitStatus.cannotRun)
+    }
+}
+
 let options: BenchOptions
 do {
     guard let parsed = try BenchOptionsParser.parse(Array(CommandLine.arguments.dropFirst())) else {
