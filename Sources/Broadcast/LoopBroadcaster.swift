@@ -33,6 +33,16 @@ public final class LoopBroadcaster {
     @exclusivity(unchecked) private var sliceCount = 0
     private static let maxSlices = 1024
 
+    /// A resume on the room's own home loop, answered at the end of the pass.
+    struct LocalResume {
+        let room: String
+        let connection: ConnectionID
+        let format: WireFormat
+        let after: UInt64
+        let resumed: (@Sendable (ResumeResult) -> Void)?
+    }
+    private var localResumes: [LocalResume] = []
+
     struct Forward: Sendable {
         let room: String
         let message: BroadcastMessage
@@ -111,10 +121,17 @@ public final class LoopBroadcaster {
         if let sequence = resumeAfter {
             // Until the home answers, nothing reaches this member; after, only what follows the replay.
             room.floors[connection] = .max
-            let origin = loop.index
-            group.post(to: room.home) { home in
-                let answer = home.replay(name, after: sequence)
-                home.group.post(to: origin) { $0.finishResume(name, connection, format, answer, resumed) }
+            if room.home == loop.index {
+                // Answered at the end of this pass, after the pass's batches are sealed and before
+                // they are delivered: a posted answer would arrive after them, and they would be
+                // skipped for this member without being in its replay.
+                localResumes.append(LocalResume(room: name, connection: connection, format: format, after: sequence, resumed: resumed))
+            } else {
+                let origin = loop.index
+                group.post(to: room.home) { home in
+                    let answer = home.replay(name, after: sequence)
+                    home.group.post(to: origin) { $0.finishResume(name, connection, format, answer, resumed) }
+                }
             }
         }
         return RoomMembership(room: room.index, position: position, format: format)
@@ -269,6 +286,13 @@ public final class LoopBroadcaster {
             let rooms = openRooms
             openRooms = []
             for room in rooms { sealOpenBatch(room) }
+        }
+        if !localResumes.isEmpty {
+            let resumes = localResumes
+            localResumes = []
+            for resume in resumes {
+                finishResume(resume.room, resume.connection, resume.format, replay(resume.room, after: resume.after), resume.resumed)
+            }
         }
         for (destination, list) in outgoing.enumerated() where !list.isEmpty {
             outgoing[destination] = []
