@@ -72,7 +72,7 @@ public final class PushServer: Sendable {
     public func start() throws(SystemError) -> SocketAddress {
         let routes = pending.withLock { RouteTable(webSockets: $0.webSockets, http: $0.http) }
         let configuration = configuration
-        let group = try EventLoopGroup(loopCount: configuration.threads > 0 ? configuration.threads : EventLoopGroup.coreCount)
+        let group = try EventLoopGroup(loopCount: configuration.loopCount)
         let broadcaster = Broadcaster(group: group, configuration: configuration.broadcast)
         let board = board
         do {

@@ -1,4 +1,5 @@
 import Broadcast
+import Reactor
 import WebSocketCodec
 
 /// Everything an operator can tune. Every default is listed in the README.
@@ -45,7 +46,8 @@ public struct ServerConfiguration: Sendable {
 
     public init() {}
 
-    var loopCount: Int { threads > 0 ? threads : 0 }
+    /// The loops to run: `threads`, or one per core.
+    var loopCount: Int { threads > 0 ? threads : EventLoopGroup.coreCount }
 }
 
 extension Duration {

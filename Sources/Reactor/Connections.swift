@@ -452,11 +452,6 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         }
     }
 
-    /// Half-close now: the peer reads end-of-stream after what was sent.
-    func shutdownWrite(_ slot: UInt32) {
-        closeAfterFlush(slot)
-    }
-
     // MARK: Timeouts
 
     /// Sets the slot to time out `nanoseconds` from now, never early and at
