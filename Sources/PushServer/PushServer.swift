@@ -111,7 +111,7 @@ public final class PushServer: Sendable {
         guard let current = running.withLock({ $0 }) else { return ServerStatistics() }
         let total = Mutex(ServerStatistics())
         current.group.onEveryLoop { loop in
-            let counters = current.server.connections(onLoop: loop.index).value.handler.statistics
+            let counters = current.server.connections(onLoop: loop.index).value.handler.currentStatistics()
             total.withLock { $0.add(counters) }
         }
         return total.withLock { $0 }
@@ -135,7 +135,8 @@ public final class PushServer: Sendable {
         return "{\"server\":{\"handshakes\":\(server.handshakes),\"openWebSockets\":\(server.openWebSockets),"
             + "\"openStreams\":\(server.openStreams),\"messagesReceived\":\(server.messagesReceived),"
             + "\"protocolErrors\":\(server.protocolErrors),\"heartbeatEvictions\":\(server.heartbeatEvictions),"
-            + "\"slowSubscriberEvictions\":\(server.slowSubscriberEvictions),\"httpResponses\":\(server.httpResponses)},"
+            + "\"slowSubscriberEvictions\":\(server.slowSubscriberEvictions),\"httpResponses\":\(server.httpResponses),"
+            + "\"connections\":\(server.connections),\"queuedBytes\":\(server.queuedBytes),\"timers\":\(server.timers)},"
             + "\"rooms\":{\(roomEntries.joined(separator: ","))}}"
     }
 }
@@ -151,6 +152,14 @@ public struct ServerStatistics: Sendable, Equatable {
     public var httpResponses = 0
     /// SSE, iframe and waiting long-poll connections open now.
     public var openStreams = 0
+    // Gauges read off the loops when the counters are taken: what a client
+    // that went away must not leave behind.
+    /// TCP connections open now, of every kind.
+    public var connections = 0
+    /// Bytes the kernel refused and the server still holds for slow readers.
+    public var queuedBytes = 0
+    /// Timers scheduled on the loops: a few per loop, never one per client.
+    public var timers = 0
 
     public init() {}
 
@@ -163,6 +172,9 @@ public struct ServerStatistics: Sendable, Equatable {
         slowSubscriberEvictions += other.slowSubscriberEvictions
         httpResponses += other.httpResponses
         openStreams += other.openStreams
+        connections += other.connections
+        queuedBytes += other.queuedBytes
+        timers += other.timers
     }
 }
 

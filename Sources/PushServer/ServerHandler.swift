@@ -32,8 +32,17 @@ final class ServerHandler: ConnectionHandler {
         streamKeepAlive = configuration.streamKeepAlive.nanoseconds
         let loop = rooms.loop
         loop.scheduleRepeating(every: configuration.statisticsInterval.nanoseconds) { [unowned self] in
-            board.post(loop: loop.index, server: statistics, rooms: rooms.localStatistics())
+            board.post(loop: loop.index, server: currentStatistics(), rooms: rooms.localStatistics())
         }
+    }
+
+    /// This loop's counters with its gauges filled in (call on the loop).
+    func currentStatistics() -> ServerStatistics {
+        var current = statistics
+        current.connections = connections?.count ?? 0
+        current.queuedBytes = connections?.queuedByteTotal ?? 0
+        current.timers = rooms.loop.scheduledTimerCount
+        return current
     }
 
     // MARK: ConnectionHandler

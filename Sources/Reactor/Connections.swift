@@ -407,6 +407,16 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         (table[slot].pointee.outbound?.byteCount ?? 0) + (corkOwner == slot ? corkCount : 0)
     }
 
+    /// Bytes queued over every connection: a scan of the table, meant for
+    /// statistics taken a few times a second, not for the write path.
+    public var queuedByteTotal: Int {
+        var total = 0
+        for slot in 0..<UInt32(table.capacity) where table[slot].pointee.flags.contains(.open) {
+            total += queuedBytes(slot)
+        }
+        return total
+    }
+
     // MARK: Closing
 
     /// Closes at once; queued bytes are dropped.

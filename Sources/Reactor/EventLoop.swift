@@ -124,6 +124,13 @@ public final class EventLoop: @unchecked Sendable {
         timers.cancel(timer)
     }
 
+    /// Timers scheduled on this loop and not cancelled: a gauge that shows
+    /// no per-client timer is left behind.
+    public var scheduledTimerCount: Int {
+        assertInLoop()
+        return timers.count
+    }
+
     /// Runs `hook` at the end of every pass, before sources flush.
     public func addPreFlushHook(_ hook: @escaping () -> Void) {
         assertInLoop()

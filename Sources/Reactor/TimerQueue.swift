@@ -26,6 +26,8 @@ struct TimerQueue {
     private var nextID: UInt64 = 1
 
     var isEmpty: Bool { timers.isEmpty }
+    /// Timers scheduled and not cancelled.
+    var count: Int { timers.count }
 
     mutating func schedule(at deadline: UInt64, interval: UInt64?, _ body: @escaping () -> Void) -> TimerID {
         let id = nextID

@@ -230,6 +230,7 @@ def test_sse_gap_too_old():
 
 def test_disconnects_leave_nothing_behind():
     room = "leavers"
+    timers_before = stats()["server"]["timers"]
     streams = [EventStream(room) for _ in range(10)]
     iframes = []
     for _ in range(10):
@@ -242,15 +243,26 @@ def test_disconnects_leave_nothing_behind():
         sock = socket.create_connection((HOST, PORT), timeout=10)
         sock.sendall(f"GET /poll/{room}?since={last}&wait=30 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         pollers.append(sock)
-    held = wait_for(lambda: stats()["rooms"].get(room, {}).get("subscribers") == 25 and stats()["server"]["openStreams"] >= 25)
-    check("25 streams and polls are counted while open", held, json.dumps(stats()["rooms"].get(room)))
+    def holding():
+        now = stats()
+        return (now["rooms"].get(room, {}).get("subscribers") == 25 and now["server"]["openStreams"] >= 25
+                and now["server"]["connections"] >= 25)
+    held = wait_for(holding)
+    check("25 streams and polls are counted while open", held, json.dumps(stats()))
     for stream in streams:
         stream.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # reset
         stream.close()
     for sock in iframes + pollers:
         sock.close()
-    cleaned = wait_for(lambda: stats()["rooms"].get(room, {}).get("subscribers") == 0 and stats()["server"]["openStreams"] == 0)
-    check("clients that go away leave no subscription or stream behind", cleaned, json.dumps(stats()))
+    def released():
+        now = stats()
+        server = now["server"]
+        # connections == 0: the snapshot is taken between two of these requests, so almost always without one.
+        return (now["rooms"].get(room, {}).get("subscribers") == 0 and server["openStreams"] == 0
+                and server["connections"] == 0 and server["queuedBytes"] == 0 and server["timers"] == timers_before)
+    cleaned = wait_for(released)
+    check(f"clients that go away leave no subscription, stream, connection, queued byte or timer behind "
+          f"(timers stay at {timers_before})", cleaned, json.dumps(stats()["server"]))
 
 
 def test_iframe_escaping():
