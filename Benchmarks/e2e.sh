@@ -9,40 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=5s
 [[ "${1:-}" == "--quick" ]] && DURATION=2s
-swift build -c release --product echo-server >/dev/null
-SERVER=.build/release/echo-server
-if [[ -z "${WSBENCH:-}" ]]; then
-    swift build -c release --product wsbench >/dev/null
-    WSBENCH=.build/release/wsbench
-fi
-OUT=Benchmarks/results
-mkdir -p "$OUT"
-SUMMARY=$(mktemp)
-trap 'kill $SERVER_PID 2>/dev/null || true; rm -f "$SUMMARY"' EXIT
-SERVER_PID=""
-
-start_server() {
-    [[ -n "$SERVER_PID" ]] && { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
-    PORT=$((20000 + RANDOM % 12000))  # below the ephemeral range
-    taskset -c 0 "$SERVER" --host 127.0.0.1 --port "$PORT" --threads 1 "$@" >/dev/null 2>&1 &
-    SERVER_PID=$!
-    sleep 0.5
-}
-
-# run NAME WSBENCH-ARGS... : one wsbench run, its table appended to the summary.
-run() {
-    local name="$1"; shift
-    echo "== $name" >&2
-    {
-        echo "### $name"
-        echo
-        echo '```'
-        echo "wsbench $*" | sed "s/--server-pid [0-9]*/--server-pid \$SERVER_PID/; s/127.0.0.1:[0-9]*/127.0.0.1:PORT/"
-        taskset -c 1 "$WSBENCH" "$@" --server-pid "$SERVER_PID" --json "$OUT/$name.json" 2>/dev/null || echo "(exit $?)"
-        echo '```'
-        echo
-    } >> "$SUMMARY"
-}
+source Benchmarks/lib/pinned-runs.sh
 
 start_server
 run echo-100 -t 1 -c 100 -d "$DURATION" ws://127.0.0.1:$PORT/echo
@@ -61,15 +28,4 @@ start_server
 run room-sizes -t 1 --scenario broadcast -c 10000 --step 1000 --p95-limit 10s -r 10 -s 100 -d "$DURATION" --timeout 30s ws://127.0.0.1:$PORT/room/sizes
 python3 Benchmarks/chart.py "$OUT/room-sizes.json" -o "$OUT/broadcast-latency.svg" >&2
 
-{
-    echo "# End-to-end benchmarks"
-    echo
-    echo "\`Benchmarks/e2e.sh\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)):"
-    echo "echo-server \`--threads 1\` pinned to core 0, wsbench \`-t 1\` pinned to core 1, separate processes."
-    echo "Server CPU per delivery comes from /proc/PID/stat over the measured window; client CPU is wsbench's own"
-    echo "(a client near 100% of its core was the limit, not the server). Latency is from each message's"
-    echo "intended send time (open loop), so a stall shows."
-    echo
-    cat "$SUMMARY"
-} > "$OUT/e2e.md"
-echo "wrote $OUT/e2e.md" >&2
+write_report "End-to-end benchmarks" "$OUT/e2e.md"

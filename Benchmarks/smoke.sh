@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end smoke runs for CI: wsbench against echo-server with 1,000
-# connections for a few seconds, echo and broadcast. Any loss, duplicate,
+# connections for a few seconds: echo, WebSocket broadcast, and rooms whose
+# subscribers come half over WebSocket, half over SSE or long-polling. Any loss, duplicate,
 # reordering or connection error fails (wsbench exits non-zero); the figures
 # are printed for the log. Not a speed gate: the machines are noisy.
 #
@@ -18,3 +19,7 @@ echo "== echo, 1,000 connections, closed loop"
 "${WSBENCH[@]}" -c 1000 "ws://127.0.0.1:$PORT/echo" 2>/dev/null
 echo "== broadcast, 1 publisher to 1,000 subscribers, 1,000 msg/s"
 "${WSBENCH[@]}" --scenario broadcast -c 1001 -r 1000 "ws://127.0.0.1:$PORT/room/smoke" 2>/dev/null
+echo "== one room, 500 SSE and 500 WebSocket subscribers, 1,000 msg/s"
+"${WSBENCH[@]}" --scenario sse -c 1001 --ws-subscribers 500 -r 1000 "ws://127.0.0.1:$PORT/room/smoke-sse" 2>/dev/null
+echo "== one room, 500 long-polling and 500 WebSocket subscribers, 1,000 msg/s"
+"${WSBENCH[@]}" --scenario longpoll -c 1001 --ws-subscribers 500 -r 1000 "ws://127.0.0.1:$PORT/room/smoke-poll" 2>/dev/null
