@@ -26,6 +26,9 @@ public struct ConnectionState: ConnectionContext {
     var awaitingPong = false
     /// The close callback already ran.
     var closeReported = false
+    /// HTTP: a keep-alive response went out and no byte of another request
+    /// has come; a timeout now closes quietly instead of answering 408.
+    var betweenRequests = false
     /// Index of the WebSocket route in the server's table.
     var route: UInt16 = 0
     /// What a waiting poll must remember; nil otherwise.

@@ -16,6 +16,7 @@ extension ServerHandler {
             var parser = HTTPHeadParser(maxHeadSize: configuration.maxHeadSize)
             switch parser.parse(pending) {
             case .needMore:
+                connection.context.betweenRequests = false  // a head has begun
                 return offset
             case .invalid(let status, let reason):
                 respondAndClose(connection, status: status, reason: reason)
@@ -39,17 +40,23 @@ extension ServerHandler {
                     respondAndClose(connection, status: 413, reason: "request body over \(configuration.maxBodySize) bytes")
                     return bytes.count
                 }
-                guard pending.count >= length + bodyLength else { return offset }  // the body is still arriving
+                guard pending.count >= length + bodyLength else {  // the body is still arriving
+                    connection.context.betweenRequests = false
+                    return offset
+                }
                 let body = Array(pending[length..<(length + bodyLength)])
                 offset += length + bodyLength
-                guard handle(connection, HTTPRequest(head: head, body: body)) else { return bytes.count }
+                guard handle(connection, HTTPRequest(head: head, body: body)) else {
+                    // Requests pipelined behind a held poll wait for its answer; after anything else there are none.
+                    return connection.context.phase == .polling ? offset : bytes.count
+                }
             }
         }
         return offset
     }
 
     /// Answers one request; false when the connection takes no more requests
-    /// (it closes, or it became a stream or a waiting poll).
+    /// now (it closes, it became a stream, or a poll is held).
     private func handle(_ connection: Connection<ServerHandler>, _ request: HTTPRequest) -> Bool {
         let head = request.head
         let cors = corsHeaders(for: head)
@@ -113,6 +120,7 @@ extension ServerHandler {
             connection.setTimeout(nanoseconds: closeTimeout)
             return false
         }
+        connection.context.betweenRequests = true
         connection.setTimeout(nanoseconds: handshakeTimeout)
         return true
     }

@@ -72,7 +72,8 @@ extension ServerHandler {
     /// `GET /poll/ROOM?since=SEQ[&wait=SECONDS]`: the room's messages after
     /// SEQ (from its history), at once; with `wait`, held until there is one
     /// or the wait ends. Without `since`: at once, nothing but the room's
-    /// last sequence, to start from. Returns whether more requests may follow now.
+    /// last sequence, to start from. Returns whether the next request may be
+    /// read now: the poll was answered at once and the connection stays open.
     func startPoll(_ connection: Connection<ServerHandler>, room: String, head: HTTPRequestHead, cors: [(String, String)]?) -> Bool {
         let sinceText = queryValue("since", in: head.query)
         let since = sinceText.flatMap { UInt64($0) }
@@ -106,7 +107,8 @@ extension ServerHandler {
                 handler.value.respondToPoll(connection, elements: nil, last: last, gap: oldest ?? last)
             }
         }
-        return false
+        // A resume on this loop is answered inside join; one from another loop arrives later.
+        return connection.isOpen && connection.context.phase == .http && keepAlive
     }
 
     /// Messages for a waiting poll: answer with them.
@@ -144,7 +146,9 @@ extension ServerHandler {
         connection.context.phase = .http
         connection.context.poll = nil
         if poll.keepAlive {
+            connection.context.betweenRequests = true
             connection.setTimeout(nanoseconds: handshakeTimeout)
+            connection.resumeInput()  // requests pipelined behind the poll
         } else {
             connection.closeAfterFlush()
             connection.setTimeout(nanoseconds: closeTimeout)

@@ -76,7 +76,11 @@ final class ServerHandler: ConnectionHandler {
     func connectionTimedOut(_ connection: Connection<ServerHandler>) {
         switch connection.context.phase {
         case .http:
-            connection.write(HTTPResponse.make(status: 408, body: Array("request head not received in time\n".utf8), close: true))
+            // An idle keep-alive connection just ends (a 408 there could be read as the answer to a
+            // request the client is sending at that moment); a request left half-sent is told why.
+            if !connection.context.betweenRequests {
+                connection.write(HTTPResponse.make(status: 408, body: Array("request head not received in time\n".utf8), close: true))
+            }
             connection.closeAfterFlush()
             connection.setTimeout(nanoseconds: closeTimeout)
         case .webSocket:

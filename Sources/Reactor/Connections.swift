@@ -204,6 +204,31 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         }
     }
 
+    /// Presents the input kept back earlier (the handler consumed less than
+    /// it was given) to the handler again, during the loop's next pass: for a
+    /// handler that paused a connection (a held long-poll with pipelined
+    /// requests behind it) and can go on now. Without it those bytes would
+    /// wait for the peer's next packet, which may never come.
+    func resumeInput(_ slot: UInt32) {
+        guard !table[slot].pointee.pendingInput.isEmpty else { return }
+        let id = ConnectionID(slot: slot, generation: table[slot].pointee.generation)
+        let bound = LoopBound(self, loop: loop)
+        loop.execute { bound.value.presentPendingInput(id) }
+    }
+
+    private func presentPendingInput(_ id: ConnectionID) {
+        guard let connection = connection(id) else { return }
+        let entry = table[id.slot]
+        var input = entry.pointee.pendingInput
+        guard !input.isEmpty else { return }  // new input came first and took it
+        entry.pointee.pendingInput = []
+        let consumed = input.withUnsafeMutableBytes { handler.connection(connection, received: $0) }
+        if entry.pointee.flags.contains(.open) && consumed < input.count {
+            entry.pointee.pendingInput = Array(input[consumed...])
+        }
+        finishCallback(id.slot)
+    }
+
     /// After a callback: what it corked for this connection leaves now.
     @inline(__always)
     private func finishCallback(_ slot: UInt32) {

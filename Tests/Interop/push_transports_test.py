@@ -296,6 +296,45 @@ def test_static_files_and_traversal():
         check(f"path traversal {path} refused ({status})", status in ("403", "404"), answer[:80])
 
 
+def read_to_end(sock):
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data.decode(errors="replace")
+
+
+def test_pipelining_keep_alive_and_head():
+    for n in range(4):  # rooms whose home loop is, or is not, the connection's own
+        room = f"pipelined-{n}"
+        sock = socket.create_connection((HOST, PORT), timeout=10)
+        sock.sendall((f"HEAD /static/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+                      f"GET /poll/{room} HTTP/1.1\r\nHost: x\r\n\r\n"
+                      f"GET /poll/{room}?since=0 HTTP/1.1\r\nHost: x\r\n\r\n"
+                      f"GET /static/hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").encode())
+        answer = read_to_end(sock)
+        sock.close()
+        statuses = [line for line in answer.split("\r\n") if "HTTP/1.1 " in line]
+        check(f"4 pipelined requests (HEAD, poll, poll, GET) answered in order on one connection ({room})",
+              len(statuses) == 4 and answer.count('"messages":[]') == 2 and answer.endswith("\r\n\r\nhello\n")
+              and answer.count("hello") == 1, answer[:400])
+    # Behind a held long-poll: answered once the poll is.
+    room = "pipelined-held"
+    last = poll(room)["last"]
+    sock = socket.create_connection((HOST, PORT), timeout=10)
+    sock.sendall((f"GET /poll/{room}?since={last}&wait=20 HTTP/1.1\r\nHost: x\r\n\r\n"
+                  f"GET /static/hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").encode())
+    time.sleep(0.3)
+    publish(room, "release")
+    answer = read_to_end(sock)
+    sock.close()
+    check("a request pipelined behind a held long-poll is answered after it",
+          '"data":"release"' in answer and answer.index('"release"') < answer.index("hello\n")
+          and answer.endswith("hello\n"), answer[-300:])
+    response, body = request("HEAD", "/static/hello.txt")
+    check("HEAD: the headers of GET, no body", response.status == 200 and body == b""
+          and response.getheader("Content-Length") == "6")
+
+
 def test_http_limits_and_cors():
     response, _ = request("PATCH", "/poll/x")
     check("405 for a wrong method", response.status == 405 and "GET" in (response.getheader("Allow") or ""))
@@ -319,7 +358,7 @@ def test_http_limits_and_cors():
 
 for test in [test_long_poll_returns_at_once_on_publish, test_long_poll_never_skips, test_sse_resume_with_last_event_id,
              test_sse_gap_too_old, test_disconnects_leave_nothing_behind, test_iframe_escaping,
-             test_static_files_and_traversal, test_http_limits_and_cors]:
+             test_static_files_and_traversal, test_pipelining_keep_alive_and_head, test_http_limits_and_cors]:
     try:
         test()
     except Exception as error:  # a crash is a failure of that test, the others still run

@@ -99,6 +99,21 @@ final class ServerTests: XCTestCase {
         XCTAssertTrue(answers.contains("Allow: GET"))
     }
 
+    func testAnIdleKeepAliveConnectionEndsQuietlyAndAHalfSentRequestGets408() throws {
+        let (server, port) = try makeServer { $0.handshakeTimeout = .milliseconds(200) }
+        defer { server.shutdown() }
+        let idle = try TestClient(port: port)
+        idle.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        let idleAnswer = idle.receiveAll()  // returns once the server ends the connection
+        XCTAssertTrue(idleAnswer.hasPrefix("HTTP/1.1 200 ") && idleAnswer.hasSuffix("hello\n"), idleAnswer)
+        XCTAssertFalse(idleAnswer.contains("408"), "no answer to a request the client never sent")
+
+        let halfSent = try TestClient(port: port)
+        halfSent.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hel")
+        let answers = halfSent.receiveAll()
+        XCTAssertTrue(answers.hasPrefix("HTTP/1.1 200 ") && answers.contains("hello\nHTTP/1.1 408 "), answers)
+    }
+
     func testRoomMembersReceiveAndAbruptDisconnectsLeaveNoMembership() throws {
         let (server, port) = try makeServer()
         defer { server.shutdown() }
