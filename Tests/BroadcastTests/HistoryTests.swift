@@ -37,6 +37,29 @@ final class HistoryTests: XCTestCase {
         XCTAssertEqual(harness.on(home) { rooms, _ in rooms.lastSequence(of: "chat") }, 10)
     }
 
+    func testAResumeOnTheHomeLoopInThePassThatPublishesMissesNothing() throws {
+        let harness = try Harness(loops: 2)
+        let home = harness.broadcaster.homeLoop(of: "ticker")
+        let steady = ConnectionID(slot: 1, generation: 1)
+        let returning = ConnectionID(slot: 2, generation: 1)
+        harness.on(home) { rooms, _ in _ = rooms.subscribe(steady, to: "ticker") }
+        for index in 1...3 { harness.on(home) { rooms, _ in rooms.publish(BroadcastMessage(text: "m\(index)"), to: "ticker") } }
+        harness.settle()
+        // One pass of the home loop: a long-poll that has seen m3 resumes, then m4 is published in
+        // the same pass. m4 must reach it once: from the pass's batch or from history, not neither.
+        let outcome = Mutex<LoopBroadcaster.ResumeResult?>(nil)
+        harness.on(home) { rooms, _ in
+            _ = rooms.subscribe(returning, to: "ticker", resumeAfter: 3) { result in outcome.withLock { $0 = result } }
+            rooms.publish(BroadcastMessage(text: "m4"), to: "ticker")
+        }
+        harness.on(home) { rooms, _ in rooms.publish(BroadcastMessage(text: "m5"), to: "ticker") }
+        harness.settle()
+        XCTAssertNotNil(outcome.withLock { $0 })
+        let received = harness.on(home) { _, sink in sink.received.mapValues(\.messages) }
+        XCTAssertEqual(received[returning], ["m4", "m5"])
+        XCTAssertEqual(received[steady], (1...5).map { "m\($0)" })
+    }
+
     func testAGapOlderThanTheHistoryIsReportedPlainly() throws {
         var configuration = BroadcastConfiguration()
         configuration.historyCount = 4
