@@ -82,10 +82,12 @@ extension ServerHandler {
         }
         var wait: UInt64 = 0
         if let waitText = queryValue("wait", in: head.query) {
-            guard let seconds = waitText.isEmpty ? 25 : Double(waitText), seconds >= 0 else {
+            guard let seconds = waitText.isEmpty ? 25 : Double(waitText), seconds >= 0, seconds.isFinite else {
                 return finish(connection, head, HTTPReply(status: 400, body: Array("wait must be a number of seconds\n".utf8)), cors: cors)
             }
-            wait = min(UInt64(seconds * 1e9), configuration.maxPollWait.nanoseconds)
+            // Capped in seconds, before the conversion: 1e11 s in nanoseconds does not fit a UInt64.
+            let longest = configuration.maxPollWait.nanoseconds
+            wait = seconds * 1e9 >= Double(longest) ? longest : UInt64(seconds * 1e9)
         }
         let keepAlive = head.versionMinor >= 1 && !head.hasToken("close", in: "Connection")
         var extraHeaders = ""

@@ -310,8 +310,17 @@ extension ServerHandler: DeliverySink {
 
     func evict(_ subscriber: ConnectionID) {
         guard let connection = connections?.connection(subscriber) else { return }
-        statistics.slowSubscriberEvictions += 1
-        startClose(connection, code: .policyViolation, reason: "too slow: more than \(configuration.broadcast.maxQueuedBytes) bytes queued")
+        switch connection.context.phase {
+        case .webSocket:
+            statistics.slowSubscriberEvictions += 1
+            startClose(connection, code: .policyViolation, reason: "too slow: more than \(configuration.broadcast.maxQueuedBytes) bytes queued")
+        case .eventStream, .scriptStream, .polling:
+            // An HTTP stream has no closing handshake to queue behind the backlog: it ends now.
+            statistics.slowSubscriberEvictions += 1
+            connection.close(reason: .local)
+        case .http, .closing:
+            return  // not a member any more, or already on its way out
+        }
     }
 
     func isMember(_ subscriber: ConnectionID, ofRoom room: UInt32) -> Bool {

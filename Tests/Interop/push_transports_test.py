@@ -265,6 +265,24 @@ def test_disconnects_leave_nothing_behind():
           f"(timers stay at {timers_before})", cleaned, json.dumps(stats()["server"]))
 
 
+def test_slow_stream_readers_are_closed():
+    body = ("x" * 60000).encode()
+    for kind in ("sse", "iframe"):
+        room = f"slow-{kind}"
+        before = stats()["server"]["slowSubscriberEvictions"]
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect((HOST, PORT))
+        sock.sendall(f"GET /{kind}/{room} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        wait_for(lambda: stats()["rooms"].get(room, {}).get("subscribers") == 1)
+        for _ in range(200):  # 12 MB: past the kernel's buffers, then past the 1 MiB a member may have queued
+            request("POST", f"/publish/{room}", body=body, headers={"Authorization": f"Bearer {TOKEN}"})
+        closed = wait_for(lambda: stats()["server"]["slowSubscriberEvictions"] == before + 1
+                          and stats()["rooms"][room]["subscribers"] == 0 and stats()["server"]["queuedBytes"] == 0)
+        sock.close()
+        check(f"an {kind} reader that stopped reading is closed once, its queue released", closed, json.dumps(stats()["server"]))
+
+
 def test_iframe_escaping():
     room = "frames"
     sock = socket.create_connection((HOST, PORT), timeout=10)
@@ -336,6 +354,15 @@ def test_pipelining_keep_alive_and_head():
 
 
 def test_http_limits_and_cors():
+    for wait in ("inf", "1e400", "nan", "-1", "abc"):
+        response, _ = request("GET", f"/poll/limits?since=0&wait={wait}")
+        check(f"wait={wait}: 400, and the server lives on", response.status == 400 and stats()["server"] is not None)
+    started = time.time()
+    answer = poll("limits")
+    threading.Thread(target=lambda: (time.sleep(0.3), publish("limits", "after a long wait"))).start()
+    answer = poll("limits", since=answer["last"], wait="1e11")  # cut to the 60 s cap; answered by the publish
+    check("wait=1e11 is cut to the cap, not a crash", [m["data"] for m in answer["messages"]] == ["after a long wait"]
+          and time.time() - started < 5, str(answer))
     response, _ = request("PATCH", "/poll/x")
     check("405 for a wrong method", response.status == 405 and "GET" in (response.getheader("Allow") or ""))
     response, _ = request("POST", "/publish/x", body=b"x" * 70000, headers={"Authorization": f"Bearer {TOKEN}"})
@@ -357,7 +384,7 @@ def test_http_limits_and_cors():
 
 
 for test in [test_long_poll_returns_at_once_on_publish, test_long_poll_never_skips, test_sse_resume_with_last_event_id,
-             test_sse_gap_too_old, test_disconnects_leave_nothing_behind, test_iframe_escaping,
+             test_sse_gap_too_old, test_disconnects_leave_nothing_behind, test_slow_stream_readers_are_closed, test_iframe_escaping,
              test_static_files_and_traversal, test_pipelining_keep_alive_and_head, test_http_limits_and_cors]:
     try:
         test()
