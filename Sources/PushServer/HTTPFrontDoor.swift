@@ -83,6 +83,7 @@ extension ServerHandler {
                 guard let room = roomName(rest) else {
                     return finish(connection, head, HTTPReply(status: 400, body: Array("a room name is missing or malformed\n".utf8)), cors: cors)
                 }
+                if head.method == "HEAD" { return answerHead(connection, head, of: route.action, cors: cors) }
                 switch route.action {
                 case .eventStream: startEventStream(connection, room: room, head: head, cors: cors)
                 case .scriptStream: startScriptStream(connection, room: room, head: head, cors: cors)
@@ -115,6 +116,11 @@ extension ServerHandler {
         if head.method == "HEAD" { response.removeLast(reply.body.count) }
         connection.write(response)
         statistics.httpResponses += 1
+        return responseEnded(connection, keepAlive: keepAlive)
+    }
+
+    /// After a whole response: wait for the next request, or close. Returns keepAlive.
+    func responseEnded(_ connection: Connection<ServerHandler>, keepAlive: Bool) -> Bool {
         guard keepAlive else {
             connection.closeAfterFlush()
             connection.setTimeout(nanoseconds: closeTimeout)

@@ -44,6 +44,25 @@ extension ServerHandler {
         statistics.httpResponses += 1
     }
 
+    /// HEAD on an SSE, iframe or poll route: the head its GET would begin
+    /// with, and nothing else: no room joined, no stream opened, no length
+    /// (what the body would hold is not known without opening it).
+    func answerHead(_ connection: Connection<ServerHandler>, _ head: HTTPRequestHead, of action: RouteTable.Action,
+                    cors: [(String, String)]?) -> Bool {
+        let keepAlive = head.versionMinor >= 1 && !head.hasToken("close", in: "Connection")
+        var text = "HTTP/1.1 200 OK\r\nCache-Control: no-cache\r\n"
+        switch action {
+        case .eventStream: text += "Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
+        case .scriptStream: text += "Content-Type: text/html; charset=utf-8\r\nTransfer-Encoding: chunked\r\n"
+        default: text += "Content-Type: application/json\r\n"
+        }
+        for (name, value) in cors ?? [] { text += "\(name): \(value)\r\n" }
+        if !keepAlive { text += "Connection: close\r\n" }
+        connection.write(Array((text + "\r\n").utf8))
+        statistics.httpResponses += 1
+        return responseEnded(connection, keepAlive: keepAlive)
+    }
+
     /// An idle stream gets a comment, so proxies do not time it out.
     func keepStreamAlive(_ connection: Connection<ServerHandler>) {
         let comment = connection.context.phase == .eventStream ? ": keep-alive\n\n" : "<!-- keep-alive -->\n"
@@ -147,13 +166,8 @@ extension ServerHandler {
         leaveAllRooms(connection)
         connection.context.phase = .http
         connection.context.poll = nil
-        if poll.keepAlive {
-            connection.context.betweenRequests = true
-            connection.setTimeout(nanoseconds: handshakeTimeout)
+        if responseEnded(connection, keepAlive: poll.keepAlive) {
             connection.resumeInput()  // requests pipelined behind the poll
-        } else {
-            connection.closeAfterFlush()
-            connection.setTimeout(nanoseconds: closeTimeout)
         }
     }
 }

@@ -351,6 +351,18 @@ def test_pipelining_keep_alive_and_head():
     response, body = request("HEAD", "/static/hello.txt")
     check("HEAD: the headers of GET, no body", response.status == 200 and body == b""
           and response.getheader("Content-Length") == "6")
+    # On the push routes too: nothing opened, and the connection goes on with the next request.
+    for path, content_type in (("/poll/heads?since=0", "application/json"), ("/sse/heads", "text/event-stream"),
+                               ("/iframe/heads", "text/html; charset=utf-8")):
+        connection = http.client.HTTPConnection(HOST, PORT, timeout=10)
+        connection.request("HEAD", path)
+        head_response = connection.getresponse()
+        head_body = head_response.read()
+        connection.request("GET", "/static/hello.txt")
+        after = connection.getresponse().read()
+        connection.close()
+        check(f"HEAD {path}: {content_type}, no body, the next request answered", head_response.status == 200
+              and head_response.getheader("Content-Type") == content_type and head_body == b"" and after == b"hello\n")
 
 
 def test_http_limits_and_cors():
