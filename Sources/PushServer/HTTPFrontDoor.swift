@@ -9,6 +9,9 @@ extension ServerHandler {
     func receiveHTTP(_ connection: Connection<ServerHandler>, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
         var offset = 0
         while offset < bytes.count && connection.context.phase == .http && connection.isOpen {
+            // Empty lines before a request line are ignored (RFC 9112 §2.2): some clients end a body with CRLF.
+            while offset < bytes.count && (bytes[offset] == 0x0D || bytes[offset] == 0x0A) { offset += 1 }
+            guard offset < bytes.count else { break }
             // A head arrives whole almost always; when it does not, it is
             // scanned again from its start (at most maxHeadSize bytes), which
             // keeps every connection's state free of a parser.
@@ -31,9 +34,9 @@ extension ServerHandler {
                     respondAndClose(connection, status: 411, reason: "send the body with Content-Length, not chunked")
                     return bytes.count
                 }
-                let declared = head.header("Content-Length") ?? "0"
-                guard let bodyLength = Int(declared), bodyLength >= 0 else {
-                    respondAndClose(connection, status: 400, reason: "bad Content-Length: \(declared)")
+                guard let bodyLength = head.declaredContentLength else {
+                    let declared = head.headerList("Content-Length").joined(separator: ", ")
+                    respondAndClose(connection, status: 400, reason: "bad Content-Length: \(declared) (one run of digits, or equal copies)")
                     return bytes.count
                 }
                 guard bodyLength <= configuration.maxBodySize else {

@@ -12,8 +12,9 @@ extension ServerHandler {
     /// `GET /sse/ROOM`: `text/event-stream`, resuming after `Last-Event-ID`
     /// (header, or `?lastEventId=`) when given.
     func startEventStream(_ connection: Connection<ServerHandler>, room: String, head: HTTPRequestHead, cors: [(String, String)]?) {
-        let lastEventID = head.header("Last-Event-ID") ?? queryValue("lastEventId", in: head.query)
-        let resumeAfter = lastEventID.flatMap { UInt64($0) }
+        // An id that is not one of our sequence numbers (another server's) means: start live.
+        let resumeAfter = head.header("Last-Event-ID").flatMap { UInt64($0) }
+            ?? queryValue("lastEventId", in: head.query).flatMap { UInt64($0) }
         writeStreamHead(connection, contentType: "text/event-stream", cors: cors,
                         first: Array("retry: \(configuration.eventStreamRetry)\n\n".utf8))
         connection.context.phase = .eventStream
@@ -123,7 +124,11 @@ extension ServerHandler {
             guard let connection = handler.value.connections?.connection(id), connection.context.phase == .polling else { return }
             switch result {
             case .resumed(_, let last):
-                if connection.context.poll?.waits == false { handler.value.respondToPoll(connection, elements: nil, last: last, gap: nil) }
+                // Answered now: a plain poll; or a client ahead of the room (it asked after a sequence
+                // the room has not reached, as after a server restart), which learns the real last.
+                if let poll = connection.context.poll, !poll.waits || poll.since > last {
+                    handler.value.respondToPoll(connection, elements: nil, last: last, gap: nil)
+                }
             case .gapTooOld(let oldest, let last):
                 handler.value.respondToPoll(connection, elements: nil, last: last, gap: oldest ?? last)
             }

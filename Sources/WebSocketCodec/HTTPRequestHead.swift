@@ -64,4 +64,16 @@ public struct HTTPRequestHead: Sendable {
         }
         return false
     }
+
+    /// The body length the request declares: 0 without Content-Length, nil
+    /// when the header is not one run of digits, or when several disagree
+    /// (RFC 9110 §8.6; a proxy and this server could otherwise read
+    /// different bodies, which is how requests get smuggled).
+    public var declaredContentLength: Int? {
+        let values = headerList("Content-Length")
+        guard let first = values.first else { return header("Content-Length") == nil ? 0 : nil }
+        guard values.allSatisfy({ $0 == first }), first.utf8.count <= 18,
+              first.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        return Int(first)
+    }
 }

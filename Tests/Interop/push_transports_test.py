@@ -186,6 +186,15 @@ def test_long_poll_never_skips():
           + str(next((i for i, (a, b) in enumerate(zip(received, expected)) if a != b), None)))
 
 
+def test_a_poll_ahead_of_the_room_is_answered_at_once():
+    room = "lp-ahead"
+    publish(room, "one")
+    started = time.time()
+    answer = poll(room, since=99, wait=20)
+    check("a long-poll after a sequence the room has not reached gets the real last at once",
+          answer["last"] == 1 and answer["messages"] == [] and time.time() - started < 2, str(answer))
+
+
 def test_sse_resume_with_last_event_id():
     room = "sse-resume"
     stream = EventStream(room)
@@ -216,6 +225,14 @@ def test_sse_resume_with_last_event_id():
     text = query.recv(65536).decode()
     query.close()
     check("SSE resume with ?lastEventId= as well", "missed 10" in text and "missed 9" not in text, text[-200:])
+
+    # A Last-Event-ID that is not a sequence number does not hide a good ?lastEventId=.
+    query = socket.create_connection((HOST, PORT), timeout=10)
+    query.sendall(f"GET /sse/{room}?lastEventId={last_id + 4} HTTP/1.1\r\nHost: x\r\nLast-Event-ID: abc\r\n\r\n".encode())
+    time.sleep(0.3)
+    text = query.recv(65536).decode()
+    query.close()
+    check("SSE: a foreign Last-Event-ID gives way to ?lastEventId=", "missed 10" in text and "missed 9" not in text, text[-200:])
 
 
 def test_sse_gap_too_old():
@@ -375,6 +392,19 @@ def test_http_limits_and_cors():
     answer = poll("limits", since=answer["last"], wait="1e11")  # cut to the 60 s cap; answered by the publish
     check("wait=1e11 is cut to the cap, not a crash", [m["data"] for m in answer["messages"]] == ["after a long wait"]
           and time.time() - started < 5, str(answer))
+    for lengths in (["2", "5"], ["+5"], ["5, 2"]):
+        raw = socket.create_connection((HOST, PORT), timeout=10)
+        fields = "".join(f"Content-Length: {value}\r\n" for value in lengths)
+        raw.sendall(f"POST /publish/smuggle HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n{fields}\r\nhello".encode())
+        answer = read_to_end(raw)
+        raw.close()
+        check(f"Content-Length {lengths}: 400, nothing published", answer.startswith("HTTP/1.1 400")
+              and "smuggle" not in stats()["rooms"], answer[:60])
+    raw = socket.create_connection((HOST, PORT), timeout=10)
+    raw.sendall(b"GET /static/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n\r\nGET /static/hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    answer = read_to_end(raw)
+    raw.close()
+    check("an empty line between pipelined requests is ignored", answer.count("HTTP/1.1 200") == 2, answer[:200])
     response, _ = request("PATCH", "/poll/x")
     check("405 for a wrong method", response.status == 405 and "GET" in (response.getheader("Allow") or ""))
     response, _ = request("POST", "/publish/x", body=b"x" * 70000, headers={"Authorization": f"Bearer {TOKEN}"})
@@ -396,7 +426,7 @@ def test_http_limits_and_cors():
 
 
 for test in [test_long_poll_returns_at_once_on_publish, test_long_poll_never_skips, test_sse_resume_with_last_event_id,
-             test_sse_gap_too_old, test_disconnects_leave_nothing_behind, test_slow_stream_readers_are_closed, test_iframe_escaping,
+             test_a_poll_ahead_of_the_room_is_answered_at_once, test_sse_gap_too_old, test_disconnects_leave_nothing_behind, test_slow_stream_readers_are_closed, test_iframe_escaping,
              test_static_files_and_traversal, test_pipelining_keep_alive_and_head, test_http_limits_and_cors]:
     try:
         test()

@@ -139,6 +139,23 @@ final class HTTPHeadParserTests: XCTestCase {
         XCTAssertEqual(status("GET / HTTP/2.0\r\n\r\n"), 505)
     }
 
+    func testContentLengthMustBeDigitsAndAgree() {
+        func declared(_ lines: String...) -> Int?? {
+            head("POST /p HTTP/1.1\r\n" + lines.map { $0 + "\r\n" }.joined() + "\r\n").map(\.declaredContentLength)
+        }
+        XCTAssertEqual(declared("Host: x"), 0)
+        XCTAssertEqual(declared("Content-Length: 42"), 42)
+        XCTAssertEqual(declared("Content-Length: 5", "content-length: 5"), 5, "identical copies are one length")
+        XCTAssertEqual(declared("Content-Length: 5, 5"), 5)
+        XCTAssertEqual(declared("Content-Length: 2", "Content-Length: 5"), .some(nil), "disagreeing copies")
+        XCTAssertEqual(declared("Content-Length: 2, 5"), .some(nil))
+        XCTAssertEqual(declared("Content-Length: +2"), .some(nil))
+        XCTAssertEqual(declared("Content-Length:"), .some(nil), "present but empty")
+        XCTAssertEqual(declared("Content-Length: -1"), .some(nil))
+        XCTAssertEqual(declared("Content-Length: 0x10"), .some(nil))
+        XCTAssertEqual(declared("Content-Length: 99999999999999999999"), .some(nil), "beyond any Int")
+    }
+
     func testParserIsReusableAfterCompletion() {
         var parser = HTTPHeadParser()
         let first = Array("GET /one HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
