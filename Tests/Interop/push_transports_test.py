@@ -218,20 +218,18 @@ def test_sse_resume_with_last_event_id():
           and [int(e["id"]) for e in replay] == list(range(last_id + 1, last_id + 6)) and live["data"] == "live 11",
           str(replay) + str(live))
 
-    # lastEventId in the query works too.
-    query = socket.create_connection((HOST, PORT), timeout=10)
-    query.sendall(f"GET /sse/{room}?lastEventId={last_id + 4} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-    time.sleep(0.3)
-    text = query.recv(65536).decode()
-    query.close()
-    check("SSE resume with ?lastEventId= as well", "missed 10" in text and "missed 9" not in text, text[-200:])
+    def first_read(extra_header=""):
+        query = socket.create_connection((HOST, PORT), timeout=10)
+        query.sendall(f"GET /sse/{room}?lastEventId={last_id + 4} HTTP/1.1\r\nHost: x\r\n{extra_header}\r\n".encode())
+        time.sleep(0.3)
+        text = query.recv(65536).decode()
+        query.close()
+        return text
 
+    text = first_read()
+    check("SSE resume with ?lastEventId= as well", "missed 10" in text and "missed 9" not in text, text[-200:])
     # A Last-Event-ID that is not a sequence number does not hide a good ?lastEventId=.
-    query = socket.create_connection((HOST, PORT), timeout=10)
-    query.sendall(f"GET /sse/{room}?lastEventId={last_id + 4} HTTP/1.1\r\nHost: x\r\nLast-Event-ID: abc\r\n\r\n".encode())
-    time.sleep(0.3)
-    text = query.recv(65536).decode()
-    query.close()
+    text = first_read("Last-Event-ID: abc\r\n")
     check("SSE: a foreign Last-Event-ID gives way to ?lastEventId=", "missed 10" in text and "missed 9" not in text, text[-200:])
 
 
