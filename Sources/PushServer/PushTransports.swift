@@ -172,7 +172,11 @@ extension ServerHandler {
         connection.context.phase = .http
         connection.context.poll = nil
         if responseEnded(connection, keepAlive: poll.keepAlive) {
-            connection.resumeInput()  // requests pipelined behind the poll
+            let more = connection.resumeInput()  // requests pipelined behind the poll
+            if !more && connection.context.peerFinished {
+                connection.closeAfterFlush()
+                connection.setTimeout(nanoseconds: closeTimeout)
+            }
         }
     }
 }

@@ -58,7 +58,12 @@ final class ServerHandler: ConnectionHandler {
     func connection(_ connection: Connection<ServerHandler>, received bytes: UnsafeMutableRawBufferPointer) -> Int {
         switch connection.context.phase {
         case .http:
-            return receiveHTTP(connection, bytes)
+            let consumed = receiveHTTP(connection, bytes)
+            if connection.context.peerFinished && connection.context.phase == .http && connection.isOpen {
+                connection.closeAfterFlush()  // the half-closed client's last requests are answered
+                connection.setTimeout(nanoseconds: closeTimeout)
+            }
+            return consumed
         case .webSocket, .closing:
             return receiveFrames(connection, bytes)
         case .eventStream, .scriptStream:
@@ -98,6 +103,25 @@ final class ServerHandler: ConnectionHandler {
             keepStreamAlive(connection)
         case .polling:
             answerPollWithNothing(connection)
+        }
+    }
+
+    /// The client half-closed: it will send nothing more, but it may still
+    /// read. What it already asked for over HTTP is answered; a stream or a
+    /// held long-poll is a client gone away (as nginx reads it) and ends now.
+    func connectionReadEnded(_ connection: Connection<ServerHandler>) {
+        switch connection.context.phase {
+        case .http:
+            connection.context.peerFinished = true
+            // Requests kept behind a poll that was just answered are read first, then it closes.
+            if !connection.resumeInput() {
+                connection.closeAfterFlush()
+                connection.setTimeout(nanoseconds: closeTimeout)
+            }
+        case .polling where connection.context.poll?.waits == false:
+            connection.context.peerFinished = true
+        default:
+            connection.close(reason: .peerClosed)
         }
     }
 

@@ -72,8 +72,10 @@ public struct Connection<Handler: ConnectionHandler> {
     public func closeAfterFlush() { connections.closeAfterFlush(slot) }
 
     /// Presents input this connection's handler left unconsumed to it again,
-    /// on the loop's next pass (see `Connections.resumeInput`).
-    public func resumeInput() { connections.resumeInput(slot) }
+    /// on the loop's next pass (see `Connections.resumeInput`); false when
+    /// there is none.
+    @discardableResult
+    public func resumeInput() -> Bool { connections.resumeInput(slot) }
 
     /// Times the connection out `nanoseconds` from now (coarse: one tick).
     public func setTimeout(nanoseconds: UInt64) { connections.setTimeout(slot, nanoseconds: nanoseconds) }

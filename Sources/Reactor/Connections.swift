@@ -209,11 +209,13 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     /// handler that paused a connection (a held long-poll with pipelined
     /// requests behind it) and can go on now. Without it those bytes would
     /// wait for the peer's next packet, which may never come.
-    func resumeInput(_ slot: UInt32) {
-        guard !table[slot].pointee.pendingInput.isEmpty else { return }
+    /// Returns whether there was input to present.
+    func resumeInput(_ slot: UInt32) -> Bool {
+        guard !table[slot].pointee.pendingInput.isEmpty else { return false }
         let id = ConnectionID(slot: slot, generation: table[slot].pointee.generation)
         let bound = LoopBound(self, loop: loop)
         loop.execute { bound.value.presentPendingInput(id) }
+        return true
     }
 
     private func presentPendingInput(_ id: ConnectionID) {

@@ -380,6 +380,34 @@ def test_pipelining_keep_alive_and_head():
               and head_response.getheader("Content-Type") == content_type and head_body == b"" and after == b"hello\n")
 
 
+def test_half_closed_clients():
+    answered = both = 0
+    for n in range(20):  # rooms on either loop: answered at once, or from the room's home loop
+        room = f"half-{n}"
+        sock = socket.create_connection((HOST, PORT), timeout=10)
+        sock.sendall(f"GET /poll/{room}?since=0 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        sock.shutdown(socket.SHUT_WR)
+        answered += read_to_end(sock).count('"messages":[]')
+        sock.close()
+        sock = socket.create_connection((HOST, PORT), timeout=10)
+        sock.sendall(f"GET /poll/{room}?since=0 HTTP/1.1\r\nHost: x\r\n\r\nGET /static/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        sock.shutdown(socket.SHUT_WR)
+        answer = read_to_end(sock)
+        both += answer.count("HTTP/1.1 200") == 2 and answer.endswith("hello\n")
+        sock.close()
+    check(f"a client that half-closes after its requests gets every answer ({answered}/20 polls, {both}/20 pairs)",
+          answered == 20 and both == 20)
+    room = "half-held"
+    last = poll(room)["last"]
+    sock = socket.create_connection((HOST, PORT), timeout=10)
+    sock.sendall(f"GET /poll/{room}?since={last}&wait=30 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    wait_for(lambda: stats()["rooms"].get(room, {}).get("subscribers") == 1)
+    sock.shutdown(socket.SHUT_WR)
+    released = wait_for(lambda: stats()["rooms"][room]["subscribers"] == 0)
+    sock.close()
+    check("a held long-poll whose client half-closes is released at once", released)
+
+
 def test_http_limits_and_cors():
     for wait in ("inf", "1e400", "nan", "-1", "abc"):
         response, _ = request("GET", f"/poll/limits?since=0&wait={wait}")
@@ -425,7 +453,8 @@ def test_http_limits_and_cors():
 
 for test in [test_long_poll_returns_at_once_on_publish, test_long_poll_never_skips, test_sse_resume_with_last_event_id,
              test_a_poll_ahead_of_the_room_is_answered_at_once, test_sse_gap_too_old, test_disconnects_leave_nothing_behind, test_slow_stream_readers_are_closed, test_iframe_escaping,
-             test_static_files_and_traversal, test_pipelining_keep_alive_and_head, test_http_limits_and_cors]:
+             test_static_files_and_traversal, test_pipelining_keep_alive_and_head, test_half_closed_clients,
+             test_http_limits_and_cors]:
     try:
         test()
     except Exception as error:  # a crash is a failure of that test, the others still run
