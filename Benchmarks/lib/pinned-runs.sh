@@ -25,12 +25,20 @@ start_server() {
     PORT=$((20000 + RANDOM % 12000))  # below the ephemeral range
     taskset -c 0 "$SERVER" --host 127.0.0.1 --port "$PORT" --threads 1 "$@" >/dev/null 2>&1 &
     SERVER_PID=$!
-    sleep 0.5
+    local tries
+    for ((tries = 0; tries < 50; tries++)); do
+        timeout 1 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$PORT" 2>/dev/null && return 0
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "echo-server did not come up on port $PORT" >&2
+    exit 1
 }
 
 run() {
     local name="$1"; shift
     echo "== $name" >&2
+    rm -f "$OUT/$name.json"  # a run that fails must not leave an older result to be read as this one's
     {
         echo "### $name"
         echo
