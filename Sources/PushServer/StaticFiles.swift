@@ -75,7 +75,8 @@ public struct StaticFiles: Sendable {
 
     static func contentType(of path: String) -> String {
         let name = path.split(separator: "/").last ?? ""
-        let ext = name.contains(".") ? String(name.split(separator: ".").last!).lowercased() : ""
+        // What follows the last dot; nothing for "README", "..." or "name.".
+        let ext = name.contains(".") ? String(name.split(separator: ".", omittingEmptySubsequences: false).last ?? "").lowercased() : ""
         switch ext {
         case "html", "htm": return "text/html; charset=utf-8"
         case "css": return "text/css; charset=utf-8"

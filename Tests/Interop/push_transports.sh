@@ -15,6 +15,8 @@ trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 # A static directory with a file, and a link that points out of it.
 mkdir -p "$WORK/static"
 echo hello > "$WORK/static/hello.txt"
+echo dots > "$WORK/static/..."  # names with nothing after their last dot
+echo dot > "$WORK/static/trailing."
 echo secret > "$WORK/outside.txt"
 ln -s "$WORK/outside.txt" "$WORK/static/escape"
 

@@ -5,7 +5,8 @@
     python3 push_transports_test.py http://127.0.0.1:PORT TOKEN STATIC_DIR
 
 The server must run with `--publish-token TOKEN --static STATIC_DIR --cors http://allowed.example`.
-STATIC_DIR must hold `hello.txt` and a symbolic link `escape` to a file outside it.
+STATIC_DIR must hold `hello.txt`, files named `...` and `trailing.`, and a symbolic link
+`escape` to a file outside it.
 Prints one line per check and `N passed, M failed`; exits 1 on any failure.
 """
 import http.client
@@ -319,6 +320,10 @@ def test_static_files_and_traversal():
           and response.getheader("Content-Type", "").startswith("text/plain") and etag is not None)
     response, _ = request("GET", "/static/hello.txt", headers={"If-None-Match": etag})
     check("If-None-Match gives 304", response.status == 304)
+    for name, content in (("...", b"dots\n"), ("trailing.", b"dot\n")):
+        response, body = request("GET", f"/static/{name}")
+        check(f"a file named {name!r} is served as bytes (no extension)", response.status == 200 and body == content
+              and response.getheader("Content-Type") == "application/octet-stream", str(response.status))
     for path in ["/static/../README.md", "/static/%2e%2e/README.md", "/static/..%2fREADME.md", "/static/a%2F..%2F..%2Fetc%2Fpasswd",
                  "/static/escape", "/static/./hello.txt%00.png"]:
         raw = socket.create_connection((HOST, PORT), timeout=10)
