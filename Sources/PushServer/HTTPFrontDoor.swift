@@ -12,6 +12,7 @@ extension ServerHandler {
             // Empty lines before a request line are ignored (RFC 9112 §2.2): some clients end a body with CRLF.
             while offset < bytes.count && (bytes[offset] == 0x0D || bytes[offset] == 0x0A) { offset += 1 }
             guard offset < bytes.count else { break }
+            if pausedForBackpressure(connection) { return offset }
             // A head arrives whole almost always; when it does not, it is
             // scanned again from its start (at most maxHeadSize bytes), which
             // keeps every connection's state free of a parser.

@@ -74,8 +74,23 @@ final class ServerHandler: ConnectionHandler {
     }
 
     func connectionDrained(_ connection: Connection<ServerHandler>) {
+        connection.resumeReading()  // if it was paused by backpressure
         guard connection.context.phase == .webSocket else { return }
         behavior(connection).drain(WebSocket(connection))
+    }
+
+    /// Backpressure: a client with more than the queue cap waiting for it is
+    /// not read from until it has read that (echoes, pongs, pipelined
+    /// requests all produce output only when there is input to answer).
+    /// True when reading just paused; the caller stops consuming.
+    func pausedForBackpressure(_ connection: Connection<ServerHandler>) -> Bool {
+        let cap = configuration.broadcast.maxQueuedBytes
+        guard connection.queuedBytes > cap else { return false }
+        // Only bytes the kernel refused count: they, unlike corked ones, bring the drain that resumes reading.
+        connection.flush()
+        guard connection.isOpen, connection.queuedBytes > cap else { return false }
+        connection.pauseReading()
+        return true
     }
 
     func connectionTimedOut(_ connection: Connection<ServerHandler>) {
@@ -188,6 +203,7 @@ final class ServerHandler: ConnectionHandler {
         }
         var offset = 0
         while connection.isOpen {
+            if pausedForBackpressure(connection) { return offset }
             let (event, consumed) = connection.context.reader.read(
                 UnsafeMutableRawBufferPointer(rebasing: bytes[offset...]), role: .server, limits: limits)
             offset += consumed

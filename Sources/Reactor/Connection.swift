@@ -71,6 +71,15 @@ public struct Connection<Handler: ConnectionHandler> {
     /// (or the connection's timeout expires).
     public func closeAfterFlush() { connections.closeAfterFlush(slot) }
 
+    /// Stops reading until `resumeReading()`: for a peer that must first read
+    /// what it was sent (see `Connections.pauseReading`).
+    public func pauseReading() { connections.pauseReading(slot) }
+
+    /// Reads again, beginning with any input kept back.
+    public func resumeReading() { connections.resumeReading(slot) }
+
+    public var isReadingPaused: Bool { connections.isReadingPaused(slot) }
+
     /// Presents input this connection's handler left unconsumed to it again,
     /// on the loop's next pass (see `Connections.resumeInput`); false when
     /// there is none.

@@ -9,6 +9,8 @@ struct ConnectionFlags: OptionSet {
     static let writeShutdown = ConnectionFlags(rawValue: 1 << 5)
     /// EPOLLIN is no longer registered (after the peer's end of stream).
     static let readDisarmed = ConnectionFlags(rawValue: 1 << 6)
+    /// The handler paused reading (its peer has not read what it was sent).
+    static let readPaused = ConnectionFlags(rawValue: 1 << 7)
 }
 
 /// One connection's state, stored inline in its loop's table. An idle

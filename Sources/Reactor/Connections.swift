@@ -204,6 +204,25 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         }
     }
 
+    /// Stops reading from the connection (EPOLLIN off) until `resumeReading`:
+    /// backpressure for a peer that sends but does not read what it is sent.
+    /// Its further input waits in the kernel, and then in the peer.
+    func pauseReading(_ slot: UInt32) {
+        guard !table[slot].pointee.flags.contains(.readPaused) else { return }
+        table[slot].pointee.flags.insert(.readPaused)
+        updateInterest(slot)
+    }
+
+    /// Reads again, starting with any input kept back earlier.
+    func resumeReading(_ slot: UInt32) {
+        guard table[slot].pointee.flags.contains(.readPaused) else { return }
+        table[slot].pointee.flags.remove(.readPaused)
+        updateInterest(slot)
+        _ = resumeInput(slot)
+    }
+
+    func isReadingPaused(_ slot: UInt32) -> Bool { table[slot].pointee.flags.contains(.readPaused) }
+
     /// Presents the input kept back earlier (the handler consumed less than
     /// it was given) to the handler again, during the loop's next pass: for a
     /// handler that paused a connection (a held long-poll with pipelined
@@ -419,7 +438,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         let entry = table[slot]
         let flags = entry.pointee.flags
         let wantWrite = flags.contains(.connecting) || !(entry.pointee.outbound?.isEmpty ?? true)
-        let wantRead = !flags.contains(.readEnded)
+        let wantRead = !flags.contains(.readEnded) && !flags.contains(.readPaused)
         guard wantWrite != flags.contains(.writeArmed) || wantRead == flags.contains(.readDisarmed) else { return }
         var events: UInt32 = 0
         if wantRead { events |= EventMask.readable }

@@ -17,6 +17,7 @@ mkdir -p "$WORK/static"
 echo hello > "$WORK/static/hello.txt"
 echo dots > "$WORK/static/..."  # names with nothing after their last dot
 echo dot > "$WORK/static/trailing."
+head -c 1048576 /dev/zero > "$WORK/static/big.bin"
 echo secret > "$WORK/outside.txt"
 ln -s "$WORK/outside.txt" "$WORK/static/escape"
 

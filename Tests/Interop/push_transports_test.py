@@ -5,8 +5,8 @@
     python3 push_transports_test.py http://127.0.0.1:PORT TOKEN STATIC_DIR
 
 The server must run with `--publish-token TOKEN --static STATIC_DIR --cors http://allowed.example`.
-STATIC_DIR must hold `hello.txt`, files named `...` and `trailing.`, and a symbolic link
-`escape` to a file outside it.
+STATIC_DIR must hold `hello.txt`, files named `...` and `trailing.`, `big.bin` (1 MiB of
+zeros) and a symbolic link `escape` to a file outside it. The queue cap must be the default 1 MiB.
 Prints one line per check and `N passed, M failed`; exits 1 on any failure.
 """
 import http.client
@@ -413,6 +413,65 @@ def test_half_closed_clients():
     check("a held long-poll whose client half-closes is released at once", released)
 
 
+def read_exactly(sock, count):
+    data = bytearray()
+    while len(data) < count:
+        chunk = sock.recv(min(1 << 20, count - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    return bytes(data)
+
+
+def watch_queue_while(sender, seconds):
+    """The largest /stats queuedBytes seen while `sender` runs (at most `seconds`)."""
+    peak, deadline = 0, time.time() + seconds
+    while sender.is_alive() and time.time() < deadline:
+        peak = max(peak, stats()["server"]["queuedBytes"])
+        time.sleep(0.1)
+    return peak
+
+
+def test_a_client_that_does_not_read_is_not_read_from():
+    cap, mib = 1 << 20, 1 << 20
+    # WebSocket echo: 48 messages of 1 MiB, nothing read until all are sent (or the sender is stuck).
+    sock = socket.create_connection((HOST, PORT), timeout=30)
+    sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    # A zero masking key is legal and leaves the payload as it is.
+    frames = [bytes([0x82, 0xFF]) + mib.to_bytes(8, "big") + b"\0\0\0\0" + bytes([n]) * mib for n in range(48)]
+    sender = threading.Thread(target=lambda: [sock.sendall(frame) for frame in frames])
+    sender.start()
+    peak = watch_queue_while(sender, 3)
+    stuck = sender.is_alive()
+    echoes = []
+    for _ in range(48):
+        header = read_exactly(sock, 10)
+        payload = read_exactly(sock, int.from_bytes(header[2:10], "big"))
+        echoes.append(payload[:1] * len(payload) == payload and len(payload) == mib and payload[0])
+    sender.join()
+    sock.close()
+    check(f"an echo client that does not read is not read from (sender stuck: {stuck}, "
+          f"peak queue {peak / mib:.1f} MiB), then gets all 48 echoes", stuck and peak <= cap + 2 * mib
+          and echoes == list(range(48)), f"peak={peak}")
+    # HTTP: 64 pipelined GETs of a 1 MiB file, read only after a while.
+    sock = socket.create_connection((HOST, PORT), timeout=30)
+    requests = b"GET /static/big.bin HTTP/1.1\r\nHost: x\r\n\r\n" * 63 + b"GET /static/big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    sock.sendall(requests)  # 3 KB: the kernel takes it all at once
+    idle = threading.Thread(target=time.sleep, args=(2,))
+    idle.start()
+    peak = watch_queue_while(idle, 3)
+    data = bytearray()
+    while chunk := sock.recv(1 << 20):
+        data += chunk
+    sock.close()
+    check(f"64 pipelined 1 MiB answers are produced as the client reads (peak queue {peak / mib:.1f} MiB)",
+          peak <= cap + 2 * mib and data.count(b"HTTP/1.1 200") == 64 and len(data) > 64 * mib, f"peak={peak}")
+
+
 def test_http_limits_and_cors():
     for wait in ("inf", "1e400", "nan", "-1", "abc"):
         response, _ = request("GET", f"/poll/limits?since=0&wait={wait}")
@@ -459,6 +518,7 @@ def test_http_limits_and_cors():
 for test in [test_long_poll_returns_at_once_on_publish, test_long_poll_never_skips, test_sse_resume_with_last_event_id,
              test_a_poll_ahead_of_the_room_is_answered_at_once, test_sse_gap_too_old, test_disconnects_leave_nothing_behind, test_slow_stream_readers_are_closed, test_iframe_escaping,
              test_static_files_and_traversal, test_pipelining_keep_alive_and_head, test_half_closed_clients,
+             test_a_client_that_does_not_read_is_not_read_from,
              test_http_limits_and_cors]:
     try:
         test()
