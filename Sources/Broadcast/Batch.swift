@@ -46,6 +46,15 @@ public final class Batch: @unchecked Sendable {
         return frames.start(of: index)..<frames.ends[index]
     }
 
+    /// Bytes message `index` holds across every wire format encoded with the
+    /// batch: what keeping it (in history) costs.
+    func storedSize(of index: Int) -> Int {
+        encodings.reduce(0) { total, encoding in
+            guard let encoding else { return total }
+            return total + encoding.ends[index] - encoding.start(of: index)
+        }
+    }
+
     /// The WebSocket frames, back to back.
     public var frames: SharedBuffer { encodings[WireFormat.webSocket.rawValue]!.buffer }
 

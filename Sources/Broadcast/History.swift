@@ -1,11 +1,13 @@
 /// A room's recent messages, kept on its home loop as references into the
-/// batches that carried them (no copies), bounded by count and bytes.
+/// batches that carried them (no copies), bounded by count and by bytes
+/// (every wire format's encoding counts). A message larger than the byte
+/// bound is not kept at all: a resume from before it is a gap.
 struct History {
     struct Entry {
         let sequence: UInt64
         let batch: Batch
         let index: Int
-        var size: Int { batch.frameRange(of: index).count }
+        var size: Int { batch.storedSize(of: index) }
     }
 
     let maxCount: Int
@@ -30,7 +32,7 @@ struct History {
             entries.append(entry)
             bytes += entry.size
         }
-        while count > maxCount || (bytes > maxBytes && count > 1) {
+        while count > maxCount || bytes > maxBytes {
             bytes -= entries[head].size
             head += 1
         }

@@ -77,6 +77,22 @@ final class HistoryTests: XCTestCase {
         XCTAssertEqual(harness.on(0) { _, sink in sink.received[late]?.messages }, ["m11"])
     }
 
+    func testAMessageLargerThanTheHistoryIsNotKept() throws {
+        var configuration = BroadcastConfiguration()
+        configuration.historyBytes = 1 << 16
+        let harness = try Harness(loops: 1, configuration: configuration)
+        harness.on(0) { rooms, _ in rooms.publish(BroadcastMessage(text: "small"), to: "big") }
+        harness.on(0) { rooms, _ in rooms.publish(BroadcastMessage(text: String(repeating: "x", count: 1 << 17)), to: "big") }
+        harness.settle()
+        let outcome = Mutex<LoopBroadcaster.ResumeResult?>(nil)
+        harness.on(0) { rooms, _ in
+            _ = rooms.subscribe(ConnectionID(slot: 3, generation: 1), to: "big", resumeAfter: 0) { result in outcome.withLock { $0 = result } }
+        }
+        harness.settle()
+        // Keeping the 128 KiB message would have let one message pin memory past the bound; it, and what came before, is gone.
+        XCTAssertEqual(outcome.withLock { $0 }, .gapTooOld(oldestAvailable: nil, lastSequence: 2))
+    }
+
     func testMembershipAfterJoinsLeavesAndReuse() throws {
         let harness = try Harness(loops: 2)
         let a = ConnectionID(slot: 1, generation: 1), b = ConnectionID(slot: 2, generation: 1), c = ConnectionID(slot: 3, generation: 1)
