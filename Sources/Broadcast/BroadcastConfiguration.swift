@@ -18,6 +18,10 @@ public struct BroadcastConfiguration: Sendable {
     /// A batch (the messages of one room published in one loop pass, encoded
     /// back to back) is sealed early once it holds this many bytes.
     public var batchCapacity = 64 * 1024
+    /// A room nobody is in, and nothing was published to, for this long is
+    /// forgotten, history and counters with it (checked every half of it),
+    /// so rooms that clients invent do not pile up. Zero keeps every room.
+    public var idleRoomTimeout: Duration = .seconds(300)
 
     public init() {}
 }

@@ -59,6 +59,14 @@ final class LocalRoom {
     var formats = WireFormats()
 
     var statistics = RoomStatistics()
+    /// When anything last happened to the room here (monotonic nanoseconds).
+    var lastActive: UInt64 = 0
+
+    /// Nothing here needs the room: no member, no resume, nothing to deliver
+    /// or seal, no other loop to send to.
+    var isUnused: Bool {
+        memberCount == 0 && floors.isEmpty && pending.isEmpty && builder == nil && remoteLoops.isEmpty
+    }
 
     init(name: String, index: UInt32, home: Int, history: History) {
         self.name = name

@@ -19,7 +19,9 @@ public final class LoopBroadcaster {
     public unowned(unsafe) var sink: DeliverySink?
 
     private var roomsByName: [String: LocalRoom] = [:]
-    private var roomsByIndex: [LocalRoom] = []
+    /// nil where a forgotten room was; its index is reused.
+    private var roomsByIndex: [LocalRoom?] = []
+    private var freeIndices: [UInt32] = []
     /// Publishes waiting to be forwarded to their rooms' home loops, by loop.
     private var forwards: [[Forward]]
     /// Sealed batches waiting to be posted to other loops, by loop.
@@ -57,6 +59,10 @@ public final class LoopBroadcaster {
         outgoing = Array(repeating: [], count: group.loopCount)
         slices = .allocate(capacity: Self.maxSlices)
         loop.addPreFlushHook { [unowned self] in endOfPass() }
+        let idle = configuration.idleRoomTimeout.nanoseconds
+        if idle > 0 {
+            loop.scheduleRepeating(every: max(idle / 2, 10_000_000)) { [unowned self] in forgetIdleRooms(idleFor: idle) }
+        }
     }
 
     deinit { slices.deallocate() }
@@ -64,23 +70,39 @@ public final class LoopBroadcaster {
     // MARK: Rooms
 
     private func room(named name: String) -> LocalRoom {
-        if let room = roomsByName[name] { return room }
+        if let room = roomsByName[name] {
+            room.lastActive = loop.now
+            return room
+        }
+        let index = freeIndices.popLast() ?? UInt32(roomsByIndex.count)
         let room = LocalRoom(
-            name: name, index: UInt32(roomsByIndex.count), home: group.homeLoop(of: name),
+            name: name, index: index, home: group.homeLoop(of: name),
             history: History(maxCount: configuration.historyCount, maxBytes: configuration.historyBytes))
+        room.lastActive = loop.now
         roomsByName[name] = room
-        roomsByIndex.append(room)
+        if Int(index) == roomsByIndex.count { roomsByIndex.append(room) } else { roomsByIndex[Int(index)] = room }
         return room
+    }
+
+    /// Forgets the rooms unused here for `idleFor` nanoseconds. A room that
+    /// comes back starts afresh: sequence 1, empty history, zero counters.
+    private func forgetIdleRooms(idleFor idle: UInt64) {
+        let now = loop.now
+        for case let room? in roomsByIndex where room.isUnused && now &- room.lastActive >= idle {
+            roomsByName[room.name] = nil
+            roomsByIndex[Int(room.index)] = nil
+            freeIndices.append(room.index)
+        }
     }
 
     /// The room's index on this loop (what `RoomMembership.room` and `DeliverySink.isMember` use).
     public func roomIndex(of name: String) -> UInt32? { roomsByName[name]?.index }
 
-    public func roomName(at index: UInt32) -> String { roomsByIndex[Int(index)].name }
+    public func roomName(at index: UInt32) -> String { roomsByIndex[Int(index)]?.name ?? "" }
 
     /// Rooms with members on this loop, and how many.
     public func localRooms() -> [(name: String, members: Int)] {
-        roomsByIndex.filter { $0.memberCount > 0 }.map { ($0.name, $0.memberCount) }
+        roomsByIndex.compactMap { $0 }.filter { $0.memberCount > 0 }.map { ($0.name, $0.memberCount) }
     }
 
     /// The members of a room on this loop, every format.
@@ -139,9 +161,9 @@ public final class LoopBroadcaster {
 
     public func unsubscribe(_ connection: ConnectionID, _ membership: RoomMembership) {
         loop.assertInLoop()
-        guard Int(membership.room) < roomsByIndex.count else { return }
-        let room = roomsByIndex[Int(membership.room)]
+        guard Int(membership.room) < roomsByIndex.count, let room = roomsByIndex[Int(membership.room)] else { return }
         guard room.remove(connection, format: membership.format, at: membership.position) else { return }
+        room.lastActive = loop.now
         if room.memberCount == 0 && room.home != loop.index {
             let name = room.name, origin = loop.index
             group.post(to: room.home) { $0.noInterest(in: name, from: origin) }
@@ -157,7 +179,7 @@ public final class LoopBroadcaster {
 
     /// On the home loop: another loop lost its last member.
     private func noInterest(in name: String, from origin: Int) {
-        room(named: name).remoteLoops.remove(origin)
+        roomsByName[name]?.remoteLoops.remove(origin)
     }
 
     /// On the home loop: the history after `sequence`, as batches and indices.
@@ -259,6 +281,7 @@ public final class LoopBroadcaster {
     private func receive(_ batches: [Batch]) {
         for batch in batches {
             guard let room = roomsByName[batch.room], room.memberCount > 0 else { continue }
+            room.lastActive = loop.now
             queueDelivery(batch, in: room)
         }
     }
@@ -424,7 +447,7 @@ public final class LoopBroadcaster {
     /// This loop's counters of every room it knows.
     public func localStatistics() -> [String: RoomStatistics] {
         var result: [String: RoomStatistics] = [:]
-        for room in roomsByIndex {
+        for case let room? in roomsByIndex {
             var counters = room.statistics
             counters.subscribers = room.memberCount
             result[room.name] = counters

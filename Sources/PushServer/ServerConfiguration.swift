@@ -49,10 +49,3 @@ public struct ServerConfiguration: Sendable {
     /// The loops to run: `threads`, or one per core.
     var loopCount: Int { threads > 0 ? threads : EventLoopGroup.coreCount }
 }
-
-extension Duration {
-    var nanoseconds: UInt64 {
-        let (seconds, attoseconds) = components
-        return UInt64(max(seconds, 0)) * 1_000_000_000 + UInt64(max(attoseconds, 0) / 1_000_000_000)
-    }
-}

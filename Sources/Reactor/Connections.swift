@@ -514,8 +514,11 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     /// most one tick late: the first sweep at or after the deadline fires it.
     func setTimeout(_ slot: UInt32, nanoseconds: UInt64) {
         let sinceSweep = monotonicNanoseconds() &- lastSweep
-        let ticks = (sinceSweep + nanoseconds + tickInterval - 1) / tickInterval
-        table[slot].pointee.deadline = currentTick &+ UInt32(clamping: max(ticks, 1))
+        // Saturating: a timeout of centuries is "never" enough, not an overflow.
+        let total = min(nanoseconds, UInt64.max / 4) + sinceSweep + tickInterval - 1
+        let ticks = total / tickInterval
+        // Deadlines compare as Int32 distances from the current tick, so at most 2^31 - 1 ticks ahead.
+        table[slot].pointee.deadline = currentTick &+ UInt32(min(max(ticks, 1), UInt64(Int32.max)))
     }
 
     func clearTimeout(_ slot: UInt32) {

@@ -93,6 +93,31 @@ final class HistoryTests: XCTestCase {
         XCTAssertEqual(outcome.withLock { $0 }, .gapTooOld(oldestAvailable: nil, lastSequence: 2))
     }
 
+    func testRoomsNobodyUsesAreForgottenAndComeBackFresh() throws {
+        var configuration = BroadcastConfiguration()
+        configuration.idleRoomTimeout = .milliseconds(100)
+        let harness = try Harness(loops: 2, configuration: configuration)
+        let home = harness.broadcaster.homeLoop(of: "passing")
+        let away = 1 - home
+        let visitor = ConnectionID(slot: 1, generation: 1), resident = ConnectionID(slot: 2, generation: 1)
+        let membership = harness.on(away) { rooms, _ in rooms.subscribe(visitor, to: "passing") }
+        harness.on(away) { rooms, _ in _ = rooms.subscribe(resident, to: "kept") }
+        for index in 1...3 { harness.on(home) { rooms, _ in rooms.publish(BroadcastMessage(text: "m\(index)"), to: "passing") } }
+        harness.settle()
+        harness.on(away) { rooms, _ in rooms.unsubscribe(visitor, membership) }
+        let known = { (loop: Int) in harness.on(loop) { rooms, _ in Set(rooms.localStatistics().keys) } }
+        XCTAssertTrue(waitUntil { !known(home).contains("passing") && !known(away).contains("passing") },
+                      "forgotten on both loops: \(known(home)), \(known(away))")
+        XCTAssertTrue(known(away).contains("kept"), "a room with a member stays")
+        // It comes back as new: its sequence starts again, and a member gets what is published.
+        harness.on(away) { rooms, _ in _ = rooms.subscribe(visitor, to: "passing") }
+        harness.settle()
+        harness.on(home) { rooms, _ in rooms.publish(BroadcastMessage(text: "again"), to: "passing") }
+        harness.settle()
+        XCTAssertEqual(harness.on(home) { rooms, _ in rooms.lastSequence(of: "passing") }, 1)
+        XCTAssertEqual(harness.on(away) { _, sink in sink.received[visitor]?.messages }, ["m1", "m2", "m3", "again"])
+    }
+
     func testMembershipAfterJoinsLeavesAndReuse() throws {
         let harness = try Harness(loops: 2)
         let a = ConnectionID(slot: 1, generation: 1), b = ConnectionID(slot: 2, generation: 1), c = ConnectionID(slot: 3, generation: 1)
