@@ -84,7 +84,7 @@ extension ServerHandler {
             case .publish(let authorize):
                 return finish(connection, head, publish(request, to: rest, authorize: authorize, from: connection), cors: cors)
             case .eventStream, .scriptStream, .poll:
-                guard let room = roomName(rest) else {
+                guard let room = URLComponent.roomName(rest) else {
                     return finish(connection, head, HTTPReply(status: 400, body: Array("a room name is missing or malformed\n".utf8)), cors: cors)
                 }
                 if head.method == "HEAD" { return answerHead(connection, head, of: route.action, cors: cors) }
@@ -150,11 +150,6 @@ extension ServerHandler {
         return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
     }
 
-    /// A room name from the rest of a path: percent-decoded, non-empty, no slash.
-    func roomName(_ rest: String) -> String? {
-        guard let name = StaticFiles.percentDecoded(rest), !name.isEmpty, !name.contains("/") else { return nil }
-        return name
-    }
 
     /// POST /publish/ROOM: the body is the message (text when it is UTF-8 and
     /// the Content-Type is not application/octet-stream), `?event=NAME` names it.
@@ -167,7 +162,7 @@ extension ServerHandler {
         case .forbidden:
             return HTTPReply(status: 403, body: Array("that token may not publish\n".utf8))
         }
-        guard let room = roomName(rest) else { return HTTPReply(status: 400, body: Array("a room name is missing or malformed\n".utf8)) }
+        guard let room = URLComponent.roomName(rest) else { return HTTPReply(status: 400, body: Array("a room name is missing or malformed\n".utf8)) }
         let binary = request.head.header("Content-Type")?.lowercased().hasPrefix("application/octet-stream") ?? false
         if !binary && String(validating: request.body, as: UTF8.self) == nil {
             return HTTPReply(status: 400, body: Array("the body is not UTF-8; send binary as application/octet-stream\n".utf8))
@@ -185,7 +180,7 @@ func queryValue(_ name: String, in query: String?) -> String? {
     guard let query else { return nil }
     for pair in query.split(separator: "&") {
         let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-        if parts[0] == name { return parts.count > 1 ? StaticFiles.percentDecoded(String(parts[1])) ?? "" : "" }
+        if parts[0] == name { return parts.count > 1 ? URLComponent.decoded(String(parts[1])) ?? "" : "" }
     }
     return nil
 }

@@ -20,7 +20,7 @@ public struct StaticFiles: Sendable {
 
     /// Answers a GET or HEAD for `relativePath` (the part of the URL path after the route's prefix).
     func reply(relativePath: String, head: HTTPRequestHead) -> HTTPReply {
-        guard let decoded = Self.percentDecoded(relativePath),
+        guard let decoded = URLComponent.decoded(relativePath),
               !decoded.contains("\0"),
               !decoded.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == ".." || $0 == "." })
         else {
@@ -93,22 +93,6 @@ public struct StaticFiles: Sendable {
         case "woff2": return "font/woff2"
         default: return "application/octet-stream"
         }
-    }
-
-    /// `%XX` decoded as UTF-8; nil for a malformed escape or invalid UTF-8.
-    static func percentDecoded(_ text: String) -> String? {
-        var bytes: [UInt8] = []
-        var utf8 = Array(text.utf8)[...]
-        while let byte = utf8.popFirst() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard utf8.count >= 2, let value = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16) else { return nil }
-            bytes.append(value)
-            utf8 = utf8.dropFirst(2)
-        }
-        return String(validating: bytes, as: UTF8.self)
     }
 }
 

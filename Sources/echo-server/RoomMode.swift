@@ -1,11 +1,15 @@
+import PushServer
+
 /// echo-server's room mode: `/room/NAME` joins room NAME and publishes every
 /// message it sends there; `?self=0` leaves the sender out of its own messages.
 enum RoomMode {
     static let prefix = "/room/"
     static let excludeSelfTag: UInt32 = 1
 
-    static func roomName(from path: String) -> String {
-        String(path.dropFirst(prefix.count))
+    /// The room a `/room/NAME` path names, decoded as the HTTP routes decode
+    /// theirs (so `/room/a%20b` and `/sse/a%20b` are one room); nil if malformed.
+    static func roomName(from path: String) -> String? {
+        URLComponent.roomName(path.dropFirst(prefix.count))
     }
 
     static func excludesSelf(_ query: String?) -> Bool {

@@ -20,11 +20,11 @@ do {
 let server = PushServer(configuration: options.configuration)
 server.webSocket("/room/*") { behavior in
     behavior.upgrade = { request in
-        RoomMode.roomName(from: request.path).isEmpty ? .reject(status: 400, reason: "a room name is missing: /room/NAME") : .accept()
+        RoomMode.roomName(from: request.path) == nil ? .reject(status: 400, reason: "a room name is missing or malformed: /room/NAME") : .accept()
     }
     behavior.open = { socket, request in
         if RoomMode.excludesSelf(request.query) { socket.tag = RoomMode.excludeSelfTag }
-        socket.join(RoomMode.roomName(from: request.path))
+        if let room = RoomMode.roomName(from: request.path) { socket.join(room) }
     }
     behavior.message = { socket, message in
         guard let room = socket.room else { return }
