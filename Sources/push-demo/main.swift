@@ -9,28 +9,35 @@ import Reactor
 TerminationSignals.block()
 var configuration = ServerConfiguration()
 configuration.port = 8080
+let usage = "usage: push-demo [--host ADDRESS] [--port N]   (default 0.0.0.0:8080)\n"
+func refuse(_ problem: String) -> Never {
+    StandardError.write("push-demo: \(problem)\n\(usage)")
+    exit(2)
+}
 var arguments = Array(CommandLine.arguments.dropFirst())[...]
 while let argument = arguments.popFirst() {
     switch argument {
-    case "--host": configuration.host = arguments.popFirst() ?? configuration.host
+    case "--host":
+        guard let host = arguments.popFirst(), !host.isEmpty else { refuse("--host needs an address") }
+        configuration.host = host
     case "--port":
         guard let text = arguments.popFirst(), let port = Int(text), (0...65535).contains(port) else {
-            StandardError.write("push-demo: --port needs a number in 0...65535\nusage: push-demo [--host ADDRESS] [--port N]")
-            exit(2)
+            refuse("--port needs a number in 0...65535")
         }
         configuration.port = port
     case "-h", "--help":
-        print("usage: push-demo [--host ADDRESS] [--port N]   (default 0.0.0.0:8080)")
+        print(usage, terminator: "")
         exit(0)
     default:
-        StandardError.write("push-demo: unknown option \(argument)\nusage: push-demo [--host ADDRESS] [--port N]")
-        exit(2)
+        refuse("unknown option \(argument)")
     }
 }
 
 let server = PushServer(configuration: configuration)
 server.webSocket("/room/*") { behavior in
-    behavior.open = { socket, request in socket.join(String(request.path.dropFirst("/room/".count))) }
+    behavior.open = { socket, request in
+        if let room = URLComponent.roomName(request.path.dropFirst("/room/".count)) { socket.join(room) }
+    }
 }
 server.eventStreams("/sse/*")
 server.polling("/poll/*")
