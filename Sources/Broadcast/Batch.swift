@@ -14,7 +14,8 @@ public final class Batch: @unchecked Sendable {
     let encodings: [Encoding?]
     /// Event names by message index; empty when no message has one.
     let names: [String?]
-    /// Messages someone is left out of, by index. Usually empty.
+    /// Messages someone is left out of, by index, in message order, at most
+    /// one entry per message. Usually empty.
     let exclusions: [(index: Int, exclusion: Exclusion)]
     /// The distinct subscribers left out of some message, for a quick "not me" check.
     let excludedSubscribers: [SubscriberID]

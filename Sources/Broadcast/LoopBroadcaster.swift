@@ -391,8 +391,16 @@ public final class LoopBroadcaster {
                 continue
             }
             var runStart = -1
+            // Exclusions are in message order, at most one per message: walked alongside, not searched.
+            var next = 0
+            while next < batch.exclusions.count && batch.exclusions[next].index < firstIndex { next += 1 }
             for index in firstIndex..<batch.count {
-                if isExcluded(me, member, from: index, of: batch) {
+                var excluded = false
+                if next < batch.exclusions.count && batch.exclusions[next].index == index {
+                    excluded = isExcluded(me, member, by: batch.exclusions[next].exclusion)
+                    next += 1
+                }
+                if excluded {
                     if runStart >= 0 {
                         addSlice(encoding.buffer, from: encoding.start(of: runStart), to: encoding.start(of: index), for: member, lastSequence: last)
                     }
@@ -409,12 +417,10 @@ public final class LoopBroadcaster {
         return sent
     }
 
-    private func isExcluded(_ me: SubscriberID, _ member: ConnectionID, from index: Int, of batch: Batch) -> Bool {
-        for (excludedIndex, exclusion) in batch.exclusions where excludedIndex == index {
-            if exclusion.subscriber == me { return true }
-            for other in exclusion.membersOf {
-                if let room = roomsByName[other], sink?.isMember(member, ofRoom: room.index) == true { return true }
-            }
+    private func isExcluded(_ me: SubscriberID, _ member: ConnectionID, by exclusion: Exclusion) -> Bool {
+        if exclusion.subscriber == me { return true }
+        for other in exclusion.membersOf {
+            if let room = roomsByName[other], sink?.isMember(member, ofRoom: room.index) == true { return true }
         }
         return false
     }
