@@ -29,12 +29,30 @@ extension ServerHandler {
     /// `<script>parent.push(seq, "data"[, "event"])</script>` per message.
     func startScriptStream(_ connection: Connection<ServerHandler>, room: String, head: HTTPRequestHead, cors: [(String, String)]?) {
         // Browsers render a streamed document only after its first kilobyte or so.
-        let prelude = "<!doctype html><meta charset=\"utf-8\"><title>\(room)</title>\n<!--" + String(repeating: " ", count: 1024) + "-->\n"
+        // The room name comes from the URL: escaped, or /iframe/%3Cscript%3E... would run in our origin.
+        let prelude = "<!doctype html><meta charset=\"utf-8\"><title>\(Self.htmlEscaped(room))</title>\n<!--"
+            + String(repeating: " ", count: 1024) + "-->\n"
         writeStreamHead(connection, contentType: "text/html; charset=utf-8", cors: cors, first: Array(prelude.utf8))
         connection.context.phase = .scriptStream
         statistics.openStreams += 1
         connection.setTimeout(nanoseconds: streamKeepAlive)
         join(connection, room, format: .scriptCall)
+    }
+
+    /// Text safe between HTML tags and in attribute values.
+    static func htmlEscaped(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&#39;"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
     }
 
     private func writeStreamHead(_ connection: Connection<ServerHandler>, contentType: String, cors: [(String, String)]?, first: [UInt8]) {

@@ -311,6 +311,14 @@ def test_iframe_escaping():
     check("iframe stream is chunked text/html", "Content-Type: text/html" in data and "Transfer-Encoding: chunked" in data)
     check("no message can break out of the script", "<script>parent.push(" in data and "alert" in data
           and data.count("</script>") == 1, data[-200:])
+    # The room name is in the document's title: it must not become markup either.
+    sock = socket.create_connection((HOST, PORT), timeout=10)
+    sock.sendall(b"GET /iframe/%3Cimg%20src=x%20onerror=alert(1)%3E HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.2)
+    data = sock.recv(65536).decode()
+    sock.close()
+    check("a room name in the iframe document is escaped", "<img" not in data and "&lt;img src=x onerror=alert(1)&gt;" in data,
+          data[:300])
 
 
 def test_static_files_and_traversal():
