@@ -46,6 +46,21 @@ public final class Listener: EventSource {
         return descriptor
     }
 
+    /// Throws EADDRINUSE if something already listens on `address`. The
+    /// loops' own sockets share their port through SO_REUSEPORT, which would
+    /// as gladly share it with another process (a second server started by
+    /// mistake would take half the connections); a socket without it cannot
+    /// bind there, so one is tried first.
+    public static func ensureUnused(_ address: SocketAddress) throws(SystemError) {
+        let probe = cepoll_tcp_socket(address.family)
+        guard probe >= 0 else { throw SystemError("socket") }
+        defer { close(probe) }
+        if address.family == AF_INET6 { _ = cepoll_set_v6only(probe) }
+        _ = cepoll_set_reuse(probe, 0)  // SO_REUSEADDR only: a previous run's TIME_WAIT connections do not count
+        let bound = address.withSockAddr { Glibc.bind(probe, $0, $1) }
+        guard bound == 0 else { throw SystemError("bind \(address)") }
+    }
+
     /// Serves a bound descriptor on `loop` (call on that loop); each accepted
     /// connection goes to `accepted`.
     public init(loop: EventLoop, descriptor: Int32, accepted: @escaping (Int32) -> Void) {

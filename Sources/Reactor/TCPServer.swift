@@ -21,6 +21,7 @@ public final class TCPServer<Handler: ConnectionHandler>: Sendable {
         self.group = group
         // The first bind resolves port 0; the others join that port.
         var address = try SocketAddress(host: host, port: port)
+        if port != 0 { try Listener.ensureUnused(address) }
         var descriptors: [Int32] = []
         do {
             for _ in group.loops {

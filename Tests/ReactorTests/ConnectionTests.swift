@@ -85,6 +85,16 @@ final class ConnectionTests: XCTestCase {
         XCTAssertEqual(reply, Array("hi".utf8))
     }
 
+    func testASecondServerOnATakenPortIsRefused() throws {
+        let group = try EventLoopGroup(loopCount: 2)
+        defer { group.shutdown() }
+        let first = try TCPServer(group: group, host: "127.0.0.1", port: 0) { _ in Echo() }
+        // SO_REUSEPORT would let it share the port and take half the connections; it must fail instead.
+        XCTAssertThrowsError(try TCPServer(group: group, host: "127.0.0.1", port: first.port) { _ in Echo() }) { error in
+            XCTAssertEqual((error as? SystemError)?.errno, EADDRINUSE)
+        }
+    }
+
     func testHalfCloseAndCloseReasonsReachTheOwner() throws {
         let group = try EventLoopGroup(loopCount: 1)
         defer { group.shutdown() }
