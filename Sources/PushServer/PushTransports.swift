@@ -184,6 +184,8 @@ extension ServerHandler {
         connection.write(Array(head.utf8) + prefix)
         slices.withUnsafeBufferPointer { connection.write(slices: $0) }
         connection.write(Array(suffix.utf8))
+        // A write that met a reset closed the connection, and its close already counted the stream out.
+        guard connection.isOpen else { return }
         statistics.httpResponses += 1
         statistics.openStreams -= 1
         leaveAllRooms(connection)

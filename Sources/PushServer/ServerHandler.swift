@@ -59,7 +59,8 @@ final class ServerHandler: ConnectionHandler {
         switch connection.context.phase {
         case .http:
             let consumed = receiveHTTP(connection, bytes)
-            if connection.context.peerFinished && connection.context.phase == .http && connection.isOpen {
+            if connection.context.peerFinished && connection.context.phase == .http && connection.isOpen
+                && !connection.isReadingPaused {  // paused: requests are still kept; the drain goes on with them
                 connection.closeAfterFlush()  // the half-closed client's last requests are answered
                 connection.setTimeout(nanoseconds: closeTimeout)
             }
@@ -74,7 +75,13 @@ final class ServerHandler: ConnectionHandler {
     }
 
     func connectionDrained(_ connection: Connection<ServerHandler>) {
-        connection.resumeReading()  // if it was paused by backpressure
+        let wasPaused = connection.isReadingPaused
+        let moreInput = connection.resumeReading()  // if it was paused by backpressure
+        if wasPaused && !moreInput && connection.context.peerFinished && connection.context.phase == .http {
+            connection.closeAfterFlush()  // a half-closed client's last answer has been read
+            connection.setTimeout(nanoseconds: closeTimeout)
+            return
+        }
         guard connection.context.phase == .webSocket else { return }
         behavior(connection).drain(WebSocket(connection))
     }
@@ -88,7 +95,8 @@ final class ServerHandler: ConnectionHandler {
         guard connection.queuedBytes > cap else { return false }
         // Only bytes the kernel refused count: they, unlike corked ones, bring the drain that resumes reading.
         connection.flush()
-        guard connection.isOpen, connection.queuedBytes > cap else { return false }
+        guard connection.isOpen else { return true }  // the flush found the peer gone: consume nothing more
+        guard connection.queuedBytes > cap else { return false }
         connection.pauseReading()
         return true
     }

@@ -75,8 +75,10 @@ public struct Connection<Handler: ConnectionHandler> {
     /// what it was sent (see `Connections.pauseReading`).
     public func pauseReading() { connections.pauseReading(slot) }
 
-    /// Reads again, beginning with any input kept back.
-    public func resumeReading() { connections.resumeReading(slot) }
+    /// Reads again, beginning with any input kept back; true when there is
+    /// such input (it is presented on the loop's next pass).
+    @discardableResult
+    public func resumeReading() -> Bool { connections.resumeReading(slot) }
 
     public var isReadingPaused: Bool { connections.isReadingPaused(slot) }
 

@@ -99,6 +99,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         entry.pointee.descriptor = descriptor
         entry.pointee.flags = flags
         entry.pointee.deadline = 0
+        entry.pointee.context = Handler.Context()  // fresh even if a handler wrote to the slot after it closed
         guard loop.register(descriptor, events: events, source: sourceIndex, slot: slot) else {
             close(descriptor)
             entry.pointee.flags = []
@@ -166,14 +167,18 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
             entry.pointee.pendingInput.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: kept) }
             entry.pointee.pendingInput = []
         }
-        let received = recv(entry.pointee.descriptor, buffer.baseAddress! + kept, buffer.count - kept, 0)
-        if received > 0 {
+        // With the buffer already full of kept input (a handler that paused reading), recv would be
+        // asked for 0 bytes and answer 0, which reads as the peer's end: present the kept input instead.
+        let room = buffer.count - kept
+        let received = room > 0 ? recv(entry.pointee.descriptor, buffer.baseAddress! + kept, room, 0) : 0
+        if received > 0 || room == 0 {
             let total = kept + received
             let connection = Connection(connections: self, slot: slot)
             let consumed = handler.connection(connection, received: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<total]))
             if entry.pointee.flags.contains(.open) && consumed < total {
-                if consumed == 0 && total == buffer.count {
+                if consumed == 0 && total == buffer.count && !entry.pointee.flags.contains(.readPaused) {
                     // The handler cannot make progress with a full buffer; its limits failed.
+                    // (One that paused reading will take it when it resumes: EPOLLIN is off till then.)
                     closeSlot(slot, reason: .failed(SystemError("input exceeds the receive buffer", errno: ENOBUFS)))
                     return
                 }
@@ -214,11 +219,12 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     }
 
     /// Reads again, starting with any input kept back earlier.
-    func resumeReading(_ slot: UInt32) {
-        guard table[slot].pointee.flags.contains(.readPaused) else { return }
+    /// Returns whether kept input is being presented again.
+    func resumeReading(_ slot: UInt32) -> Bool {
+        guard table[slot].pointee.flags.contains(.readPaused) else { return false }
         table[slot].pointee.flags.remove(.readPaused)
         updateInterest(slot)
-        _ = resumeInput(slot)
+        return resumeInput(slot)
     }
 
     func isReadingPaused(_ slot: UInt32) -> Bool { table[slot].pointee.flags.contains(.readPaused) }

@@ -5,8 +5,10 @@ import Reactor
 import WebSocketCodec
 import XCTest
 
-/// A server on a free port with an echo route and a room route like echo-server's.
-func makeServer(_ adjust: (inout ServerConfiguration) -> Void = { _ in }) throws -> (PushServer, Int) {
+/// A server on a free port with an echo route and a room route like echo-server's,
+/// and whatever `routes` adds.
+func makeServer(_ adjust: (inout ServerConfiguration) -> Void = { _ in },
+                routes: (PushServer) -> Void = { _ in }) throws -> (PushServer, Int) {
     var configuration = ServerConfiguration()
     configuration.host = "127.0.0.1"
     configuration.port = 0
@@ -25,6 +27,7 @@ func makeServer(_ adjust: (inout ServerConfiguration) -> Void = { _ in }) throws
         behavior.message = { socket, message in socket.send(message.payload, opcode: message.opcode) }
     }
     server.get("/hello") { _ in HTTPReply(contentType: "text/plain", body: "hello\n") }
+    routes(server)
     let address = try server.start()
     return (server, address.port)
 }
