@@ -102,8 +102,7 @@ extension ServerHandler {
             if routes.webSocketRoute(for: head.path) != nil, case .failure(let rejection) = ServerHandshake.validate(head) {
                 // A plain request on a WebSocket route: the handshake's own rejection says what is missing.
                 connection.write(rejection.response)
-                connection.closeAfterFlush()
-                connection.setTimeout(nanoseconds: closeTimeout)
+                closeWhenFlushed(connection)
                 return false
             }
             return finish(connection, head, HTTPReply(status: 404, body: Array("no route for \(head.path)\n".utf8)), cors: cors)
@@ -126,8 +125,7 @@ extension ServerHandler {
     /// After a whole response: wait for the next request, or close. Returns keepAlive.
     func responseEnded(_ connection: Connection<ServerHandler>, keepAlive: Bool) -> Bool {
         guard keepAlive else {
-            connection.closeAfterFlush()
-            connection.setTimeout(nanoseconds: closeTimeout)
+            closeWhenFlushed(connection)
             return false
         }
         connection.context.betweenRequests = true
@@ -138,8 +136,7 @@ extension ServerHandler {
     func respondAndClose(_ connection: Connection<ServerHandler>, status: Int, reason: String) {
         connection.write(HTTPResponse.make(status: status, body: Array((reason + "\n").utf8), close: true))
         statistics.httpResponses += 1
-        connection.closeAfterFlush()
-        connection.setTimeout(nanoseconds: closeTimeout)
+        closeWhenFlushed(connection)
     }
 
     /// CORS response headers when the request's Origin is allowed; nil otherwise.
@@ -149,7 +146,6 @@ extension ServerHandler {
         guard configuration.corsOrigins.contains(origin) else { return nil }
         return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
     }
-
 
     /// POST /publish/ROOM: the body is the message (text when it is UTF-8 and
     /// the Content-Type is not application/octet-stream), `?event=NAME` names it.

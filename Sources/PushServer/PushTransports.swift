@@ -194,8 +194,7 @@ extension ServerHandler {
         if responseEnded(connection, keepAlive: poll.keepAlive) {
             let more = connection.resumeInput()  // requests pipelined behind the poll
             if !more && connection.context.peerFinished {
-                connection.closeAfterFlush()
-                connection.setTimeout(nanoseconds: closeTimeout)
+                closeWhenFlushed(connection)
             }
         }
     }

@@ -61,8 +61,7 @@ final class ServerHandler: ConnectionHandler {
             let consumed = receiveHTTP(connection, bytes)
             if connection.context.peerFinished && connection.context.phase == .http && connection.isOpen
                 && !connection.isReadingPaused {  // paused: requests are still kept; the drain goes on with them
-                connection.closeAfterFlush()  // the half-closed client's last requests are answered
-                connection.setTimeout(nanoseconds: closeTimeout)
+                closeWhenFlushed(connection)  // the half-closed client's last requests are answered
             }
             return consumed
         case .webSocket, .closing:
@@ -78,12 +77,18 @@ final class ServerHandler: ConnectionHandler {
         let wasPaused = connection.isReadingPaused
         let moreInput = connection.resumeReading()  // if it was paused by backpressure
         if wasPaused && !moreInput && connection.context.peerFinished && connection.context.phase == .http {
-            connection.closeAfterFlush()  // a half-closed client's last answer has been read
-            connection.setTimeout(nanoseconds: closeTimeout)
+            closeWhenFlushed(connection)  // a half-closed client's last answer has been read
             return
         }
         guard connection.context.phase == .webSocket else { return }
         behavior(connection).drain(WebSocket(connection))
+    }
+
+    /// Sends what is queued, then closes; a peer that does not finish within
+    /// the close timeout is dropped.
+    func closeWhenFlushed(_ connection: Connection<ServerHandler>) {
+        connection.closeAfterFlush()
+        connection.setTimeout(nanoseconds: closeTimeout)
     }
 
     /// Backpressure: a client with more than the queue cap waiting for it is
@@ -109,8 +114,7 @@ final class ServerHandler: ConnectionHandler {
             if !connection.context.betweenRequests {
                 connection.write(HTTPResponse.make(status: 408, body: Array("request head not received in time\n".utf8), close: true))
             }
-            connection.closeAfterFlush()
-            connection.setTimeout(nanoseconds: closeTimeout)
+            closeWhenFlushed(connection)
         case .webSocket:
             if connection.context.awaitingPong || pingInterval == 0 {
                 statistics.heartbeatEvictions += 1
@@ -138,8 +142,7 @@ final class ServerHandler: ConnectionHandler {
             connection.context.peerFinished = true
             // Requests kept behind a poll that was just answered are read first, then it closes.
             if !connection.resumeInput() {
-                connection.closeAfterFlush()
-                connection.setTimeout(nanoseconds: closeTimeout)
+                closeWhenFlushed(connection)
             }
         case .polling where connection.context.poll?.waits == false:
             connection.context.peerFinished = true
@@ -176,8 +179,7 @@ final class ServerHandler: ConnectionHandler {
         switch ServerHandshake.validate(head) {
         case .failure(let rejection):
             connection.write(rejection.response)
-            connection.closeAfterFlush()
-            connection.setTimeout(nanoseconds: closeTimeout)
+            closeWhenFlushed(connection)
             return false
         case .success(let valid):
             request = valid
@@ -260,8 +262,7 @@ final class ServerHandler: ConnectionHandler {
             reportClose(connection, code: code ?? .noStatusReceived, reason: String(decoding: reason, as: UTF8.self))
         }
         // The server closes the TCP connection first (RFC 6455 §7.1.1).
-        connection.closeAfterFlush()
-        connection.setTimeout(nanoseconds: closeTimeout)
+        closeWhenFlushed(connection)
     }
 
     /// Fails the connection: a close frame with the code, then the end.
@@ -271,8 +272,7 @@ final class ServerHandler: ConnectionHandler {
             connection.context.phase = .closing
             reportClose(connection, code: code, reason: reason)
         }
-        connection.closeAfterFlush()
-        connection.setTimeout(nanoseconds: closeTimeout)
+        closeWhenFlushed(connection)
     }
 
     /// Our close: send the frame and wait (bounded) for the peer's.
