@@ -151,7 +151,9 @@ extension ServerHandler {
                 handler.value.respondToPoll(connection, elements: nil, last: last, gap: oldest ?? last)
             }
         }
-        // A resume on this loop is answered inside join; one from another loop arrives later.
+        // The broadcaster answers at the end of this pass at the earliest, so the poll is normally still
+        // held here and what follows it waits for resumeInput; should an answer ever come inside join,
+        // the next request is read now instead of being dropped.
         return connection.isOpen && connection.context.phase == .http && keepAlive
     }
 
