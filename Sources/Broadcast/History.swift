@@ -7,7 +7,8 @@ struct History {
         let sequence: UInt64
         let batch: Batch
         let index: Int
-        var size: Int { batch.storedSize(of: index) }
+        /// Counted once, on the way in: the same figure must come off on the way out.
+        let size: Int
     }
 
     let maxCount: Int
@@ -28,7 +29,7 @@ struct History {
     mutating func append(_ batch: Batch) {
         guard maxCount > 0 else { return }
         for index in 0..<batch.count {
-            let entry = Entry(sequence: batch.firstSequence + UInt64(index), batch: batch, index: index)
+            let entry = Entry(sequence: batch.firstSequence + UInt64(index), batch: batch, index: index, size: batch.storedSize(of: index))
             entries.append(entry)
             bytes += entry.size
         }

@@ -29,8 +29,8 @@ public struct ConnectionState: ConnectionContext {
     /// HTTP: a keep-alive response went out and no byte of another request
     /// has come; a timeout now closes quietly instead of answering 408.
     var betweenRequests = false
-    /// HTTP: the client half-closed with a poll in flight; answer what it
-    /// asked, then close.
+    /// HTTP: the client half-closed; answer what it asked (a poll in flight,
+    /// requests kept behind it or behind backpressure), then close.
     var peerFinished = false
     /// Index of the WebSocket route in the server's table.
     var route: UInt16 = 0
