@@ -88,6 +88,13 @@ public struct Connection<Handler: ConnectionHandler> {
     @discardableResult
     public func resumeInput() -> Bool { connections.resumeInput(slot) }
 
+    /// Takes the connection off this loop, socket open, for `Connections.adopt`
+    /// on another: the way to hand a request to the loop that owns what it is
+    /// about. Call from one of its callbacks; the handle is dead afterwards.
+    public func detach(unconsumedInput: UnsafeRawBufferPointer) -> DetachedConnection {
+        connections.detach(slot, unconsumedInput: unconsumedInput)
+    }
+
     /// Times the connection out `nanoseconds` from now (coarse: one tick).
     public func setTimeout(nanoseconds: UInt64) { connections.setTimeout(slot, nanoseconds: nanoseconds) }
 

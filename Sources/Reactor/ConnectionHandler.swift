@@ -39,7 +39,9 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
 public protocol ConnectionHandler: AnyObject, SendableMetatype {
     associatedtype Context: ConnectionContext
 
-    /// Accepted, or an outgoing connect completed.
+    /// The handler now serves `connections` (once, before any connection opens).
+    func attached(to connections: Connections<Self>)
+    /// Accepted, an outgoing connect completed, or moved here from another loop (`Connections.adopt`).
     func connectionOpened(_ connection: Connection<Self>)
     /// Input arrived. `bytes` (which may be modified in place) starts with any
     /// bytes left unconsumed last time. Return how many were consumed; the
@@ -58,6 +60,7 @@ public protocol ConnectionHandler: AnyObject, SendableMetatype {
 }
 
 extension ConnectionHandler {
+    public func attached(to connections: Connections<Self>) {}
     public func connectionDrained(_ connection: Connection<Self>) {}
     public func connectionReadEnded(_ connection: Connection<Self>) { connection.close(reason: .peerClosed) }
     public func connectionTimedOut(_ connection: Connection<Self>) { connection.close(reason: .timedOut) }

@@ -42,6 +42,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         // Handler is concrete, it runs the specialised read and write paths.
         sourceIndex = loop.addSource(self) { [unowned self] events, slot in handleEvent(events, slot: slot) }
         loop.scheduleRepeating(every: tickInterval) { [unowned self] in sweepTimeouts() }
+        handler.attached(to: self)
     }
 
     deinit {
@@ -108,6 +109,45 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         }
         count += 1
         return Connection(connections: self, slot: slot)
+    }
+
+    // MARK: Moving between loops
+
+    /// Takes the connection off this loop without closing its socket, for
+    /// `adopt` on another loop: what is corked is sent first, what the kernel
+    /// refused goes along, and so does `unconsumedInput` (the request the
+    /// handler wants the other loop to read). The handler is not called: the
+    /// connection moves, it does not close; its context is dropped.
+    func detach(_ slot: UInt32, unconsumedInput: UnsafeRawBufferPointer) -> DetachedConnection {
+        if corkOwner == slot { uncork() }
+        let entry = table[slot]
+        let detached = DetachedConnection(descriptor: entry.pointee.descriptor, outbound: entry.pointee.outbound,
+                                          input: Array(unconsumedInput))
+        loop.deregister(entry.pointee.descriptor)
+        entry.pointee.flags = []
+        count -= 1
+        release(slot)
+        return detached
+    }
+
+    /// Takes over a connection detached from another loop: `connectionOpened`,
+    /// then its input is presented as if just received.
+    @discardableResult
+    public func adopt(_ detached: DetachedConnection) -> Connection<Handler>? {
+        loop.assertInLoop()
+        guard let connection = insert(detached.descriptor, flags: [.open], events: EventMask.readable) else { return nil }
+        if let queue = detached.outbound, !queue.isEmpty {
+            table[connection.slot].pointee.outbound = queue
+            updateInterest(connection.slot)
+        }
+        handler.connectionOpened(connection)
+        if connection.isOpen && !detached.input.isEmpty {
+            table[connection.slot].pointee.pendingInput = detached.input
+            presentPendingInput(connection.id)
+        } else {
+            finishCallback(connection.slot)
+        }
+        return connection
     }
 
     /// The connection `id` names, if it is still open.
@@ -484,6 +524,13 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         entry.pointee.flags = []
         count -= 1
         handler.connectionClosed(Connection(connections: self, slot: slot), reason: reason)
+        release(slot)
+    }
+
+    /// The slot, its connection gone or moved, is reset and can serve another
+    /// (after this pass); its generation moves on so no old id reaches the next.
+    private func release(_ slot: UInt32) {
+        let entry = table[slot]
         entry.pointee.generation &+= 1
         entry.pointee.descriptor = -1
         entry.pointee.deadline = 0
