@@ -10,8 +10,11 @@ public final class Batch: @unchecked Sendable {
     /// The room sequence number of the first message.
     public let firstSequence: UInt64
     public let count: Int
-    /// By `WireFormat.rawValue`; nil for a format not in use when it was sealed.
+    /// By `WireFormat.index`; nil for a format not in use when it was sealed.
     let encodings: [Encoding?]
+    /// The messages as published, kept only when there are no WebSocket
+    /// frames to recover them from (for a format that comes into use later).
+    let originals: [BroadcastMessage]
     /// Event names by message index; empty when no message has one.
     let names: [String?]
     /// Messages someone is left out of, by index, in message order, at most
@@ -21,12 +24,13 @@ public final class Batch: @unchecked Sendable {
     let excludedSubscribers: [SubscriberID]
     let hasRoomExclusions: Bool
 
-    init(room: String, firstSequence: UInt64, count: Int, encodings: [Encoding?], names: [String?],
+    init(room: String, firstSequence: UInt64, count: Int, encodings: [Encoding?], originals: [BroadcastMessage], names: [String?],
          exclusions: [(index: Int, exclusion: Exclusion)]) {
         self.room = room
         self.firstSequence = firstSequence
         self.count = count
         self.encodings = encodings
+        self.originals = originals
         self.names = names
         self.exclusions = exclusions
         var distinct: [SubscriberID] = []
@@ -39,40 +43,45 @@ public final class Batch: @unchecked Sendable {
 
     public var lastSequence: UInt64 { firstSequence + UInt64(count) - 1 }
 
-    func encoding(_ format: WireFormat) -> Encoding? { encodings[format.rawValue] }
+    func encoding(_ format: WireFormat) -> Encoding? {
+        format.index < encodings.count ? encodings[format.index] : nil
+    }
 
-    /// The encoded WebSocket frame of message `index`.
-    public func frameRange(of index: Int) -> Range<Int> {
-        let frames = encodings[WireFormat.webSocket.rawValue]!
-        return frames.start(of: index)..<frames.ends[index]
+    /// Who is left out of message `index`, if anyone.
+    func exclusion(of index: Int) -> Exclusion? {
+        exclusions.first { $0.index == index }?.exclusion
     }
 
     /// Bytes message `index` holds across every wire format encoded with the
-    /// batch: what keeping it (in history) costs.
+    /// batch, and its kept original: what keeping it (in history) costs.
     func storedSize(of index: Int) -> Int {
-        encodings.reduce(0) { total, encoding in
+        let encoded = encodings.reduce(0) { total, encoding in
             guard let encoding else { return total }
             return total + encoding.ends[index] - encoding.start(of: index)
         }
+        return encoded + (originals.isEmpty ? 0 : originals[index].payload.count)
     }
 
-    /// The WebSocket frames, back to back.
-    public var frames: SharedBuffer { encodings[WireFormat.webSocket.rawValue]!.buffer }
+    /// Message `index` as it was published.
+    func message(at index: Int) -> BroadcastMessage {
+        if !originals.isEmpty { return originals[index] }
+        let frames = encodings[WireFormat.webSocket.index]!
+        let frame = UnsafeRawBufferPointer(rebasing: frames.buffer.bytes[frames.start(of: index)..<frames.ends[index]])
+        let opcode = Opcode(rawValue: frame[0] & 0x0F) ?? .binary
+        let headerSize = frame[1] & 0x7F == 127 ? 10 : (frame[1] & 0x7F == 126 ? 4 : 2)  // server frames: unmasked
+        return BroadcastMessage(opcode: opcode, payload: Array(frame[headerSize...]), name: names.isEmpty ? nil : names[index])
+    }
 
-    /// Encodes `format` from the WebSocket frames, for a batch sealed before
-    /// the format was in use. Kept by the caller only while it delivers.
-    func derive(_ format: WireFormat) -> Encoding {
-        let frames = encodings[WireFormat.webSocket.rawValue]!
-        var encoded: [[UInt8]] = []
+    /// Encodes `format` for a batch sealed before the format was in use. Kept
+    /// by the caller only while it delivers.
+    func derive(_ format: WireFormat, with encoder: any WireEncoder) -> Encoding {
+        var encoded: [UInt8] = []
+        let encoding = Encoding(capacity: 0)
         for index in 0..<count {
-            let frame = UnsafeRawBufferPointer(rebasing: frames.buffer.bytes[frames.start(of: index)..<frames.ends[index]])
-            let opcode = Opcode(rawValue: frame[0] & 0x0F) ?? .binary
-            let headerSize = frame[1] & 0x7F == 127 ? 10 : (frame[1] & 0x7F == 126 ? 4 : 2)  // server frames: unmasked
-            let message = BroadcastMessage(opcode: opcode, payload: Array(frame[headerSize...]), name: names.isEmpty ? nil : names[index])
-            encoded.append(MessageEncoder.encode(format, sequence: firstSequence + UInt64(index), message: message))
+            encoded.removeAll(keepingCapacity: true)
+            encoder.encode(message(at: index), sequence: firstSequence + UInt64(index), into: &encoded)
+            encoded.withUnsafeBytes { encoding.append($0) }
         }
-        let encoding = Encoding(capacity: encoded.reduce(0) { $0 + $1.count })
-        for bytes in encoded { bytes.withUnsafeBytes { encoding.append($0) } }
         return encoding
     }
 }
@@ -84,51 +93,62 @@ struct BatchBuilder {
     let formats: WireFormats
     private(set) var count = 0
     private var encodings: [Encoding?]
+    private let encoders: WireFormatRegistry
+    private var originals: [BroadcastMessage] = []
     private var names: [String?] = []
     private var exclusions: [(index: Int, exclusion: Exclusion)] = []
+    /// Reused for every message of every format encoded through a `WireEncoder`.
+    private var scratch: [UInt8] = []
 
     /// The batch is sealed once any format would pass `limit` bytes.
     let limit: Int
 
     /// Starts with room for `initialCapacity` bytes per format in `formats`.
-    init(room: String, firstSequence: UInt64, formats: WireFormats, initialCapacity: Int, limit: Int) {
+    init(room: String, firstSequence: UInt64, formats: WireFormats, encoders: WireFormatRegistry, initialCapacity: Int, limit: Int) {
         self.room = room
         self.firstSequence = firstSequence
         self.formats = formats
+        self.encoders = encoders
         self.limit = limit
-        encodings = WireFormat.allCases.map { formats.contains($0) ? Encoding(capacity: initialCapacity) : nil }
+        encodings = (0..<encoders.count).map { formats.contains(WireFormat(index: $0)) ? Encoding(capacity: initialCapacity) : nil }
     }
 
     static func frameSize(of message: BroadcastMessage) -> Int {
         FrameEncoder.headerSize(payloadLength: message.payload.count, masked: false) + message.payload.count
     }
 
-    /// Whether the message still belongs in this batch: the first always
-    /// does; after it, no format may pass the limit (text formats can take up
-    /// to six times the payload, for escapes).
-    func fits(_ message: BroadcastMessage) -> Bool {
-        guard count > 0 else { return true }
-        let needed = formats.mask == WireFormat.webSocket.bit ? Self.frameSize(of: message) : Self.worstCaseSize(of: message)
-        return encodings.allSatisfy { ($0?.buffer.count ?? 0) + needed <= limit }
+    /// The most bytes one format's encoding of `message` may take.
+    static func largestEncoding(of message: BroadcastMessage, formats: WireFormats, encoders: WireFormatRegistry) -> Int {
+        if formats.mask == WireFormat.webSocket.bit { return frameSize(of: message) }
+        return formats.members.reduce(frameSize(of: message)) { max($0, encoders.encoder($1).maximumSize(of: message)) }
     }
 
-    static func worstCaseSize(of message: BroadcastMessage) -> Int {
-        (message.payload.count + (message.name?.utf8.count ?? 0)) * 6 + 128
+    /// Whether the message still belongs in this batch: the first always
+    /// does; after it, no format may pass the limit.
+    func fits(_ message: BroadcastMessage) -> Bool {
+        guard count > 0 else { return true }
+        let needed = Self.largestEncoding(of: message, formats: formats, encoders: encoders)
+        return encodings.allSatisfy { ($0?.buffer.count ?? 0) + needed <= limit }
     }
 
     /// Encodes the message in every format; the caller checked `fits`.
     mutating func append(_ message: BroadcastMessage, exclusion: Exclusion) {
         let sequence = firstSequence + UInt64(count)
-        if let frames = encodings[WireFormat.webSocket.rawValue] {
+        if let frames = encodings[WireFormat.webSocket.index] {
+            // The common format, encoded in place.
             message.payload.withUnsafeBytes { payload in
                 frames.append(maximumSize: Self.frameSize(of: message)) {
                     FrameEncoder.encode(opcode: message.opcode, payload: payload, maskKey: nil, into: $0)
                 }
             }
+        } else {
+            originals.append(message)
         }
-        for format in WireFormat.allCases where format != .webSocket {
-            guard let encoding = encodings[format.rawValue] else { continue }
-            MessageEncoder.encode(format, sequence: sequence, message: message).withUnsafeBytes { encoding.append($0) }
+        for index in 1..<encodings.count {
+            guard let encoding = encodings[index] else { continue }
+            scratch.removeAll(keepingCapacity: true)
+            encoders.encoder(WireFormat(index: index)).encode(message, sequence: sequence, into: &scratch)
+            scratch.withUnsafeBytes { encoding.append($0) }
         }
         if message.name != nil || !names.isEmpty {
             if names.isEmpty { names = Array(repeating: nil, count: count) }
@@ -141,6 +161,7 @@ struct BatchBuilder {
     var isEmpty: Bool { count == 0 }
 
     func seal() -> Batch {
-        Batch(room: room, firstSequence: firstSequence, count: count, encodings: encodings, names: names, exclusions: exclusions)
+        Batch(room: room, firstSequence: firstSequence, count: count, encodings: encodings, originals: originals, names: names,
+              exclusions: exclusions)
     }
 }

@@ -7,12 +7,16 @@ import Synchronization
 public final class Broadcaster: Sendable {
     public let group: EventLoopGroup
     public let configuration: BroadcastConfiguration
+    /// The wire formats messages are encoded in, each by its encoder.
+    public let formats: WireFormatRegistry
     let loopCount: Int
     private let registry = PartRegistry()
 
-    public init(group: EventLoopGroup, configuration: BroadcastConfiguration = BroadcastConfiguration()) {
+    public init(group: EventLoopGroup, configuration: BroadcastConfiguration = BroadcastConfiguration(),
+                formats: WireFormatRegistry = WireFormatRegistry()) {
         self.group = group
         self.configuration = configuration
+        self.formats = formats
         loopCount = group.loops.count
         let made = Mutex<[Int: LoopBound<LoopBroadcaster>]>([:])
         group.onEveryLoop { loop in

@@ -15,3 +15,10 @@ public protocol DeliverySink: AnyObject {
     /// (for messages sent to several rooms, which reach each member once).
     func isMember(_ subscriber: ConnectionID, ofRoom room: UInt32) -> Bool
 }
+
+/// A sink held without reference counting (it outlives the broadcaster's part).
+struct UnownedSink {
+    unowned(unsafe) let sink: DeliverySink
+
+    init(_ sink: DeliverySink) { self.sink = sink }
+}

@@ -40,8 +40,8 @@ final class LocalRoom {
     let index: UInt32
     let home: Int
 
-    /// Members here, one list per wire format.
-    var lists = [MemberList](repeating: MemberList(), count: WireFormat.allCases.count)
+    /// Members here, one list per wire format (by `WireFormat.index`).
+    var lists: [MemberList]
     private(set) var memberCount = 0
 
     /// Members that asked to resume and must not get messages up to this sequence (usually empty).
@@ -68,20 +68,21 @@ final class LocalRoom {
         memberCount == 0 && floors.isEmpty && pending.isEmpty && builder == nil && remoteLoops.isEmpty
     }
 
-    init(name: String, index: UInt32, home: Int, history: History) {
+    init(name: String, index: UInt32, home: Int, history: History, formatCount: Int) {
         self.name = name
         self.index = index
         self.home = home
         self.history = history
+        lists = [MemberList](repeating: MemberList(), count: formatCount)
     }
 
     func add(_ member: ConnectionID, format: WireFormat) -> UInt32 {
         memberCount += 1
-        return lists[format.rawValue].add(member)
+        return lists[format.index].add(member)
     }
 
     func remove(_ member: ConnectionID, format: WireFormat, at position: UInt32) -> Bool {
-        guard lists[format.rawValue].remove(member, at: position) else { return false }
+        guard lists[format.index].remove(member, at: position) else { return false }
         memberCount -= 1
         floors[member] = nil
         return true

@@ -13,10 +13,10 @@ public final class LoopBroadcaster {
     public let loop: EventLoop
     let configuration: BroadcastConfiguration
     unowned let group: Broadcaster
-    /// Where deliveries go; set by the server before the first subscribe. It
-    /// lives as long as the loop (the server's handler for this loop), so it
-    /// is held without reference counting: read once per member delivered.
-    public unowned(unsafe) var sink: DeliverySink?
+    /// Where deliveries go, by wire format; set by the server before the
+    /// first subscribe. Each lives as long as the loop (the server's handler
+    /// for this loop), so it is held without reference counting.
+    private var sinks: [UnownedSink?]
 
     private var roomsByName: [String: LocalRoom] = [:]
     /// nil where a forgotten room was; its index is reused.
@@ -41,6 +41,7 @@ public final class LoopBroadcaster {
         let connection: ConnectionID
         let format: WireFormat
         let after: UInt64
+        let formerly: SubscriberID?
         let resumed: (@Sendable (ResumeResult) -> Void)?
     }
     private var localResumes: [LocalResume] = []
@@ -57,6 +58,7 @@ public final class LoopBroadcaster {
         self.configuration = configuration
         forwards = Array(repeating: [], count: group.loopCount)
         outgoing = Array(repeating: [], count: group.loopCount)
+        sinks = Array(repeating: nil, count: group.formats.count)
         slices = .allocate(capacity: Self.maxSlices)
         loop.addPreFlushHook { [unowned self] in endOfPass() }
         let idle = configuration.idleRoomTimeout.nanoseconds
@@ -66,6 +68,24 @@ public final class LoopBroadcaster {
     }
 
     deinit { slices.deallocate() }
+
+    // MARK: Sinks
+
+    /// The sink of every format that has none of its own.
+    public var sink: DeliverySink? {
+        get { sinks.first??.sink }
+        set {
+            for index in sinks.indices { sinks[index] = newValue.map(UnownedSink.init) }
+        }
+    }
+
+    /// Deliveries in `format` go to `sink` (set after `sink`, which sets them all).
+    public func setSink(_ sink: DeliverySink, for format: WireFormat) {
+        sinks[format.index] = UnownedSink(sink)
+    }
+
+    @inline(__always)
+    private func sink(for format: WireFormat) -> DeliverySink? { sinks[format.index]?.sink }
 
     // MARK: Rooms
 
@@ -77,7 +97,8 @@ public final class LoopBroadcaster {
         let index = freeIndices.popLast() ?? UInt32(roomsByIndex.count)
         let room = LocalRoom(
             name: name, index: index, home: group.homeLoop(of: name),
-            history: History(maxCount: configuration.historyCount, maxBytes: configuration.historyBytes))
+            history: History(maxCount: configuration.historyCount, maxBytes: configuration.historyBytes),
+            formatCount: group.formats.count)
         room.lastActive = loop.now
         roomsByName[name] = room
         if Int(index) == roomsByIndex.count { roomsByIndex.append(room) } else { roomsByIndex[Int(index)] = room }
@@ -125,14 +146,18 @@ public final class LoopBroadcaster {
     /// Adds `connection` to `name`, to be sent messages in `format`. With
     /// `resumeAfter`, it is first sent the room's messages after that
     /// sequence from history (in order, before any new one), and `resumed`
-    /// reports how that went.
+    /// reports how that went. The replay leaves out what the member would
+    /// not have been sent live: messages sent to several rooms that reach it
+    /// through another room it is in, and, when it says who it was before it
+    /// reconnected (`formerly`), the messages that left that subscriber out
+    /// (its own, sent to everyone but itself).
     public func subscribe(
         _ connection: ConnectionID, to name: String, format: WireFormat = .webSocket, resumeAfter: UInt64? = nil,
-        resumed: (@Sendable (ResumeResult) -> Void)? = nil
+        formerly: SubscriberID? = nil, resumed: (@Sendable (ResumeResult) -> Void)? = nil
     ) -> RoomMembership {
         loop.assertInLoop()
         let room = room(named: name)
-        let formatIsNewHere = room.lists[format.rawValue].count == 0
+        let formatIsNewHere = room.lists[format.index].count == 0
         let position = room.add(connection, format: format)
         if room.home == loop.index {
             room.formats.insert(format)
@@ -147,12 +172,13 @@ public final class LoopBroadcaster {
                 // Answered at the end of this pass, after the pass's batches are sealed and before
                 // they are delivered: a posted answer would arrive after them, and they would be
                 // skipped for this member without being in its replay.
-                localResumes.append(LocalResume(room: name, connection: connection, format: format, after: sequence, resumed: resumed))
+                localResumes.append(LocalResume(room: name, connection: connection, format: format, after: sequence,
+                                                formerly: formerly, resumed: resumed))
             } else {
                 let origin = loop.index
                 group.post(to: room.home) { home in
                     let answer = home.replay(name, after: sequence)
-                    home.group.post(to: origin) { $0.finishResume(name, connection, format, answer, resumed) }
+                    home.group.post(to: origin) { $0.finishResume(name, connection, format, answer, formerly: formerly, resumed) }
                 }
             }
         }
@@ -204,22 +230,33 @@ public final class LoopBroadcaster {
 
     /// Back on the member's loop: send the replay, then let new messages through.
     private func finishResume(_ name: String, _ connection: ConnectionID, _ format: WireFormat, _ answer: ReplayAnswer,
-                              _ resumed: (@Sendable (ResumeResult) -> Void)?) {
-        guard let room = roomsByName[name], room.floors[connection] != nil else { return }  // left meanwhile
+                              formerly: SubscriberID?, _ resumed: (@Sendable (ResumeResult) -> Void)?) {
+        guard let room = roomsByName[name], room.floors[connection] != nil, let sink = sink(for: format) else { return }  // left meanwhile
         room.floors[connection] = answer.lastSequence
+        let me = SubscriberID(loop: loop.index, connection: connection)
         var derived: [ObjectIdentifier: Encoding] = [:]
+        var replayed = 0
         for (batch, index) in answer.entries {
-            let encoding = batch.encoding(format) ?? derived[ObjectIdentifier(batch), default: batch.derive(format)]
+            if let exclusion = batch.exclusion(of: index) {
+                let wasLeftOut = formerly != nil && exclusion.subscriber == formerly
+                if wasLeftOut || isExcluded(me, connection, sink, by: exclusion) { continue }
+            }
+            let encoding = batch.encoding(format)
+                ?? derived[ObjectIdentifier(batch), default: batch.derive(format, with: group.formats.encoder(format))]
             derived[ObjectIdentifier(batch)] = encoding
-            addSlice(encoding.buffer, from: encoding.start(of: index), to: encoding.ends[index], for: connection, lastSequence: 0)
+            addSlice(encoding.buffer, from: encoding.start(of: index), to: encoding.ends[index], for: connection, sink: sink,
+                     lastSequence: 0)
+            replayed += 1
         }
-        if let last = answer.entries.last { _ = flushSlices(to: connection, lastSequence: last.0.firstSequence + UInt64(last.1)) }
+        if let last = answer.entries.last {
+            _ = flushSlices(to: connection, sink: sink, lastSequence: last.0.firstSequence + UInt64(last.1))
+        }
         withExtendedLifetime((answer, derived)) {}
-        room.statistics.delivered += answer.entries.count
+        room.statistics.delivered += replayed
         if let gap = answer.gap {
             resumed?(.gapTooOld(oldestAvailable: gap, lastSequence: answer.lastSequence))
         } else {
-            resumed?(.resumed(replayed: answer.entries.count, lastSequence: answer.lastSequence))
+            resumed?(.resumed(replayed: replayed, lastSequence: answer.lastSequence))
         }
     }
 
@@ -249,10 +286,9 @@ public final class LoopBroadcaster {
     private func append(_ message: BroadcastMessage, to room: LocalRoom, exclusion: Exclusion) {
         if let builder = room.builder, !builder.fits(message) || builder.formats != room.formats { sealOpenBatch(room) }
         if room.builder == nil {
-            let needed = room.formats.mask == WireFormat.webSocket.bit
-                ? BatchBuilder.frameSize(of: message) : BatchBuilder.worstCaseSize(of: message)
+            let needed = BatchBuilder.largestEncoding(of: message, formats: room.formats, encoders: group.formats)
             room.builder = BatchBuilder(
-                room: room.name, firstSequence: room.lastSequence + 1, formats: room.formats,
+                room: room.name, firstSequence: room.lastSequence + 1, formats: room.formats, encoders: group.formats,
                 initialCapacity: max(min(4096, configuration.batchCapacity), needed), limit: configuration.batchCapacity)
             openRooms.append(room)
         }
@@ -314,7 +350,8 @@ public final class LoopBroadcaster {
             let resumes = localResumes
             localResumes = []
             for resume in resumes {
-                finishResume(resume.room, resume.connection, resume.format, replay(resume.room, after: resume.after), resume.resumed)
+                finishResume(resume.room, resume.connection, resume.format, replay(resume.room, after: resume.after),
+                             formerly: resume.formerly, resume.resumed)
             }
         }
         for (destination, list) in outgoing.enumerated() where !list.isEmpty {
@@ -325,8 +362,8 @@ public final class LoopBroadcaster {
             let rooms = deliveryRooms
             deliveryRooms = []
             for room in rooms {
-                for format in WireFormat.allCases where room.lists[format.rawValue].count > 0 {
-                    deliver(room.pending, in: format, to: room)
+                for index in room.lists.indices where room.lists[index].count > 0 {
+                    deliver(room.pending, in: WireFormat(index: index), to: room)
                 }
                 if !room.floors.isEmpty, let newest = room.pending.last?.lastSequence {
                     room.floors = room.floors.filter { $0.value > newest }  // resumed members now fully caught up
@@ -339,8 +376,8 @@ public final class LoopBroadcaster {
     /// Writes the room's new batches to each member of one format here: one
     /// system call per member.
     private func deliver(_ batches: [Batch], in format: WireFormat, to room: LocalRoom) {
-        guard let sink else { return }
-        let encodings = batches.map { $0.encoding(format) ?? $0.derive(format) }
+        guard let sink = sink(for: format) else { return }
+        let encodings = batches.map { $0.encoding(format) ?? $0.derive(format, with: group.formats.encoder(format)) }
         let cap = configuration.maxQueuedBytes
         let skipSlow = configuration.slowSubscriberPolicy == .skip
         let messageCount = batches.reduce(0) { $0 + $1.count }
@@ -354,18 +391,18 @@ public final class LoopBroadcaster {
             room.statistics.dropped += dropped
             room.statistics.evicted += evicted
         }
-        for member in room.lists[format.rawValue].members where member != MemberList.hole {
+        for member in room.lists[format.index].members where member != MemberList.hole {
             if skipSlow, let queued = sink.queuedBytes(of: member), queued > cap {
                 dropped += messageCount
                 continue
             }
             var sent = messageCount
             if simple {
-                for slice in whole { addSlice(slice, for: member, lastSequence: lastSequence) }
+                for slice in whole { addSlice(slice, for: member, sink: sink, lastSequence: lastSequence) }
             } else {
-                sent = gatherFiltered(batches, encodings, for: member, in: room)
+                sent = gatherFiltered(batches, encodings, for: member, sink: sink, in: room)
             }
-            guard let queued = flushSlices(to: member, lastSequence: lastSequence) else { continue }
+            guard let queued = flushSlices(to: member, sink: sink, lastSequence: lastSequence) else { continue }
             delivered += sent
             if !skipSlow && queued > cap {
                 evicted += 1
@@ -377,7 +414,8 @@ public final class LoopBroadcaster {
 
     /// Slices for one member when some messages are not for it (exclusions,
     /// or a resume floor); returns how many messages it is sent.
-    private func gatherFiltered(_ batches: [Batch], _ encodings: [Encoding], for member: ConnectionID, in room: LocalRoom) -> Int {
+    private func gatherFiltered(_ batches: [Batch], _ encodings: [Encoding], for member: ConnectionID, sink: DeliverySink,
+                                in room: LocalRoom) -> Int {
         let me = SubscriberID(loop: loop.index, connection: member)
         let floor = room.floors[member] ?? 0
         var sent = 0
@@ -386,7 +424,7 @@ public final class LoopBroadcaster {
             let last = batch.firstSequence + UInt64(batch.count) - 1
             let mentioned = batch.excludedSubscribers.contains(me) || batch.hasRoomExclusions
             if !mentioned {
-                addSlice(encoding.buffer, from: encoding.start(of: firstIndex), to: encoding.buffer.count, for: member, lastSequence: last)
+                addSlice(encoding.buffer, from: encoding.start(of: firstIndex), to: encoding.buffer.count, for: member, sink: sink, lastSequence: last)
                 sent += batch.count - firstIndex
                 continue
             }
@@ -397,12 +435,12 @@ public final class LoopBroadcaster {
             for index in firstIndex..<batch.count {
                 var excluded = false
                 if next < batch.exclusions.count && batch.exclusions[next].index == index {
-                    excluded = isExcluded(me, member, by: batch.exclusions[next].exclusion)
+                    excluded = isExcluded(me, member, sink, by: batch.exclusions[next].exclusion)
                     next += 1
                 }
                 if excluded {
                     if runStart >= 0 {
-                        addSlice(encoding.buffer, from: encoding.start(of: runStart), to: encoding.start(of: index), for: member, lastSequence: last)
+                        addSlice(encoding.buffer, from: encoding.start(of: runStart), to: encoding.start(of: index), for: member, sink: sink, lastSequence: last)
                     }
                     runStart = -1
                 } else {
@@ -411,41 +449,42 @@ public final class LoopBroadcaster {
                 }
             }
             if runStart >= 0 {
-                addSlice(encoding.buffer, from: encoding.start(of: runStart), to: encoding.buffer.count, for: member, lastSequence: last)
+                addSlice(encoding.buffer, from: encoding.start(of: runStart), to: encoding.buffer.count, for: member, sink: sink, lastSequence: last)
             }
         }
         return sent
     }
 
-    private func isExcluded(_ me: SubscriberID, _ member: ConnectionID, by exclusion: Exclusion) -> Bool {
+    private func isExcluded(_ me: SubscriberID, _ member: ConnectionID, _ sink: DeliverySink, by exclusion: Exclusion) -> Bool {
         if exclusion.subscriber == me { return true }
         for other in exclusion.membersOf {
-            if let room = roomsByName[other], sink?.isMember(member, ofRoom: room.index) == true { return true }
+            if let room = roomsByName[other], sink.isMember(member, ofRoom: room.index) { return true }
         }
         return false
     }
 
     /// Adds a range for `member`, writing out first if IOV_MAX ranges are waiting.
     @inline(__always)
-    private func addSlice(_ buffer: SharedBuffer, from start: Int, to end: Int, for member: ConnectionID, lastSequence: UInt64) {
-        addSlice(SharedSlice(buffer, start: start, end: end), for: member, lastSequence: lastSequence)
+    private func addSlice(_ buffer: SharedBuffer, from start: Int, to end: Int, for member: ConnectionID, sink: DeliverySink,
+                          lastSequence: UInt64) {
+        addSlice(SharedSlice(buffer, start: start, end: end), for: member, sink: sink, lastSequence: lastSequence)
     }
 
     @inline(__always)
-    private func addSlice(_ slice: SharedSlice, for member: ConnectionID, lastSequence: UInt64) {
+    private func addSlice(_ slice: SharedSlice, for member: ConnectionID, sink: DeliverySink, lastSequence: UInt64) {
         guard slice.end > slice.start else { return }
-        if sliceCount == Self.maxSlices { _ = flushSlices(to: member, lastSequence: lastSequence) }
+        if sliceCount == Self.maxSlices { _ = flushSlices(to: member, sink: sink, lastSequence: lastSequence) }
         slices[sliceCount] = slice
         sliceCount += 1
     }
 
     /// Writes the gathered ranges to `member`; its queued bytes, or nil if
     /// it is gone (or nothing was gathered).
-    private func flushSlices(to member: ConnectionID, lastSequence: UInt64) -> Int? {
+    private func flushSlices(to member: ConnectionID, sink: DeliverySink, lastSequence: UInt64) -> Int? {
         guard sliceCount > 0 else { return nil }
         let count = sliceCount
         sliceCount = 0
-        return sink?.deliver(UnsafeBufferPointer(start: slices, count: count), to: member, lastSequence: lastSequence)
+        return sink.deliver(UnsafeBufferPointer(start: slices, count: count), to: member, lastSequence: lastSequence)
     }
 
     // MARK: Statistics

@@ -1,24 +1,88 @@
-/// The ways a message goes out on the wire. A room encodes each message
-/// once per format in use, and every subscriber of that format sends from
-/// the same bytes.
-public enum WireFormat: Int, CaseIterable, Sendable {
-    /// A server WebSocket frame.
-    case webSocket = 0
-    /// A Server-Sent Events event (`id:`, `event:`, `data:` lines) in an HTTP/1.1 chunk.
-    case eventStream
-    /// A JSON object `,{"seq":N,"data":"..."}` for polling responses (the
-    /// leading comma is skipped for the first element of a response).
-    case pollElement
-    /// A `<script>parent.push(...)</script>` call in an HTTP/1.1 chunk, for iframe streaming.
-    case scriptCall
+import WebSocketCodec
 
-    var bit: UInt8 { 1 << UInt8(rawValue) }
+/// One way a message goes out on the wire (a WebSocket frame, a Server-Sent
+/// Event, a JSON element...). A room encodes each message once per format its
+/// members use, and every member of that format sends the same bytes.
+///
+/// Formats are numbered by a `WireFormatRegistry` before the broadcaster
+/// starts: the WebSocket frame is always format 0; a server adds one format
+/// per kind of subscriber it carries, with the encoder that makes it.
+public struct WireFormat: Hashable, Sendable, CustomStringConvertible {
+    /// Position in the registry.
+    public let index: Int
+
+    init(index: Int) { self.index = index }
+
+    /// A server WebSocket frame (unmasked, FIN set) carrying the payload as it is.
+    public static let webSocket = WireFormat(index: 0)
+
+    /// How many formats one broadcaster can tell apart: what fits in `RoomMembership`.
+    public static let maximumCount = 32
+
+    var bit: UInt32 { 1 << UInt32(index) }
+
+    public var description: String { "format \(index)" }
+}
+
+/// Makes a format's bytes for one message: called once per message per format
+/// in use, on the room's home loop, never per subscriber.
+public protocol WireEncoder: Sendable {
+    /// Appends the encoding of `message`, the room's message number `sequence`, to `output`.
+    func encode(_ message: BroadcastMessage, sequence: UInt64, into output: inout [UInt8])
+    /// A bound on what `encode` appends for `message`: batches are sealed before they would pass
+    /// their capacity, so it should be close, and must not be exceeded by much.
+    func maximumSize(of message: BroadcastMessage) -> Int
+}
+
+/// The formats of one broadcaster, fixed before it is created.
+public struct WireFormatRegistry: Sendable {
+    public private(set) var encoders: [any WireEncoder] = [WebSocketFrameEncoder()]
+
+    public init() {}
+
+    /// Adds a format; its messages are made by `encoder`.
+    public mutating func register(_ encoder: any WireEncoder) -> WireFormat {
+        precondition(encoders.count < WireFormat.maximumCount, "more than \(WireFormat.maximumCount) wire formats")
+        encoders.append(encoder)
+        return WireFormat(index: encoders.count - 1)
+    }
+
+    public var count: Int { encoders.count }
+
+    func encoder(_ format: WireFormat) -> any WireEncoder { encoders[format.index] }
+}
+
+/// Format 0: the payload in one server frame. Batches encode it in place
+/// (see `BatchBuilder`); this is its `WireEncoder` face, for everything else.
+public struct WebSocketFrameEncoder: WireEncoder {
+    public init() {}
+
+    public func encode(_ message: BroadcastMessage, sequence: UInt64, into output: inout [UInt8]) {
+        output += FrameEncoder.frame(opcode: message.opcode, payload: message.payload)
+    }
+
+    public func maximumSize(of message: BroadcastMessage) -> Int {
+        FrameEncoder.headerSize(payloadLength: message.payload.count, masked: false) + message.payload.count
+    }
 }
 
 /// A set of formats, as a bit mask.
 struct WireFormats: Equatable {
-    var mask: UInt8 = WireFormat.webSocket.bit
+    var mask: UInt32 = 0
 
     func contains(_ format: WireFormat) -> Bool { mask & format.bit != 0 }
     mutating func insert(_ format: WireFormat) { mask |= format.bit }
+    var isEmpty: Bool { mask == 0 }
+
+    /// The formats in the set, lowest index first.
+    var members: [WireFormat] {
+        var remaining = mask
+        var result: [WireFormat] = []
+        while remaining != 0 {
+            let index = remaining.trailingZeroBitCount
+            result.append(WireFormat(index: index))
+            remaining &= remaining - 1
+        }
+        return result
+    }
 }

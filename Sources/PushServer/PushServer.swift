@@ -14,9 +14,16 @@ import WebSocketCodec
 ///     try server.start()
 public final class PushServer: Sendable {
     public let configuration: ServerConfiguration
-    private let pending = Mutex<(webSockets: [RouteTable.WebSocketRoute], http: [RouteTable.HTTPRoute])>(([], []))
+    private let pending = Mutex(Pending())
     private let running = Mutex<Running?>(nil)
     private let board = StatisticsBoard()
+
+    /// Routes and transports, gathered until `start` fixes them.
+    private struct Pending: Sendable {
+        var webSockets: [RouteTable.WebSocketRoute] = []
+        var http: [RouteTable.HTTPRoute] = []
+        var transports = ServerTransports()
+    }
 
     private struct Running: Sendable {
         let group: EventLoopGroup
@@ -37,50 +44,45 @@ public final class PushServer: Sendable {
 
     /// Adds a plain HTTP route answering `method` (GET also answers HEAD).
     public func route(_ method: String, _ pattern: PathPattern, _ respond: @escaping @Sendable (HTTPRequest) -> HTTPReply) {
-        add(method, pattern, .respond(respond))
+        add(method, pattern, Responder(respond: respond))
     }
 
     public func get(_ pattern: PathPattern, _ respond: @escaping @Sendable (HTTPRequest) -> HTTPReply) {
         route("GET", pattern, respond)
     }
 
-    /// Server-Sent Events of the room named by the "*" of `pattern` (e.g. "/sse/*").
-    public func eventStreams(_ pattern: PathPattern) { add("GET", pattern, .eventStream) }
-
-    /// Polling and long-polling of the room named by the "*" of `pattern` (e.g. "/poll/*").
-    public func polling(_ pattern: PathPattern) { add("GET", pattern, .poll) }
-
-    /// iframe streaming of the room named by the "*" of `pattern` (e.g. "/iframe/*").
-    public func scriptStreams(_ pattern: PathPattern) { add("GET", pattern, .scriptStream) }
-
-    /// POST a message to the room named by the "*" of `pattern` (e.g. "/publish/*"), when `authorize` allows.
-    public func publishing(_ pattern: PathPattern, authorize: @escaping @Sendable (HTTPRequestHead) -> PublishAuthorization) {
-        add("POST", pattern, .publish(authorize: authorize))
-    }
-
     /// Files under `directory` for the "*" of `pattern` (e.g. "/static/*").
     public func files(_ pattern: PathPattern, directory: String) throws(SystemError) {
-        add("GET", pattern, .files(try StaticFiles(directory: directory)))
+        add("GET", pattern, try StaticFiles(directory: directory))
     }
 
-    private func add(_ method: String, _ pattern: PathPattern, _ action: RouteTable.Action) {
-        pending.withLock { $0.http.append(.init(method: method, pattern: pattern, action: action)) }
+    func add(_ method: String, _ pattern: PathPattern, _ endpoint: any HTTPEndpoint) {
+        pending.withLock { $0.http.append(.init(method: method, pattern: pattern, endpoint: endpoint)) }
+    }
+
+    /// The server's one transport of type `T`, made on first use (see `ServerTransports`).
+    func transport<T: ConnectionTransport>(_ type: T.Type, make: (UInt8, inout WireFormatRegistry) -> T) -> T {
+        pending.withLock { $0.transports.transport(type, make: make) }
     }
 
     /// Binds and starts serving. Returns the address actually bound.
     @discardableResult
     public func start() throws(SystemError) -> SocketAddress {
-        let routes = pending.withLock { RouteTable(webSockets: $0.webSockets, http: $0.http) }
+        let (routes, transports) = pending.withLock { (RouteTable(webSockets: $0.webSockets, http: $0.http), $0.transports) }
         let configuration = configuration
         let group = try EventLoopGroup(loopCount: configuration.loopCount)
-        let broadcaster = Broadcaster(group: group, configuration: configuration.broadcast)
+        let broadcaster = Broadcaster(group: group, configuration: configuration.broadcast, formats: transports.formats)
         let board = board
+        let loops = ServerLoops(count: group.loops.count)
         do {
             let server = try TCPServer(
                 group: group, host: configuration.host, port: configuration.port,
                 tickInterval: configuration.timerTick.nanoseconds
             ) { loop in
-                ServerHandler(routes: routes, configuration: configuration, rooms: broadcaster.part(on: loop), board: board)
+                let handler = ServerHandler(routes: routes, transports: transports, configuration: configuration,
+                                            rooms: broadcaster.part(on: loop), loops: loops, board: board)
+                loops.add(handler, on: loop)
+                return handler
             }
             running.withLock { $0 = Running(group: group, server: server, broadcaster: broadcaster) }
             return server.address
@@ -175,6 +177,29 @@ public struct ServerStatistics: Sendable, Equatable {
         connections += other.connections
         queuedBytes += other.queuedBytes
         timers += other.timers
+    }
+}
+
+/// Every loop's handler, for work that must run on another loop (a
+/// connection handed to the loop that owns its session). Filled while the
+/// server starts, one entry per loop as it is made.
+final class ServerLoops: Sendable {
+    private let handlers: Mutex<[LoopBound<ServerHandler>?]>
+
+    init(count: Int) { handlers = Mutex(Array(repeating: nil, count: count)) }
+
+    func add(_ handler: ServerHandler, on loop: EventLoop) {
+        handlers.withLock { $0[loop.index] = LoopBound(handler, loop: loop) }
+    }
+
+    /// Runs `body` on loop `index` with its handler (at once if that is this loop).
+    func run(on index: Int, _ body: @escaping @Sendable (ServerHandler) -> Void) {
+        guard let handler = handlers.withLock({ $0[index] }) else { return }
+        if handler.loop.inEventLoop {
+            body(handler.value)
+        } else {
+            handler.loop.execute { body(handler.value) }
+        }
     }
 }
 

@@ -7,6 +7,27 @@ public struct HTTPRequest: Sendable {
     public let body: [UInt8]
 }
 
+/// What answers requests on an HTTP route: a response, files, a publish,
+/// or the start of a transport that keeps the connection (a stream, a poll).
+protocol HTTPEndpoint: Sendable {
+    func serve(_ call: RouteCall, on connection: ServerConnection) -> RequestOutcome
+}
+
+/// One request as a route sees it.
+struct RouteCall {
+    let request: HTTPRequest
+    /// What the route pattern's "*" matched.
+    let rest: String
+    /// The CORS headers its response must carry; nil when the origin is not allowed (or sent none).
+    let cors: [(String, String)]?
+    /// The request's bytes and whatever is pipelined after them, valid during
+    /// the call: what an endpoint hands over when it moves the connection to
+    /// another loop.
+    let input: UnsafeRawBufferPointer
+
+    var head: HTTPRequestHead { request.head }
+}
+
 /// The server's routes, fixed once it starts; shared read-only by all loops.
 final class RouteTable: Sendable {
     struct WebSocketRoute: Sendable {
@@ -14,24 +35,10 @@ final class RouteTable: Sendable {
         let behavior: WebSocketBehavior
     }
 
-    /// What a plain HTTP route does.
-    enum Action: Sendable {
-        case respond(@Sendable (HTTPRequest) -> HTTPReply)
-        /// Server-Sent Events for the room named by the rest of the path.
-        case eventStream
-        /// Polling and long-polling (`?since=SEQ&wait=SECONDS`).
-        case poll
-        /// iframe streaming: script calls to `parent.push`.
-        case scriptStream
-        /// POST a message to the room, if `authorize` says so.
-        case publish(authorize: @Sendable (HTTPRequestHead) -> PublishAuthorization)
-        case files(StaticFiles)
-    }
-
     struct HTTPRoute: Sendable {
         let method: String
         let pattern: PathPattern
-        let action: Action
+        let endpoint: any HTTPEndpoint
     }
 
     let webSockets: [WebSocketRoute]
@@ -59,6 +66,15 @@ final class RouteTable: Sendable {
             return .found(route)
         }
         return matching.isEmpty ? .notFound : .methodNotAllowed(allowed: matching.map(\.method))
+    }
+}
+
+/// A route answered by the application's closure.
+struct Responder: HTTPEndpoint {
+    let respond: @Sendable (HTTPRequest) -> HTTPReply
+
+    func serve(_ call: RouteCall, on connection: ServerConnection) -> RequestOutcome {
+        HTTPFrontDoor.finish(connection, call.head, respond(call.request), cors: call.cors)
     }
 }
 

@@ -104,3 +104,9 @@ extension Substring {
         return text
     }
 }
+
+extension StaticFiles: HTTPEndpoint {
+    func serve(_ call: RouteCall, on connection: ServerConnection) -> RequestOutcome {
+        HTTPFrontDoor.finish(connection, call.head, reply(relativePath: call.rest, head: call.head), cors: call.cors)
+    }
+}

@@ -10,30 +10,47 @@ public struct WebSocketID: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(loop).\(connection)" }
 }
 
-/// A handle to one WebSocket, valid during the callback that received it.
-/// Sends are corked: everything sent during one callback leaves in one write.
+/// A handle to one WebSocket. Sends are corked: everything sent during one
+/// callback leaves in one write. Use it on the socket's loop (carry it there
+/// in a `LoopBound`). A handle kept after its socket closed is inert: it
+/// names the connection with its slot's generation, so once the slot serves
+/// another client, nothing sent through the old handle reaches that client.
 public struct WebSocket {
-    let connection: Connection<ServerHandler>
+    unowned(unsafe) let connections: Connections<ServerHandler>
+    let connectionID: ConnectionID
 
-    init(_ connection: Connection<ServerHandler>) { self.connection = connection }
+    init(_ connection: ServerConnection) {
+        connections = connection.connections
+        connectionID = connection.id
+    }
 
-    var handler: ServerHandler { connection.connections.handler }
+    /// The connection, while this handle still names it.
+    private var connection: ServerConnection? { connections.connection(connectionID) }
 
-    public var id: WebSocketID { WebSocketID(loop: connection.loop.index, connection: connection.id) }
-    public var loop: EventLoop { connection.loop }
+    var handler: ServerHandler { connections.handler }
+
+    public var id: WebSocketID { WebSocketID(loop: connections.loop.index, connection: connectionID) }
+    public var loop: EventLoop { connections.loop }
+
     /// False once closing began (a close frame was sent or received) or the connection is gone.
-    public var isOpen: Bool { connection.isOpen && connection.context.phase == .webSocket }
+    public var isOpen: Bool {
+        guard let connection else { return false }
+        return connection.context.transport == ServerTransports.webSocket && !connection.context.closing
+    }
+
+    /// The open connection this handle names; nil once closing began.
+    private var openConnection: ServerConnection? { isOpen ? connection : nil }
 
     /// The application's data for this connection.
     public var userData: AnyObject? {
-        get { connection.context.userData }
-        nonmutating set { connection.context.userData = newValue }
+        get { connection?.context.userData }
+        nonmutating set { connection?.context.userData = newValue }
     }
 
     /// A small integer of the application's, for flags that need no allocation.
     public var tag: UInt32 {
-        get { connection.context.tag }
-        nonmutating set { connection.context.tag = newValue }
+        get { connection?.context.tag ?? 0 }
+        nonmutating set { connection?.context.tag = newValue }
     }
 
     public func send(text: String) {
@@ -47,16 +64,17 @@ public struct WebSocket {
 
     /// Sends one unfragmented message (.text payloads must be valid UTF-8).
     public func send(_ payload: UnsafeRawBufferPointer, opcode: Opcode) {
-        guard isOpen else { return }
-        handler.sendFrame(connection, opcode: opcode, payload: payload)
+        guard let connection = openConnection else { return }
+        WebSocketTransport.sendFrame(connection, opcode: opcode, payload: payload)
     }
 
     /// Bytes written but not yet taken by the kernel (backpressure).
-    public var bufferedAmount: Int { connection.queuedBytes }
+    public var bufferedAmount: Int { connection?.queuedBytes ?? 0 }
 
     /// Starts the closing handshake.
     public func close(code: CloseCode = .normalClosure, reason: String = "") {
-        handler.startClose(connection, code: code, reason: reason)
+        guard let connection else { return }
+        WebSocketTransport.startClose(connection, code: code, reason: reason)
     }
 
     // MARK: Rooms
@@ -68,23 +86,29 @@ public struct WebSocket {
     /// after that sequence are sent first, from history; `resumed` says how it went.
     public func join(_ room: String, resumeAfter: UInt64? = nil,
                      resumed: (@Sendable (LoopBroadcaster.ResumeResult) -> Void)? = nil) {
-        guard isOpen else { return }
+        guard let connection = openConnection else { return }
         handler.join(connection, room, resumeAfter: resumeAfter, resumed: resumed)
     }
 
-    public func leave(_ room: String) { handler.leave(connection, room) }
+    public func leave(_ room: String) {
+        guard let connection else { return }
+        handler.leave(connection, room)
+    }
 
     /// The rooms this socket is in.
-    public var rooms: [String] { handler.roomNames(of: connection) }
+    public var rooms: [String] {
+        guard let connection else { return [] }
+        return handler.roomNames(of: connection)
+    }
 
     /// The first room this socket joined (no allocation: for the one-room case).
     public var room: String? {
-        let first = connection.context.firstRoom
-        return first == .none ? nil : handler.rooms.roomName(at: first.room)
+        guard let first = connection?.context.firstRoom, first != .none else { return nil }
+        return handler.rooms.roomName(at: first.room)
     }
 
     /// Who this socket is, for exclusions.
-    public var subscriberID: SubscriberID { SubscriberID(loop: loop.index, connection: connection.id) }
+    public var subscriberID: SubscriberID { SubscriberID(loop: loop.index, connection: connectionID) }
 
     /// Publishes to a room (the sender need not be a member). With
     /// `includeSelf: false`, the sender does not get its own message.
@@ -99,6 +123,6 @@ public struct WebSocket {
 
     /// Drops the connection at once, without a closing handshake.
     public func terminate() {
-        handler.terminate(connection)
+        connection?.close(reason: .local)
     }
 }

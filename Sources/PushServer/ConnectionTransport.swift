@@ -1,0 +1,75 @@
+import Broadcast
+import Reactor
+
+typealias ServerConnection = Connection<ServerHandler>
+
+/// What serves a connection: the HTTP front door while requests are read,
+/// then whatever a request turned it into (a WebSocket, an event stream, a
+/// held poll...). Each transport is one type, shared by every loop, keeping
+/// its per-connection state in `ConnectionState`. `ServerHandler` hands every
+/// event of a connection to the transport its state names, so a new
+/// transport is a new file, not a new case in a switch. Every call runs on
+/// the connection's loop.
+protocol ConnectionTransport: AnyObject, Sendable {
+    /// Position in the server's table: what `ConnectionState.transport` holds.
+    var index: UInt8 { get }
+
+    /// Input arrived: return how many bytes were consumed (the rest is
+    /// presented again with more input).
+    func received(_ connection: ServerConnection, _ bytes: UnsafeMutableRawBufferPointer) -> Int
+    /// Everything queued for the connection was written.
+    func drained(_ connection: ServerConnection)
+    /// The connection's timeout expired.
+    func timedOut(_ connection: ServerConnection)
+    /// The peer half-closed.
+    func readEnded(_ connection: ServerConnection)
+    /// A graceful shutdown began.
+    func shuttingDown(_ connection: ServerConnection)
+    /// The connection is gone (its rooms are left by the server afterwards).
+    func closed(_ connection: ServerConnection, reason: CloseReason)
+
+    /// A room's messages for the connection, already in its transport's wire
+    /// format; returns the bytes now queued for it, or nil when it is gone.
+    func deliver(_ slices: UnsafeBufferPointer<SharedSlice>, to connection: ServerConnection, lastSequence: UInt64) -> Int?
+    /// The connection has more queued than a room member may (close policy).
+    func evict(_ connection: ServerConnection)
+}
+
+extension ConnectionTransport {
+    func drained(_ connection: ServerConnection) {}
+    func readEnded(_ connection: ServerConnection) { connection.close(reason: .peerClosed) }
+    func shuttingDown(_ connection: ServerConnection) { connection.close(reason: .shutdown) }
+    func closed(_ connection: ServerConnection, reason: CloseReason) {}
+
+    func deliver(_ slices: UnsafeBufferPointer<SharedSlice>, to connection: ServerConnection, lastSequence: UInt64) -> Int? {
+        nil  // not a room member
+    }
+
+    func evict(_ connection: ServerConnection) {}
+
+    /// The loop's handler: routes, configuration, rooms, counters.
+    func handler(of connection: ServerConnection) -> ServerHandler { connection.connections.handler }
+}
+
+/// The transports of one server, in index order, and the wire formats their
+/// room members use. Assembled before the server starts, then fixed and
+/// shared by every loop.
+struct ServerTransports: Sendable {
+    static let frontDoor: UInt8 = 0
+    static let webSocket: UInt8 = 1
+
+    private(set) var all: [any ConnectionTransport] = [HTTPFrontDoor(index: frontDoor), WebSocketTransport(index: webSocket)]
+    private(set) var formats = WireFormatRegistry()
+
+    /// The server's one transport of type `T`, made (with the next index,
+    /// and the wire format it registers) on first use.
+    mutating func transport<T: ConnectionTransport>(_ type: T.Type, make: (UInt8, inout WireFormatRegistry) -> T) -> T {
+        if let existing = all.first(where: { $0 is T }) { return existing as! T }
+        precondition(all.count < Int(UInt8.max), "too many transports")
+        let made = make(UInt8(all.count), &formats)
+        all.append(made)
+        return made
+    }
+
+    subscript(index: UInt8) -> any ConnectionTransport { all[Int(index)] }
+}

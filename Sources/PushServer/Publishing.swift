@@ -1,0 +1,42 @@
+import Broadcast
+import Reactor
+import WebSocketCodec
+
+/// `POST /publish/ROOM[?event=NAME]`: the body is the message (text when it
+/// is UTF-8 and the Content-Type is not application/octet-stream), published
+/// to the room when `authorize` allows.
+struct Publishing: HTTPEndpoint {
+    let authorize: @Sendable (HTTPRequestHead) -> PublishAuthorization
+
+    func serve(_ call: RouteCall, on connection: ServerConnection) -> RequestOutcome {
+        HTTPFrontDoor.finish(connection, call.head, publish(call.request, to: call.rest, on: connection), cors: call.cors)
+    }
+
+    private func publish(_ request: HTTPRequest, to rest: String, on connection: ServerConnection) -> HTTPReply {
+        switch authorize(request.head) {
+        case .allowed: break
+        case .unauthenticated:
+            return HTTPReply(status: 401, headers: [("WWW-Authenticate", "Bearer")], body: Array("an Authorization: Bearer token is required\n".utf8))
+        case .forbidden:
+            return HTTPReply(status: 403, body: Array("that token may not publish\n".utf8))
+        }
+        guard let room = URLComponent.roomName(rest) else { return .roomNameMissing }
+        let binary = request.head.header("Content-Type")?.lowercased().hasPrefix("application/octet-stream") ?? false
+        if !binary && String(validating: request.body, as: UTF8.self) == nil {
+            return HTTPReply(status: 400, body: Array("the body is not UTF-8; send binary as application/octet-stream\n".utf8))
+        }
+        let event = queryValue("event", in: request.head.query)
+        let rooms = connection.connections.handler.rooms
+        rooms.publish(BroadcastMessage(opcode: binary ? .binary : .text, payload: request.body, name: event), to: room)
+        rooms.forwardNow()  // sequenced before the 202 can lead the client to publish again
+        return HTTPReply(status: 202, headers: [("Content-Type", "application/json")],
+                         body: Array("{\"room\":".utf8) + JSONString.quoted(Array(room.utf8)) + Array(",\"accepted\":true}".utf8))
+    }
+}
+
+extension PushServer {
+    /// POST a message to the room named by the "*" of `pattern` (e.g. "/publish/*"), when `authorize` allows.
+    public func publishing(_ pattern: PathPattern, authorize: @escaping @Sendable (HTTPRequestHead) -> PublishAuthorization) {
+        add("POST", pattern, Publishing(authorize: authorize))
+    }
+}

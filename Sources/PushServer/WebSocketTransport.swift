@@ -1,0 +1,191 @@
+import Broadcast
+import Reactor
+import WebSocketCodec
+
+/// A connection upgraded to WebSocket: frames in and out, the route's
+/// callbacks, the heartbeat (ping after silence, drop after more) and the
+/// closing handshake.
+final class WebSocketTransport: ConnectionTransport {
+    let index: UInt8
+
+    init(index: UInt8) { self.index = index }
+
+    /// Validates and answers the upgrade; true when the connection is now a WebSocket.
+    func upgrade(_ connection: ServerConnection, head: HTTPRequestHead, route: Int) -> Bool {
+        let handler = handler(of: connection)
+        let behavior = handler.routes.webSockets[route].behavior
+        let request: UpgradeRequest
+        switch ServerHandshake.validate(head) {
+        case .failure(let rejection):
+            connection.write(rejection.response)
+            handler.closeWhenFlushed(connection)
+            return false
+        case .success(let valid):
+            request = valid
+        }
+        let subprotocol: String?
+        switch behavior.upgrade(request) {
+        case .reject(let status, let reason):
+            HTTPFrontDoor.respondAndClose(connection, status: status, reason: reason)
+            return false
+        case .accept(let chosen):
+            subprotocol = chosen
+        }
+        connection.write(ServerHandshake.response(acceptKey: ServerHandshake.acceptValue(forKey: request.key), subprotocol: subprotocol))
+        connection.context.transport = index
+        connection.context.route = UInt16(route)
+        handler.statistics.openWebSockets += 1
+        handler.statistics.handshakes += 1
+        armHeartbeat(connection)
+        if let everyone = handler.configuration.everyoneRoom { handler.join(connection, everyone) }
+        behavior.open(WebSocket(connection), request)
+        return connection.isOpen
+    }
+
+    // MARK: ConnectionTransport
+
+    func received(_ connection: ServerConnection, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
+        let handler = handler(of: connection)
+        if !connection.context.closing && !bytes.isEmpty {
+            // Any input proves the peer alive.
+            connection.context.awaitingPong = false
+            armHeartbeat(connection)
+        }
+        var offset = 0
+        while connection.isOpen {
+            if handler.pausedForBackpressure(connection) { return offset }
+            let (event, consumed) = connection.context.reader.read(
+                UnsafeMutableRawBufferPointer(rebasing: bytes[offset...]), role: .server, limits: handler.limits)
+            offset += consumed
+            switch event {
+            case .needMore:
+                return offset
+            case .message(let opcode, let payload):
+                guard !connection.context.closing else { continue }  // data after a close frame is dropped
+                handler.statistics.messagesReceived += 1
+                behavior(connection).message(WebSocket(connection), WebSocketMessage(opcode: opcode, payload: payload))
+            case .ping(let payload):
+                if !connection.context.closing { Self.sendFrame(connection, opcode: .pong, payload: payload) }
+            case .pong:
+                break
+            case .close(let code, let reason):
+                receivedClose(connection, code: code, reason: reason)
+                return bytes.count
+            case .failure(let code, let reason):
+                handler.statistics.protocolErrors += 1
+                fail(connection, code: code, reason: reason)
+                return bytes.count
+            }
+        }
+        return bytes.count
+    }
+
+    func drained(_ connection: ServerConnection) {
+        connection.resumeReading()  // if it was paused by backpressure
+        guard !connection.context.closing else { return }
+        behavior(connection).drain(WebSocket(connection))
+    }
+
+    func timedOut(_ connection: ServerConnection) {
+        let handler = handler(of: connection)
+        if connection.context.closing {
+            connection.close(reason: .timedOut)
+        } else if connection.context.awaitingPong || handler.pingInterval == 0 {
+            handler.statistics.heartbeatEvictions += 1
+            connection.close(reason: .local)
+        } else {
+            connection.context.awaitingPong = true
+            Self.sendFrame(connection, opcode: .ping, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+            connection.setTimeout(nanoseconds: handler.pongTimeout)
+        }
+    }
+
+    func readEnded(_ connection: ServerConnection) {
+        connection.close(reason: .peerClosed)
+    }
+
+    func shuttingDown(_ connection: ServerConnection) {
+        if connection.context.closing {
+            connection.close(reason: .shutdown)  // its close frame went out already
+        } else {
+            Self.startClose(connection, code: .goingAway, reason: "server shutting down")
+        }
+    }
+
+    func closed(_ connection: ServerConnection, reason: CloseReason) {
+        handler(of: connection).statistics.openWebSockets -= 1
+        reportClose(connection, code: .abnormalClosure, reason: "")
+    }
+
+    func deliver(_ slices: UnsafeBufferPointer<SharedSlice>, to connection: ServerConnection, lastSequence: UInt64) -> Int? {
+        guard !connection.context.closing else { return nil }
+        connection.write(slices: slices)
+        return connection.isOpen ? connection.queuedBytes : nil
+    }
+
+    func evict(_ connection: ServerConnection) {
+        guard !connection.context.closing else { return }  // already on its way out
+        let handler = handler(of: connection)
+        handler.statistics.slowSubscriberEvictions += 1
+        Self.startClose(connection, code: .policyViolation,
+                        reason: "too slow: more than \(handler.configuration.broadcast.maxQueuedBytes) bytes queued")
+    }
+
+    // MARK: Frames and closing
+
+    static func sendFrame(_ connection: ServerConnection, opcode: Opcode, payload: UnsafeRawBufferPointer) {
+        let header = FrameEncoder.headerSize(payloadLength: payload.count, masked: false)
+        connection.write(reserving: header + payload.count) { out in
+            FrameEncoder.encode(opcode: opcode, payload: payload, maskKey: nil, into: out.baseAddress!)
+        }
+    }
+
+    private func armHeartbeat(_ connection: ServerConnection) {
+        let interval = handler(of: connection).pingInterval
+        if interval > 0 { connection.setTimeout(nanoseconds: interval) } else { connection.clearTimeout() }
+    }
+
+    /// The peer's close frame: answer it (echoing its code) and end the connection.
+    private func receivedClose(_ connection: ServerConnection, code: CloseCode?, reason: UnsafeRawBufferPointer) {
+        if !connection.context.closing {
+            let payload = code.map { FrameEncoder.closePayload(code: $0) } ?? []
+            payload.withUnsafeBytes { Self.sendFrame(connection, opcode: .close, payload: $0) }
+            connection.context.closing = true
+            reportClose(connection, code: code ?? .noStatusReceived, reason: String(decoding: reason, as: UTF8.self))
+        }
+        // The server closes the TCP connection first (RFC 6455 §7.1.1).
+        handler(of: connection).closeWhenFlushed(connection)
+    }
+
+    /// Fails the connection: a close frame with the code, then the end.
+    private func fail(_ connection: ServerConnection, code: CloseCode, reason: String) {
+        if !connection.context.closing {
+            FrameEncoder.closePayload(code: code, reason: reason).withUnsafeBytes { Self.sendFrame(connection, opcode: .close, payload: $0) }
+            connection.context.closing = true
+            reportClose(connection, code: code, reason: reason)
+        }
+        handler(of: connection).closeWhenFlushed(connection)
+    }
+
+    /// Our close: send the frame and wait (bounded) for the peer's.
+    static func startClose(_ connection: ServerConnection, code: CloseCode, reason: String) {
+        guard connection.isOpen, connection.context.transport == ServerTransports.webSocket, !connection.context.closing else { return }
+        FrameEncoder.closePayload(code: code, reason: reason).withUnsafeBytes { sendFrame(connection, opcode: .close, payload: $0) }
+        connection.context.closing = true
+        connection.setTimeout(nanoseconds: connection.connections.handler.closeTimeout)
+        let transport = connection.connections.handler.transports[ServerTransports.webSocket] as! WebSocketTransport
+        transport.reportClose(connection, code: code, reason: reason)
+    }
+
+    /// The close callback, once; from then on the socket is out of its rooms.
+    private func reportClose(_ connection: ServerConnection, code: CloseCode, reason: String) {
+        guard !connection.context.closeReported else { return }
+        connection.context.closeReported = true
+        behavior(connection).close(WebSocket(connection), code, reason)
+        handler(of: connection).leaveAllRooms(connection)
+    }
+
+    private func behavior(_ connection: ServerConnection) -> WebSocketBehavior {
+        handler(of: connection).routes.webSockets[Int(connection.context.route)].behavior
+    }
+}
