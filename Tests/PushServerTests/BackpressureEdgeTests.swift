@@ -4,6 +4,7 @@ import Glibc
 import PushServer
 import Reactor
 import Synchronization
+import TestSupport
 import WebSocketCodec
 import XCTest
 

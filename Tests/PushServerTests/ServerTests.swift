@@ -2,6 +2,7 @@ import Broadcast
 import Glibc
 import PushServer
 import Reactor
+import TestSupport
 import WebSocketCodec
 import XCTest
 

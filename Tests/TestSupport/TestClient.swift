@@ -4,13 +4,13 @@ import WebSocketCodec
 
 /// A blocking WebSocket client over a plain socket: the peer the server
 /// tests drive by hand, including in ways no real client would.
-final class TestClient {
-    let descriptor: Int32
+public final class TestClient {
+    public let descriptor: Int32
     private var buffer: [UInt8] = []
     private var reader = WebSocketReader()
 
     /// Connects without any handshake.
-    init(port: Int, receiveBuffer: Int32? = nil) throws {
+    public init(port: Int, receiveBuffer: Int32? = nil) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw SystemError("socket") }
         if var size = receiveBuffer {
@@ -23,7 +23,7 @@ final class TestClient {
     }
 
     /// Connects and completes the opening handshake on `path`.
-    convenience init(port: Int, path: String, receiveBuffer: Int32? = nil) throws {
+    public convenience init(port: Int, path: String, receiveBuffer: Int32? = nil) throws {
         try self.init(port: port, receiveBuffer: receiveBuffer)
         var handshake = ClientHandshake(host: "127.0.0.1:\(port)", path: path, key16: (0..<16).map { UInt8($0 * 7) })
         send(handshake.request)
@@ -43,7 +43,7 @@ final class TestClient {
 
     deinit { close(descriptor) }
 
-    func send(_ bytes: [UInt8]) {
+    public func send(_ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
@@ -52,16 +52,16 @@ final class TestClient {
         }
     }
 
-    func send(_ text: String) { send(Array(text.utf8)) }
+    public func send(_ text: String) { send(Array(text.utf8)) }
 
     /// Sends one masked frame, as a client must.
-    func sendFrame(_ opcode: Opcode, _ payload: [UInt8], fin: Bool = true) {
+    public func sendFrame(_ opcode: Opcode, _ payload: [UInt8], fin: Bool = true) {
         send(FrameEncoder.frame(opcode: opcode, fin: fin, payload: payload, maskKey: MaskKey(1, 2, 3, 4)))
     }
 
     /// Reads more bytes into the buffer; false at end of stream or timeout.
     @discardableResult
-    func fill() -> Bool {
+    public func fill() -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let received = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
         guard received > 0 else { return false }
@@ -69,13 +69,13 @@ final class TestClient {
         return true
     }
 
-    enum Frame: Equatable {
+    public enum Frame: Equatable {
         case text(String), binary([UInt8]), ping([UInt8]), pong([UInt8]), close(UInt16?, String)
         case failure(UInt16), ended
     }
 
     /// The next frame from the server (unmasked), or `.ended`.
-    func receiveFrame() -> Frame {
+    public func receiveFrame() -> Frame {
         while true {
             var event: Frame?
             var consumed = 0
@@ -99,20 +99,20 @@ final class TestClient {
     }
 
     /// Everything until the server ends the stream (or times out), as text.
-    func receiveAll() -> String {
+    public func receiveAll() -> String {
         while fill() {}
         defer { buffer = [] }
         return String(decoding: buffer, as: UTF8.self)
     }
 
-    func reset() {
+    public func reset() {
         var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
         shutdown(descriptor, Int32(SHUT_RDWR))
     }
 }
 
-func waitUntil(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+public func waitUntil(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
     let deadline = monotonicNanoseconds() + UInt64(seconds * 1e9)
     while monotonicNanoseconds() < deadline {
         if condition() { return true }
