@@ -43,8 +43,35 @@ public final class Broadcaster: Sendable {
     }
 
     /// Publishes from any thread (a backend feeding a ticker, say).
-    public func publish(_ message: BroadcastMessage, to room: String) {
-        post(to: homeLoop(of: room)) { $0.publish(message, to: room) }
+    public func publish(_ message: BroadcastMessage, to room: String, excluding exclusion: Exclusion = Exclusion()) {
+        post(to: homeLoop(of: room)) { $0.publish(message, to: room, excluding: exclusion) }
+    }
+
+    /// The part on the calling thread's loop, when it is one of the group's.
+    public var currentPart: LoopBroadcaster? {
+        group.loops.first(where: \.inEventLoop).map { registry.parts[$0.index].value }
+    }
+
+    /// Runs `body` with every loop's part, on that loop, and gathers what it
+    /// returns, by loop index. Unlike `statistics()` it does not block, so a
+    /// task on a loop can await it.
+    public func collect<Value: Sendable>(_ body: @escaping @Sendable (LoopBroadcaster) -> Value) async -> [Value] {
+        let registry = registry
+        let count = loopCount
+        let gathered = Mutex<[Int: Value]>([:])
+        return await withCheckedContinuation { continuation in
+            for index in 0..<count {
+                let part = registry.parts[index]
+                part.loop.execute {
+                    let value = body(part.value)
+                    let all = gathered.withLock { results -> [Value]? in
+                        results[index] = value
+                        return results.count == count ? (0..<count).map { results[$0]! } : nil
+                    }
+                    if let all { continuation.resume(returning: all) }
+                }
+            }
+        }
     }
 
     /// Counters per room, summed over every loop. Waits for the loops.

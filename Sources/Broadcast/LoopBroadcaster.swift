@@ -13,6 +13,9 @@ public final class LoopBroadcaster {
     public let loop: EventLoop
     let configuration: BroadcastConfiguration
     unowned let group: Broadcaster
+
+    /// The broadcaster this is a part of (every loop's).
+    public var broadcaster: Broadcaster { group }
     /// Where deliveries go, by wire format; set by the server before the
     /// first subscribe. Each lives as long as the loop (the server's handler
     /// for this loop), so it is held without reference counting.

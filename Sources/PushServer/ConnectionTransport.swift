@@ -60,6 +60,11 @@ struct ServerTransports: Sendable {
 
     private(set) var all: [any ConnectionTransport] = [HTTPFrontDoor(index: frontDoor), WebSocketTransport(index: webSocket)]
     private(set) var formats = WireFormatRegistry()
+    /// The session layer, when the server has one.
+    var sessions: SessionService?
+
+    /// A wire format no connection transport owns (the sessions' WebSocket packets).
+    mutating func register(_ encoder: any WireEncoder) -> WireFormat { formats.register(encoder) }
 
     /// The server's one transport of type `T`, made (with the next index,
     /// and the wire format it registers) on first use.

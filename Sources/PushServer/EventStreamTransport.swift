@@ -25,7 +25,7 @@ final class EventStreamTransport: RoomStreamTransport, HTTPEndpoint {
         }
         // An id that is not one of our sequence numbers (another server's) means: start live.
         let resumeAfter = call.head.header("Last-Event-ID").flatMap { UInt64($0) }
-            ?? queryValue("lastEventId", in: call.head.query).flatMap { UInt64($0) }
+            ?? QueryString.value("lastEventId", in: call.head.query).flatMap { UInt64($0) }
         ChunkedStream.writeHead(connection, contentType: "text/event-stream", cors: call.cors,
                                 first: Array("retry: \(handler.configuration.eventStreamRetry)\n\n".utf8))
         open(connection, room: room, format: format, resumeAfter: resumeAfter, resumed: gapReporter(for: connection))

@@ -205,12 +205,15 @@ enum RequestOutcome {
     case done
 }
 
-/// The value of `name` in a query string (`a=1&b=2`), percent-decoded; "" when present without a value.
-func queryValue(_ name: String, in query: String?) -> String? {
-    guard let query else { return nil }
-    for pair in query.split(separator: "&") {
-        let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-        if parts[0] == name { return parts.count > 1 ? URLComponent.decoded(String(parts[1])) ?? "" : "" }
+/// Query strings (`a=1&b=2`).
+enum QueryString {
+    /// The value of `name`, percent-decoded; "" when present without a value.
+    static func value(_ name: String, in query: String?) -> String? {
+        guard let query else { return nil }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts[0] == name { return parts.count > 1 ? URLComponent.decoded(String(parts[1])) ?? "" : "" }
+        }
+        return nil
     }
-    return nil
 }

@@ -46,13 +46,13 @@ final class PollTransport: ConnectionTransport, HTTPEndpoint {
         if head.method == "HEAD" {
             return HTTPFrontDoor.answerHead(connection, head, contentType: "application/json", chunked: false, cors: call.cors)
         }
-        let sinceText = queryValue("since", in: head.query)
+        let sinceText = QueryString.value("since", in: head.query)
         let since = sinceText.flatMap { UInt64($0) }
         if sinceText != nil && since == nil {
             return HTTPFrontDoor.finish(connection, head, HTTPReply(status: 400, body: Array("since must be a sequence number\n".utf8)), cors: call.cors)
         }
         var wait: UInt64 = 0
-        if let waitText = queryValue("wait", in: head.query) {
+        if let waitText = QueryString.value("wait", in: head.query) {
             guard let seconds = waitText.isEmpty ? 25 : Double(waitText), seconds >= 0, seconds.isFinite else {
                 return HTTPFrontDoor.finish(connection, head, HTTPReply(status: 400, body: Array("wait must be a number of seconds\n".utf8)), cors: call.cors)
             }

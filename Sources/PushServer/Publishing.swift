@@ -25,7 +25,7 @@ struct Publishing: HTTPEndpoint {
         if !binary && String(validating: request.body, as: UTF8.self) == nil {
             return HTTPReply(status: 400, body: Array("the body is not UTF-8; send binary as application/octet-stream\n".utf8))
         }
-        let event = queryValue("event", in: request.head.query)
+        let event = QueryString.value("event", in: request.head.query)
         let rooms = connection.connections.handler.rooms
         rooms.publish(BroadcastMessage(opcode: binary ? .binary : .text, payload: request.body, name: event), to: room)
         rooms.forwardNow()  // sequenced before the 202 can lead the client to publish again

@@ -29,6 +29,7 @@ public final class PushServer: Sendable {
         let group: EventLoopGroup
         let server: TCPServer<ServerHandler>
         let broadcaster: Broadcaster
+        let loops: ServerLoops
     }
 
     public init(configuration: ServerConfiguration = ServerConfiguration()) {
@@ -60,6 +61,17 @@ public final class PushServer: Sendable {
         pending.withLock { $0.http.append(.init(method: method, pattern: pattern, endpoint: endpoint)) }
     }
 
+    func registerFormat(_ encoder: any WireEncoder) -> WireFormat {
+        pending.withLock { $0.transports.register(encoder) }
+    }
+
+    func setSessionService(_ service: SessionService) {
+        pending.withLock { pending in
+            precondition(pending.transports.sessions == nil, "sessions(at:) can be called once per server")
+            pending.transports.sessions = service
+        }
+    }
+
     /// The server's one transport of type `T`, made on first use (see `ServerTransports`).
     func transport<T: ConnectionTransport>(_ type: T.Type, make: (UInt8, inout WireFormatRegistry) -> T) -> T {
         pending.withLock { $0.transports.transport(type, make: make) }
@@ -68,8 +80,15 @@ public final class PushServer: Sendable {
     /// Binds and starts serving. Returns the address actually bound.
     @discardableResult
     public func start() throws(SystemError) -> SocketAddress {
-        let (routes, transports) = pending.withLock { (RouteTable(webSockets: $0.webSockets, http: $0.http), $0.transports) }
         let configuration = configuration
+        let (routes, transports) = pending.withLock { pending in
+            let webSockets = pending.webSockets.map { route in
+                var route = route
+                route.limits = WebSocketLimits(maxMessageSize: route.behavior.maxMessageSize ?? configuration.maxMessageSize)
+                return route
+            }
+            return (RouteTable(webSockets: webSockets, http: pending.http), pending.transports)
+        }
         let group = try EventLoopGroup(loopCount: configuration.loopCount)
         let broadcaster = Broadcaster(group: group, configuration: configuration.broadcast, formats: transports.formats)
         let board = board
@@ -84,7 +103,7 @@ public final class PushServer: Sendable {
                 loops.add(handler, on: loop)
                 return handler
             }
-            running.withLock { $0 = Running(group: group, server: server, broadcaster: broadcaster) }
+            running.withLock { $0 = Running(group: group, server: server, broadcaster: broadcaster, loops: loops) }
             return server.address
         } catch {
             group.shutdown()
@@ -97,6 +116,16 @@ public final class PushServer: Sendable {
 
     /// The rooms; nil before `start`. Its `publish` works from any thread.
     public var broadcaster: Broadcaster? { running.withLock { $0?.broadcaster } }
+
+    /// The open session `id` names, found on its loop; nil once it closed (or before `start`).
+    public func session(_ id: SessionID) async -> Session? {
+        guard let loops = running.withLock({ $0?.loops }), id.loop < loops.count else { return nil }
+        return await withCheckedContinuation { continuation in
+            loops.run(on: id.loop) { handler in
+                continuation.resume(returning: handler.sessions?.record(id).map { handler.sessions.session($0) })
+            }
+        }
+    }
 
     /// Graceful stop: every WebSocket gets a 1001 close, and the loops exit
     /// once all connections are closed or `drainTimeout` has passed.
@@ -138,7 +167,8 @@ public final class PushServer: Sendable {
             + "\"openStreams\":\(server.openStreams),\"messagesReceived\":\(server.messagesReceived),"
             + "\"protocolErrors\":\(server.protocolErrors),\"heartbeatEvictions\":\(server.heartbeatEvictions),"
             + "\"slowSubscriberEvictions\":\(server.slowSubscriberEvictions),\"httpResponses\":\(server.httpResponses),"
-            + "\"connections\":\(server.connections),\"queuedBytes\":\(server.queuedBytes),\"timers\":\(server.timers)},"
+            + "\"connections\":\(server.connections),\"queuedBytes\":\(server.queuedBytes),\"timers\":\(server.timers),"
+            + "\"sessionsOpened\":\(server.sessionsOpened),\"openSessions\":\(server.openSessions),\"movedRequests\":\(server.movedRequests)},"
             + "\"rooms\":{\(roomEntries.joined(separator: ","))}}"
     }
 }
@@ -154,6 +184,12 @@ public struct ServerStatistics: Sendable, Equatable {
     public var httpResponses = 0
     /// SSE, iframe and waiting long-poll connections open now.
     public var openStreams = 0
+    /// Sessions opened since start, and open now (a gauge).
+    public var sessionsOpened = 0
+    public var openSessions = 0
+    /// Session requests (polls, POSTs) that arrived on another loop than
+    /// their session's and were handed to it, connection and all.
+    public var movedRequests = 0
     // Gauges read off the loops when the counters are taken: what a client
     // that went away must not leave behind.
     /// TCP connections open now, of every kind.
@@ -174,6 +210,9 @@ public struct ServerStatistics: Sendable, Equatable {
         slowSubscriberEvictions += other.slowSubscriberEvictions
         httpResponses += other.httpResponses
         openStreams += other.openStreams
+        sessionsOpened += other.sessionsOpened
+        openSessions += other.openSessions
+        movedRequests += other.movedRequests
         connections += other.connections
         queuedBytes += other.queuedBytes
         timers += other.timers
@@ -185,8 +224,12 @@ public struct ServerStatistics: Sendable, Equatable {
 /// server starts, one entry per loop as it is made.
 final class ServerLoops: Sendable {
     private let handlers: Mutex<[LoopBound<ServerHandler>?]>
+    let count: Int
 
-    init(count: Int) { handlers = Mutex(Array(repeating: nil, count: count)) }
+    init(count: Int) {
+        self.count = count
+        handlers = Mutex(Array(repeating: nil, count: count))
+    }
 
     func add(_ handler: ServerHandler, on loop: EventLoop) {
         handlers.withLock { $0[loop.index] = LoopBound(handler, loop: loop) }

@@ -33,6 +33,8 @@ final class RouteTable: Sendable {
     struct WebSocketRoute: Sendable {
         let pattern: PathPattern
         let behavior: WebSocketBehavior
+        /// What the frame reader enforces on this route.
+        var limits = WebSocketLimits()
     }
 
     struct HTTPRoute: Sendable {

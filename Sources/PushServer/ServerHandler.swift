@@ -12,7 +12,6 @@ final class ServerHandler: ConnectionHandler {
     let routes: RouteTable
     let transports: ServerTransports
     let configuration: ServerConfiguration
-    let limits: WebSocketLimits
     let pingInterval: UInt64
     let pongTimeout: UInt64
     let closeTimeout: UInt64
@@ -24,8 +23,8 @@ final class ServerHandler: ConnectionHandler {
     let loops: ServerLoops
     /// This loop's connections.
     private(set) unowned(unsafe) var connections: Connections<ServerHandler>!
-    /// What else runs on this loop for the server (sessions), by whoever added it.
-    var extensions: [ObjectIdentifier: AnyObject] = [:]
+    /// This loop's sessions, when the server has a session layer.
+    private(set) var sessions: SessionTable!
 
     init(routes: RouteTable, transports: ServerTransports, configuration: ServerConfiguration, rooms: LoopBroadcaster,
          loops: ServerLoops, board: StatisticsBoard) {
@@ -34,7 +33,6 @@ final class ServerHandler: ConnectionHandler {
         self.configuration = configuration
         self.rooms = rooms
         self.loops = loops
-        limits = WebSocketLimits(maxMessageSize: configuration.maxMessageSize)
         pingInterval = configuration.pingInterval.nanoseconds
         pongTimeout = configuration.pongTimeout.nanoseconds
         closeTimeout = configuration.closeTimeout.nanoseconds
@@ -45,6 +43,7 @@ final class ServerHandler: ConnectionHandler {
         loop.scheduleRepeating(every: configuration.statisticsInterval.nanoseconds) { [unowned self] in
             board.post(loop: loop.index, server: currentStatistics(), rooms: rooms.localStatistics())
         }
+        if let service = transports.sessions { sessions = SessionTable(service: service, handler: self) }
     }
 
     /// This loop's counters with its gauges filled in (call on the loop).
@@ -53,6 +52,7 @@ final class ServerHandler: ConnectionHandler {
         current.connections = connections?.count ?? 0
         current.queuedBytes = connections?.queuedByteTotal ?? 0
         current.timers = rooms.loop.scheduledTimerCount
+        current.openSessions = sessions?.count ?? 0
         return current
     }
 

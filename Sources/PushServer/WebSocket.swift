@@ -24,17 +24,19 @@ public struct WebSocket {
         connectionID = connection.id
     }
 
-    /// The connection, while this handle still names it.
-    private var connection: ServerConnection? { connections.connection(connectionID) }
+    /// The connection, while this handle still names it (in its close callback too).
+    private var connection: ServerConnection? { connections.connection(connectionID, orClosing: true) }
 
     var handler: ServerHandler { connections.handler }
 
     public var id: WebSocketID { WebSocketID(loop: connections.loop.index, connection: connectionID) }
+    /// The client's address (a system call each time).
+    public var peerAddress: SocketAddress? { connection?.peerAddress }
     public var loop: EventLoop { connections.loop }
 
     /// False once closing began (a close frame was sent or received) or the connection is gone.
     public var isOpen: Bool {
-        guard let connection else { return false }
+        guard let connection = connections.connection(connectionID) else { return false }
         return connection.context.transport == ServerTransports.webSocket && !connection.context.closing
     }
 

@@ -31,6 +31,9 @@ public struct WebSocketBehavior: Sendable {
     /// Called once: the close code (1005 when the peer sent none, 1006 when
     /// the connection dropped without a close frame) and reason.
     public var close: @Sendable (WebSocket, CloseCode, String) -> Void = { _, _, _ in }
+    /// The largest message this route accepts (larger ones close with
+    /// 1009); nil: the server's `maxMessageSize`.
+    public var maxMessageSize: Int?
 
     public init() {}
 }

@@ -55,7 +55,8 @@ final class WebSocketTransport: ConnectionTransport {
         while connection.isOpen {
             if handler.pausedForBackpressure(connection) { return offset }
             let (event, consumed) = connection.context.reader.read(
-                UnsafeMutableRawBufferPointer(rebasing: bytes[offset...]), role: .server, limits: handler.limits)
+                UnsafeMutableRawBufferPointer(rebasing: bytes[offset...]), role: .server,
+                limits: handler.routes.webSockets[Int(connection.context.route)].limits)
             offset += consumed
             switch event {
             case .needMore:

@@ -31,6 +31,8 @@ public struct Connection<Handler: ConnectionHandler> {
     public var loop: EventLoop { connections.loop }
     public var isOpen: Bool { entry.pointee.flags.contains(.open) }
     public var descriptor: Int32 { entry.pointee.descriptor }
+    /// The peer's address (a system call: read it once, when the connection opens or upgrades).
+    public var peerAddress: SocketAddress? { try? SocketAddress(peerAddressOf: entry.pointee.descriptor) }
 
     /// The handler's inline per-connection state.
     public var context: Handler.Context {

@@ -150,11 +150,13 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         return connection
     }
 
-    /// The connection `id` names, if it is still open.
-    public func connection(_ id: ConnectionID) -> Connection<Handler>? {
+    /// The connection `id` names, if it is still open; with `orClosing`, also
+    /// during its `connectionClosed` callback (its state is still readable then).
+    public func connection(_ id: ConnectionID, orClosing: Bool = false) -> Connection<Handler>? {
         guard Int(id.slot) < table.capacity else { return nil }
         let entry = table[id.slot]
-        guard entry.pointee.generation == id.generation, entry.pointee.flags.contains(.open) else { return nil }
+        // The generation moves on right after the close callback: until then the slot is still this connection's.
+        guard entry.pointee.generation == id.generation, orClosing || entry.pointee.flags.contains(.open) else { return nil }
         return Connection(connections: self, slot: id.slot)
     }
 

@@ -34,6 +34,16 @@ public struct SocketAddress: @unchecked Sendable, CustomStringConvertible {
         self.length = length
     }
 
+    /// The address of the peer a connected socket talks to.
+    public init(peerAddressOf descriptor: Int32) throws(SystemError) {
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let status = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(descriptor, $0, &length) }
+        }
+        guard status == 0 else { throw SystemError("getpeername") }
+        self.length = length
+    }
+
     public var family: Int32 { Int32(storage.ss_family) }
 
     public var port: Int {
