@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, top to bottom; a module imports only modules above it (see DESIGN.md):
-// CEpoll → Reactor → WebSocketCodec → Broadcast → PushServer → executables.
+// CEpoll → Reactor → WebSocketCodec → Broadcast → PushServer → Events → executables.
 
 // The hot paths cross module boundaries through generics (Connections<Handler>
 // in Reactor, specialised for handlers in PushServer and wsbench). Without
@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "WebSocketCodec", targets: ["WebSocketCodec"]),
         .library(name: "Broadcast", targets: ["Broadcast"]),
         .library(name: "PushServer", targets: ["PushServer"]),
+        .library(name: "Events", targets: ["Events"]),
         .executable(name: "echo-server", targets: ["echo-server"]),
         .executable(name: "wsbench", targets: ["wsbench"]),
         .executable(name: "push-demo", targets: ["push-demo"]),
@@ -31,6 +32,8 @@ let package = Package(
         .target(name: "WebSocketCodec", swiftSettings: optimized),
         .target(name: "Broadcast", dependencies: ["Reactor", "WebSocketCodec"], swiftSettings: optimized),
         .target(name: "PushServer", dependencies: ["Reactor", "WebSocketCodec", "Broadcast"], swiftSettings: optimized),
+        .target(name: "Events", dependencies: ["PushServer", "Broadcast", "Reactor", "WebSocketCodec"],
+                exclude: ["client.js", "client-module-suffix.js", "embed-client.sh"], swiftSettings: optimized),
         .executableTarget(name: "echo-server", dependencies: ["PushServer"]),
         .executableTarget(name: "wsbench", dependencies: ["Reactor", "WebSocketCodec"]),
         .executableTarget(name: "push-demo", dependencies: ["PushServer", "Broadcast", "Reactor"]),
@@ -42,6 +45,7 @@ let package = Package(
         // Blocking clients the server tests drive by hand.
         .target(name: "TestSupport", dependencies: ["Reactor", "WebSocketCodec"], path: "Tests/TestSupport"),
         .testTarget(name: "PushServerTests", dependencies: ["PushServer", "Broadcast", "Reactor", "WebSocketCodec", "TestSupport"]),
+        .testTarget(name: "EventsTests", dependencies: ["Events", "PushServer", "Broadcast", "Reactor", "WebSocketCodec", "TestSupport"]),
         .testTarget(name: "wsbenchTests", dependencies: ["wsbench", "Reactor", "WebSocketCodec", "PushServer", "Broadcast"]),
     ]
 )

@@ -1,0 +1,61 @@
+import Broadcast
+import PushServer
+
+/// Who an emit reaches (socket.io's `to`, `in`, `except`, `broadcast`): the
+/// members of some rooms of a namespace (or all of it), less the members of
+/// other rooms and maybe the sender. Built by chaining, then `emit`. A
+/// member of several of the rooms gets the packet once. Each room's packet
+/// is encoded once per transport, whatever the number of members.
+public struct BroadcastOperator: Sendable {
+    let namespace: Namespace
+    var rooms: [String] = []
+    var exceptRooms: [String] = []
+    /// The sender, left out (`socket.broadcast`, `socket.to`).
+    var excluding: SessionID?
+
+    init(namespace: Namespace, excluding: SessionID? = nil) {
+        self.namespace = namespace
+        self.excluding = excluding
+    }
+
+    /// Also the members of `room`.
+    public func to(_ room: String) -> BroadcastOperator {
+        var next = self
+        if !next.rooms.contains(room) { next.rooms.append(room) }
+        return next
+    }
+
+    /// The same as `to`.
+    public func `in`(_ room: String) -> BroadcastOperator { to(room) }
+
+    /// Not the members of `room`.
+    public func except(_ room: String) -> BroadcastOperator {
+        var next = self
+        if !next.exceptRooms.contains(room) { next.exceptRooms.append(room) }
+        return next
+    }
+
+    public func emit(_ event: String, _ arguments: JSON...) {
+        emit(event, arguments: arguments)
+    }
+
+    public func emit(_ event: String, arguments: [JSON]) {
+        let sender = excluding?.subscriberID
+        let excepted = exceptRooms.map { namespace.key(of: $0) }
+        guard !rooms.isEmpty else {
+            let packet = Packet.event(namespace: namespace.name, room: nil, name: event, arguments: arguments, ack: nil)
+            namespace.events.publish(BroadcastMessage(opcode: .text, payload: packet), to: namespace.key,
+                                     excluding: Exclusion(subscriber: sender, membersOf: excepted))
+            return
+        }
+        // Room by room, each member once: a room's packet leaves out the members of the rooms before it.
+        var earlier: [String] = []
+        for room in rooms {
+            let key = namespace.key(of: room)
+            let packet = Packet.event(namespace: namespace.name, room: room, name: event, arguments: arguments, ack: nil)
+            namespace.events.publish(BroadcastMessage(opcode: .text, payload: packet), to: key,
+                                     excluding: Exclusion(subscriber: sender, membersOf: earlier + excepted))
+            earlier.append(key)
+        }
+    }
+}

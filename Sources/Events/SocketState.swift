@@ -1,0 +1,100 @@
+import Broadcast
+import PushServer
+import Reactor
+
+typealias EventHandler = @Sendable ([JSON], Acknowledgement) -> Void
+
+/// One socket's state (a session in one namespace), on its session's loop.
+final class SocketState {
+    let namespace: Namespace
+    let session: Session
+    /// What the client sent to connect (for middleware: a token, say).
+    let auth: JSON
+    /// Middleware passed and the client was told: events are handled from now on.
+    var connected = false
+    var handlers: [String: [EventHandler]] = [:]
+    var anyHandlers: [@Sendable (String, [JSON]) -> Void] = []
+    var disconnectHandlers: [@Sendable (String) -> Void] = []
+    /// Replies the server waits for, by the ack id it sent.
+    var pendingAcks: [Int: PendingAck] = [:]
+    var nextAckID = 0
+    /// The rooms it joined (the namespace's own room aside).
+    var rooms: Set<String> = []
+    /// From a reconnecting client: where to resume each room, used when it (re)joins it.
+    var resumeRooms: [String: UInt64]
+    /// Who the client was before it reconnected.
+    let formerly: SubscriberID?
+    var data: JSON = .null
+    var userData: AnyObject?
+
+    init(namespace: Namespace, session: Session, auth: JSON, resume: Packet.Resume?) {
+        self.namespace = namespace
+        self.session = session
+        self.auth = auth
+        resumeRooms = resume?.rooms ?? [:]
+        formerly = resume?.formerly?.subscriberID
+    }
+
+    /// Joins the room `key` names in the broadcaster (`room` in the namespace),
+    /// resuming where the client said it left off, and telling it of a gap.
+    func join(room: String, key: String) {
+        let after = resumeRooms.removeValue(forKey: room)
+        let session = session, namespace = namespace.name
+        session.join(key, resumeAfter: after, formerly: formerly) { result in
+            switch result {
+            case .gapTooOld(let oldest, let last):
+                session.send(Packet.gap(namespace: namespace, room: room, oldest: oldest, last: last))
+            case .resumed(_, let last):
+                // Asked for more than the room ever had: it started over (a restart) and what it had is gone.
+                if let after, after > last { session.send(Packet.gap(namespace: namespace, room: room, oldest: nil, last: last)) }
+            }
+        }
+    }
+}
+
+/// A session's sockets, one per namespace it connected to; kept in the
+/// session's `userData`.
+final class SessionState {
+    let loop: LoopEvents
+    var sockets: [String: SocketState] = [:]
+
+    init(loop: LoopEvents) { self.loop = loop }
+}
+
+/// The events layer's part on one loop: the sweep that times out the replies
+/// its sockets wait for (one timer per loop, never one per reply).
+final class LoopEvents {
+    let eventLoop: EventLoop
+    /// Sockets waiting for a reply.
+    private var waiting: [ObjectIdentifier: SocketState] = [:]
+    private var sweeping = false
+    let sweepInterval: UInt64
+
+    init(eventLoop: EventLoop, sweepInterval: UInt64) {
+        self.eventLoop = eventLoop
+        self.sweepInterval = sweepInterval
+    }
+
+    func waitForReply(_ socket: SocketState) {
+        waiting[ObjectIdentifier(socket)] = socket
+        guard !sweeping else { return }
+        sweeping = true
+        eventLoop.scheduleRepeating(every: sweepInterval) { [unowned self] in sweep() }
+    }
+
+    func forget(_ socket: SocketState) {
+        waiting[ObjectIdentifier(socket)] = nil
+    }
+
+    private func sweep() {
+        let now = eventLoop.now
+        for (key, socket) in waiting {
+            let expired = socket.pendingAcks.filter { $0.value.deadline <= now }
+            for (id, pending) in expired.sorted(by: { $0.key < $1.key }) {
+                socket.pendingAcks[id] = nil
+                pending.callback(.failure(.timedOut))
+            }
+            if socket.pendingAcks.isEmpty { waiting[key] = nil }
+        }
+    }
+}
