@@ -15,19 +15,17 @@ setup error.
 """
 import argparse
 import json
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
-import urllib.request
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from websockets.sync.client import connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from headless_chromium import free_port, headless_chromium  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE.parent.parent / "Sources" / "Events"
@@ -65,12 +63,6 @@ class PageFiles(SimpleHTTPRequestHandler):
 
 
 PageFiles.extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript"}
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def canonical(value):
@@ -153,41 +145,16 @@ def main():
     parser.add_argument("--timeout", type=float, default=240, help="seconds a page run may take (default 240)")
     args = parser.parse_args()
 
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not browser:
-        print("chromium_client_test: Chromium is missing; install it with: apt-get install -y chromium", file=sys.stderr)
-        return 2
-
     pages = ThreadingHTTPServer(("127.0.0.1", free_port()), PageFiles)
     threading.Thread(target=pages.serve_forever, daemon=True).start()
     page_origin = f"http://127.0.0.1:{pages.server_address[1]}"
-
-    debug_port = free_port()
-    profile = tempfile.mkdtemp(prefix="events-client-")
-    chrome = subprocess.Popen([browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                               f"--user-data-dir={profile}", f"--remote-debugging-port={debug_port}", "about:blank"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json/list", timeout=1))
-                page = next(t for t in targets if t["type"] == "page")
-                break
-            except Exception:
-                time.sleep(0.1)
-        else:
-            print("chromium_client_test: Chromium's DevTools endpoint did not come up", file=sys.stderr)
-            return 2
-
-        with connect(page["webSocketDebuggerUrl"], max_size=None) as websocket:
+        with headless_chromium("events-client") as page_url, connect(page_url, max_size=None) as websocket:
             passed, failed = run_pages(DevTools(websocket), args, page_origin)
         print(f"chromium: {passed} passed, {failed} failed")
         return 1 if failed else 0
     finally:
-        chrome.kill()
-        chrome.wait()
         pages.shutdown()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 if __name__ == "__main__":
