@@ -219,8 +219,9 @@
   function parseURL(uri) {
     const base = typeof location === "object" && location && location.href ? location.href : undefined;
     if (uri === undefined || uri === null) {
+      // No URL: the page's origin and namespace "/", not the page's own path.
       if (!base) throw new TypeError("connect() needs a URL outside a browser page");
-      uri = base;
+      uri = "/";
     }
     const url = new URL(String(uri), base);
     if (url.protocol === "ws:") url.protocol = "http:";
@@ -551,6 +552,7 @@
       this._sid = undefined;        // the secret one (?sid=)
       this._transport = null;
       this._candidate = null;       // the transport being tried while opening
+      this._opening = null;         // that attempt: {index, errors, callback}
       this._openTimer = null;
       this._heartbeatTimer = null;
       this._reconnectTimer = null;

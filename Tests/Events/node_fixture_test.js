@@ -288,6 +288,15 @@ const tests = {
     check("options", "another path, another manager", other.io !== b.io, true);
     check("options", "namespaces from the URL path", [a.nsp, b.nsp, Fanout.connect("http://127.0.0.1:9", { autoConnect: false, forceNew: true }).nsp], ["/a", "/b", "/"]);
     check("options", "autoConnect: false leaves it closed", [a.active, a.io.readyState], [false, "closed"]);
+    globalThis.location = { href: "http://127.0.0.1:9/chat/index.html?x=1" }; // as in a page
+    try {
+      const page = Fanout.connect({ autoConnect: false, forceNew: true });
+      const relative = Fanout.connect("/news", { autoConnect: false, forceNew: true });
+      check("options", "in a page, no URL: the page's origin, namespace /", [page.nsp, page.io.uri], ["/", "http://127.0.0.1:9/"]);
+      check("options", "in a page, a path: that namespace on the page's origin", [relative.nsp, relative.io.uri], ["/news", "http://127.0.0.1:9/news"]);
+    } finally {
+      delete globalThis.location;
+    }
   },
 };
 
