@@ -8,7 +8,7 @@
 #
 # '{port}' is replaced by a free port. Four testbeds are started from the command,
 # with nothing, `--no-websocket`, `--no-websocket --no-sse` and
-# `--ping-interval-ms 200 --ping-timeout-ms 400` appended; each must print
+# `--ping-interval-ms 200 --ping-timeout-ms 800` appended; each must print
 # `events-testbed listening on HOST:PORT` once ready. All are stopped on exit.
 # Exit status: 0 when every check passed, 1 when one failed, 2 on a setup error.
 set -euo pipefail
@@ -156,8 +156,8 @@ if [[ $ONLY != fixtures ]]; then
     start_testbed "default" ""; PLAIN="$BASE"
     start_testbed "no-websocket" "--no-websocket"; NO_WS="$BASE"
     start_testbed "polling only" "--no-websocket --no-sse"; POLL_ONLY="$BASE"
-    start_testbed "short pings" "--ping-interval-ms 200 --ping-timeout-ms 400"; PINGS="$BASE"
-    HEARTBEAT=(--ping-interval 200 --ping-timeout 400)
+    start_testbed "short pings" "--ping-interval-ms 200 --ping-timeout-ms 800"; PINGS="$BASE"
+    HEARTBEAT=(--ping-interval 200 --ping-timeout 800)
 fi
 
 if [[ -z $ONLY || $ONLY == node ]]; then
@@ -187,7 +187,7 @@ if [[ -z $ONLY || $ONLY == chromium ]]; then
     runs+=(--run "base=$POLL_ONLY,transports=auto,expect=polling")
     runs+=(--run "base=$NO_WS,transports=websocket,suite=refused")
     for transport in websocket sse polling; do
-        runs+=(--run "base=$PINGS,transports=$transport,suite=heartbeat,pingInterval=200,pingTimeout=400")
+        runs+=(--run "base=$PINGS,transports=$transport,suite=heartbeat,pingInterval=200,pingTimeout=800")
     done
     step "chromium" timeout 900 "$(chromium_python)" "$SCRIPT_DIR/chromium_client_test.py" "${runs[@]}"
 fi
