@@ -270,6 +270,38 @@ const tests = {
     fake.close();
   },
 
+  // Sequence bookkeeping: duplicates dropped, a gap moves the mark, the
+  // namespace counts as room "", and a reconnect resumes from all of it.
+  async sequences() {
+    const fake = await fakeServer({
+      sse: "serve",
+      onPacket: (packet, session) => { if (packet.type === "connect") session.write({ type: "connect", ns: packet.ns, id: "fake-1" }); },
+    });
+    const socket = Fanout.connect(fake.url + "/", { transports: ["sse"], forceNew: true, reconnectionDelay: 20, reconnectionDelayMax: 40 });
+    const received = [], gaps = [], reasons = [];
+    socket.on("m", (value) => received.push(value));
+    socket.on("gap", (gap) => gaps.push(gap));
+    socket.on("disconnect", (reason, details) => reasons.push([reason, details]));
+    await waitFor(() => socket.connected, 3000);
+    const event = (seq, value, room) => Object.assign({ seq, type: "event", ns: "/", event: "m", args: [value] }, room === undefined ? {} : { room });
+    for (const packet of [event(1, 1, "r"), event(2, 2, "r"), event(2, "again", "r"), event(3, 3, "r"), event(5, "ns"),
+      { type: "gap", ns: "/", room: "r", oldest: 10, last: 20 }, event(10, 10, "r"), event(4, "old", "")]) {
+      fake.session.write(packet);
+    }
+    await waitFor(() => received.length >= 5, 3000);
+    await sleep(50);
+    check("sequences", "what reached the handlers", received, [1, 2, 3, "ns", 10]);
+    check("sequences", "duplicates dropped", socket.duplicatesDropped, 2);
+    check("sequences", "the gap event", gaps, [{ room: "r", oldest: 10, last: 20 }]);
+    fake.session.write({ type: "close", reason: "bye" });
+    await waitFor(() => fake.log.lines.filter((p) => p.type === "connect").length >= 2 && socket.connected, 3000);
+    check("sequences", "a close packet: disconnect with its reason", reasons, [["server close", { reason: "bye" }]]);
+    check("sequences", "reconnected, resuming every room from its mark",
+      fake.log.lines.filter((p) => p.type === "connect").map((p) => p.resume), [undefined, { id: "fake-1", rooms: { r: 10, "": 5 } }]);
+    socket.disconnect();
+    fake.close();
+  },
+
   // Options that cannot work are refused at once.
   async options() {
     const error = (f) => { try { f(); return "no error"; } catch (e) { return `${e.constructor.name}: ${e.message}`; } };
