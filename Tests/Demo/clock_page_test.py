@@ -9,43 +9,19 @@ clock and `N passed, M failed`; exits 1 on any failure.
 """
 import base64
 import json
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
+from pathlib import Path
 
 from websockets.sync.client import connect
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from headless_chromium import headless_chromium  # noqa: E402
+
 URL = sys.argv[1]
 SCREENSHOT = sys.argv[2] if len(sys.argv) > 2 else None
-browser = shutil.which("chromium") or shutil.which("chromium-browser")
-if not browser:
-    print("clock_page_test: Chromium is missing; install it with: apt-get install -y chromium", file=sys.stderr)
-    sys.exit(2)
-
-with socket.socket() as probe:
-    probe.bind(("127.0.0.1", 0))
-    debug_port = probe.getsockname()[1]
-profile = tempfile.mkdtemp(prefix="clock-page-")
-chrome = subprocess.Popen([browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                           f"--user-data-dir={profile}", f"--remote-debugging-port={debug_port}",
-                           "--window-size=1400,430", "about:blank"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-try:
-    for _ in range(100):
-        try:
-            targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json/list", timeout=1))
-            page = next(t for t in targets if t["type"] == "page")
-            break
-        except Exception:
-            time.sleep(0.1)
-    else:
-        raise SystemExit("clock_page_test: Chromium's DevTools endpoint did not come up")
-
-    with connect(page["webSocketDebuggerUrl"], max_size=None) as devtools:
+with headless_chromium("clock-page", "--window-size=1400,430") as page_url:
+    with connect(page_url, max_size=None) as devtools:
         counter = 0
 
         def call(method, **params):
@@ -84,7 +60,3 @@ try:
             print(f"screenshot: {SCREENSHOT}")
         print(f"{passed} passed, {failed} failed")
         sys.exit(1 if failed else 0)
-finally:
-    chrome.kill()
-    chrome.wait()
-    shutil.rmtree(profile, ignore_errors=True)
