@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "WebSocketCodec", targets: ["WebSocketCodec"]),
         .library(name: "Broadcast", targets: ["Broadcast"]),
         .library(name: "PushServer", targets: ["PushServer"]),
+        .library(name: "ChatStore", targets: ["ChatStore"]),
         .executable(name: "echo-server", targets: ["echo-server"]),
         .executable(name: "wsbench", targets: ["wsbench"]),
         .executable(name: "push-demo", targets: ["push-demo"]),
@@ -31,6 +32,9 @@ let package = Package(
         .target(name: "WebSocketCodec", swiftSettings: optimized),
         .target(name: "Broadcast", dependencies: ["Reactor", "WebSocketCodec"], swiftSettings: optimized),
         .target(name: "PushServer", dependencies: ["Reactor", "WebSocketCodec", "Broadcast"], swiftSettings: optimized),
+        // The system's SQLite (Debian: libsqlite3-dev), not a package dependency.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "ChatStore", dependencies: ["CSQLite", "Reactor"]),
         .executableTarget(name: "echo-server", dependencies: ["PushServer"]),
         .executableTarget(name: "wsbench", dependencies: ["Reactor", "WebSocketCodec"]),
         .executableTarget(name: "push-demo", dependencies: ["PushServer", "Broadcast", "Reactor"]),
@@ -40,6 +44,7 @@ let package = Package(
         .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec"]),
         .testTarget(name: "BroadcastTests", dependencies: ["Broadcast", "Reactor", "WebSocketCodec"]),
         .testTarget(name: "PushServerTests", dependencies: ["PushServer", "Broadcast", "Reactor", "WebSocketCodec"]),
+        .testTarget(name: "ChatStoreTests", dependencies: ["ChatStore", "Reactor"]),
         .testTarget(name: "wsbenchTests", dependencies: ["wsbench", "Reactor", "WebSocketCodec", "PushServer", "Broadcast"]),
     ]
 )
