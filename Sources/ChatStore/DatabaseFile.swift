@@ -23,7 +23,8 @@ enum DatabaseFile {
             if configuration.checkIntegrityAtOpen {
                 let problems = try connection.strings("PRAGMA quick_check(5)")
                 if problems != ["ok"] {
-                    throw .corrupt(path: path, detail: "quick_check: " + problems.joined(separator: "; "))
+                    let lines = problems.flatMap { $0.split(separator: "\n") }.filter { !$0.hasPrefix("***") }
+                    throw .corrupt(path: path, detail: "quick_check: " + lines.prefix(5).joined(separator: "; "))
                 }
             }
             if version > Schema.version {
