@@ -66,6 +66,7 @@ struct WritePlan {
         let elapsed = Double(monotonicNanoseconds() - start) / 1e9
         let statistics = store.statistics()
         store.close()
+        unlink(path)
         let latencies = senders.latencies.withLock { $0.sorted() }
         return Outcome(synchronous: synchronous, groupCommit: groupCommit, messages: latencies.count,
                        elapsedSeconds: elapsed, statistics: statistics, latencies: latencies)
