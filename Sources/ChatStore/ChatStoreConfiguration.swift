@@ -23,6 +23,10 @@ public struct ChatStoreConfiguration: Sendable {
     /// The most writes one transaction takes from the queue. The writer takes
     /// every waiting write up to this; 1 turns group commit off (benchmarks).
     public var maxBatchSize = 4096
+    /// A cap on the database file's size (SQLite's `max_page_count`), as a
+    /// quota; nil: none. A batch that would pass it is rolled back and each
+    /// of its writes fails with `.sqlite` (SQLITE_FULL), as on a full disk.
+    public var maxDatabaseBytes: Int64? = nil
     /// How long a statement waits for a lock another process holds.
     public var busyTimeoutMilliseconds: Int32 = 5000
 

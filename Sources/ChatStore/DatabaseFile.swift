@@ -36,6 +36,10 @@ enum DatabaseFile {
             }
             try connection.execute("PRAGMA synchronous = \(configuration.synchronous.rawValue.uppercased())")
             try connection.execute("PRAGMA foreign_keys = ON")
+            if let bytes = configuration.maxDatabaseBytes {
+                let pageSize = try connection.integer("PRAGMA page_size")
+                try connection.execute("PRAGMA max_page_count = \(max(1, bytes / max(pageSize, 1)))")
+            }
             try migrate(connection, from: version)
         }
         return connection

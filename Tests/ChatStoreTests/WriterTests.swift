@@ -112,6 +112,45 @@ final class WriterTests: StoreTestCase {
         XCTAssertEqual(store.statistics().failedTransactions, 0)
     }
 
+    func testAFailingDatabaseFailsTheWholeBatchAndAcknowledgesNothingOfIt() throws {
+        // A size cap stands in for a full disk: SQLITE_FULL, which may undo the whole transaction.
+        var configuration = ChatStoreConfiguration()
+        configuration.maxDatabaseBytes = 256 * 1024
+        let path = scratch.file("capped.db")
+        let capped = try ChatStore(path: path, configuration: configuration)
+        let outcomes = Mutex<[(text: String, result: Result<RoomMessage, ChatStoreError>)]>([])
+        let done = Semaphore()
+        let page = String(repeating: "x", count: 4000)
+        for round in 0..<10 {  // rounds of 20 at once, so the cap is passed in the middle of a batch
+            for index in 0..<20 {
+                let text = "\(round).\(index) \(page)"
+                capped.appendRoomMessage(from: "a", room: nil, to: nil, text: text) { result in
+                    outcomes.withLock { $0.append((text, result)) }
+                    done.signal()
+                }
+            }
+            for _ in 0..<20 { XCTAssertTrue(done.wait(timeout: 10_000_000_000)) }
+        }
+        let statistics = capped.statistics()
+        capped.close()
+        let all = outcomes.withLock { $0 }
+        let acknowledged = all.compactMap { try? $0.result.get() }
+        let failures = all.compactMap { outcome -> ChatStoreError? in
+            if case .failure(let error) = outcome.result { return error }
+            return nil
+        }
+        XCTAssertFalse(acknowledged.isEmpty)
+        XCTAssertFalse(failures.isEmpty, "the cap was never reached")
+        for failure in failures {
+            guard case .sqlite(let code, _) = failure, code & 0xff == 13 else { return XCTFail("\(failure)") }  // SQLITE_FULL
+        }
+        XCTAssertGreaterThanOrEqual(statistics.failedTransactions, 1)
+        XCTAssertEqual(statistics.writes, acknowledged.count, "a committed batch held a failed write")
+        let stored = try rawConnection(path).prepare("SELECT id, text FROM room_messages ORDER BY id").rows { ($0.int64(0), $0.text(1)) }
+        XCTAssertEqual(stored.map(\.0), acknowledged.map(\.id), "stored rows are not exactly the acknowledged ones")
+        XCTAssertEqual(stored.map(\.1), acknowledged.map(\.text))
+    }
+
     func testCloseFinishesEveryQueuedWriteThenRefuses() throws {
         let succeeded = Atomic<Int>(0)
         for index in 0..<1000 {
