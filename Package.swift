@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers, top to bottom; a module imports only modules above it (see DESIGN.md):
-// CEpoll → Reactor → WebSocketCodec → Broadcast → PushServer → executables.
+// CEpoll → Reactor → WebSocketCodec → Broadcast → PushServer → executables;
+// CSQLite → ChatStore (which takes only threads and a semaphore from Reactor).
 
 // The hot paths cross module boundaries through generics (Connections<Handler>
 // in Reactor, specialised for handlers in PushServer and wsbench). Without

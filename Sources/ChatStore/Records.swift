@@ -18,6 +18,16 @@ public struct RoomMessage: Equatable, Sendable {
     public let room: String?
     public let to: String?
     public let text: String
+
+    /// For callers that make messages without the store (a run with storage off, tests).
+    public init(id: Int64, time: Int64, from: String, room: String?, to: String?, text: String) {
+        self.id = id
+        self.time = time
+        self.from = from
+        self.room = room
+        self.to = to
+        self.text = text
+    }
 }
 
 /// Two users who may message each other, stored once for the pair: `first`
@@ -45,6 +55,17 @@ public struct FriendMessage: Equatable, Sendable {
     public let content: String
     public let kind: MessageKind
     public let time: Int64
+
+    /// For callers that make messages without the store (a run with storage off, tests).
+    public init(id: Int64, friendship: Int64, from: Int64, to: Int64, content: String, kind: MessageKind, time: Int64) {
+        self.id = id
+        self.friendship = friendship
+        self.from = from
+        self.to = to
+        self.content = content
+        self.kind = kind
+        self.time = time
+    }
 }
 
 /// One page of a conversation, newest first. `nextBefore` is the `before`
