@@ -6,9 +6,7 @@ import XCTest
 /// restart on the same file, every acknowledged message is there, in order,
 /// none twice. The writer is a child process (`chatstore-bench append`) that
 /// prints "SEQ ID" for each message as its completion runs.
-final class CrashDurabilityTests: XCTestCase {
-    private let scratch = ScratchDirectory()
-
+final class CrashDurabilityTests: ScratchTestCase {
     func testEveryAcknowledgedWriteSurvivesKillNineWithSynchronousFull() throws {
         try killMidStreamAndCheck(synchronous: "full")
     }

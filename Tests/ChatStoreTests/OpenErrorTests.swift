@@ -5,9 +5,7 @@ import XCTest
 /// Opening: a new file is created only where nothing is; a file that is not
 /// a database, is corrupt or is newer is refused with a typed error and left
 /// byte for byte as it was.
-final class OpenErrorTests: XCTestCase {
-    private let scratch = ScratchDirectory()
-
+final class OpenErrorTests: ScratchTestCase {
     func testANewFileIsCreatedInWALModeAtTheCurrentSchema() throws {
         let path = scratch.file("new.db")
         try ChatStore(path: path).close()

@@ -4,20 +4,34 @@ import Reactor
 import Synchronization
 import XCTest
 
-/// A test with a fresh store in a directory of its own.
-class StoreTestCase: XCTestCase {
+/// A test with a directory of its own, removed after it. (XCTest keeps
+/// every test case object until the process ends, so the directory goes in
+/// tearDown, not when the object does.)
+class ScratchTestCase: XCTestCase {
     var scratch: ScratchDirectory!
-    var store: ChatStore!
 
     override func setUpWithError() throws {
         scratch = ScratchDirectory()
+    }
+
+    override func tearDown() {
+        scratch = nil
+    }
+}
+
+/// A test with a fresh store in a directory of its own.
+class StoreTestCase: ScratchTestCase {
+    var store: ChatStore!
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
         store = try ChatStore(path: scratch.file("chat.db"))
     }
 
     override func tearDown() {
         store?.close()
         store = nil
-        scratch = nil
+        super.tearDown()
     }
 }
 
