@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers, top to bottom; a module imports only modules above it (see DESIGN.md):
-// CEpoll → Reactor → WebSocketCodec → Broadcast → PushServer → Events → executables.
+// CEpoll → Reactor → WebSocketCodec → Broadcast → PushServer → Events → executables;
+// CSQLite → ChatStore (which takes only threads and a semaphore from Reactor).
 
 // The hot paths cross module boundaries through generics (Connections<Handler>
 // in Reactor, specialised for handlers in PushServer and wsbench). Without
@@ -22,6 +23,7 @@ let package = Package(
         .library(name: "Broadcast", targets: ["Broadcast"]),
         .library(name: "PushServer", targets: ["PushServer"]),
         .library(name: "Events", targets: ["Events"]),
+        .library(name: "ChatStore", targets: ["ChatStore"]),
         .executable(name: "echo-server", targets: ["echo-server"]),
         .executable(name: "wsbench", targets: ["wsbench"]),
         .executable(name: "push-demo", targets: ["push-demo"]),
@@ -34,12 +36,16 @@ let package = Package(
         .target(name: "PushServer", dependencies: ["Reactor", "WebSocketCodec", "Broadcast"], swiftSettings: optimized),
         .target(name: "Events", dependencies: ["PushServer", "Broadcast", "Reactor", "WebSocketCodec"],
                 exclude: ["client.js", "client-module-suffix.js", "embed-client.sh"], swiftSettings: optimized),
+        // The system's SQLite (Debian: libsqlite3-dev), not a package dependency.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "ChatStore", dependencies: ["CSQLite", "Reactor"]),
         .executableTarget(name: "echo-server", dependencies: ["PushServer"]),
         .executableTarget(name: "wsbench", dependencies: ["Reactor", "WebSocketCodec"]),
         .executableTarget(name: "push-demo", dependencies: ["PushServer", "Broadcast", "Reactor"]),
         .executableTarget(name: "reactor-bench", dependencies: ["Reactor"], path: "Benchmarks/reactor-bench"),
         .executableTarget(name: "events-testbed", dependencies: ["Events", "PushServer", "Reactor"], path: "Tests/EventsTestbed"),
         .executableTarget(name: "micro-bench", dependencies: ["WebSocketCodec", "Broadcast", "Reactor"], path: "Benchmarks/micro-bench"),
+        .executableTarget(name: "chatstore-bench", dependencies: ["ChatStore", "Reactor"], path: "Benchmarks/chatstore-bench"),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CEpoll", "reactor-bench"]),
         .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec"]),
         .testTarget(name: "BroadcastTests", dependencies: ["Broadcast", "Reactor", "WebSocketCodec"]),
@@ -47,6 +53,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Reactor", "WebSocketCodec"], path: "Tests/TestSupport"),
         .testTarget(name: "PushServerTests", dependencies: ["PushServer", "Broadcast", "Reactor", "WebSocketCodec", "TestSupport"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "PushServer", "Broadcast", "Reactor", "WebSocketCodec", "TestSupport"]),
+        .testTarget(name: "ChatStoreTests", dependencies: ["ChatStore", "Reactor", "chatstore-bench"]),
         .testTarget(name: "wsbenchTests", dependencies: ["wsbench", "Reactor", "WebSocketCodec", "PushServer", "Broadcast"]),
     ]
 )

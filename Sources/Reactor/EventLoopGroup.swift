@@ -19,10 +19,7 @@ public final class EventLoopGroup: Sendable {
         self.loops = loops
         var started: [pthread_t] = []
         for loop in loops {
-            started.append(try Self.startThread {
-                cepoll_name_thread("loop-\(loop.index)")
-                loop.run()
-            })
+            started.append(try startThread(named: "loop-\(loop.index)") { loop.run() })
         }
         threads = Mutex(started)
     }
@@ -67,26 +64,6 @@ public final class EventLoopGroup: Sendable {
             return taken
         }
         for thread in joining { pthread_join(thread, nil) }
-    }
-
-    private final class ThreadBody {
-        let run: () -> Void
-        init(_ run: @escaping () -> Void) { self.run = run }
-    }
-
-    private static func startThread(_ body: @escaping () -> Void) throws(SystemError) -> pthread_t {
-        let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { context in
-            let body = Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue()
-            body.run()
-            return nil
-        }, context)
-        guard result == 0 else {
-            Unmanaged<ThreadBody>.fromOpaque(context).release()
-            throw SystemError("pthread_create", errno: result)
-        }
-        return thread
     }
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The framework as others use it: a package that depends on this one by
-# version (a tag), not by path, imports PushServer and builds in release mode.
+# version (a tag), not by path, imports PushServer and ChatStore (which links
+# the system's SQLite through a system-library target) and builds in release mode.
 # SwiftPM holds versioned dependencies to stricter rules than the root
 # package (unsafe flags, for one), so building here proves nothing about them.
 #
@@ -22,17 +23,21 @@ import PackageDescription
 let package = Package(
     name: "consumer",
     dependencies: [.package(url: "file://$WORK/fanout", exact: "99.0.0")],
-    targets: [.executableTarget(name: "consumer", dependencies: [.product(name: "PushServer", package: "fanout")])]
+    targets: [.executableTarget(name: "consumer", dependencies: [
+        .product(name: "PushServer", package: "fanout"),
+        .product(name: "ChatStore", package: "fanout"),
+    ])]
 )
 MANIFEST
 cat > "$WORK/consumer/Sources/consumer/main.swift" <<'SOURCE'
+import ChatStore
 import PushServer
 
 var configuration = ServerConfiguration()
 configuration.port = 0
 let server = PushServer(configuration: configuration)
 server.get("/") { _ in HTTPReply(contentType: "text/plain", body: "ok\n") }
-print("consumer built against PushServer, default port \(ServerConfiguration().port)")
+print("consumer built against PushServer, default port \(ServerConfiguration().port), and ChatStore, schema version \(ChatStore.schemaVersion)")
 SOURCE
 
 swift build -c release --package-path "$WORK/consumer" 2>&1 | tail -3
