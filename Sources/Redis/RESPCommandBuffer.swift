@@ -4,11 +4,13 @@
 /// the buffer (a parameter pack, no array of arguments on the way); the
 /// buffer grows by doubling and keeps its capacity for the next batch.
 public final class RESPCommandBuffer {
-    public private(set) var count = 0
+    // Touched on every byte written, only by the loop that owns the buffer:
+    // no run-time exclusivity checks (they cost more than the writes).
+    @exclusivity(unchecked) public private(set) var count = 0
     /// Bulk strings written so far (for checking a declared argument count).
-    private(set) var bulkCount = 0
-    private var base: UnsafeMutableRawPointer
-    private var capacity: Int
+    @exclusivity(unchecked) private(set) var bulkCount = 0
+    @exclusivity(unchecked) private var base: UnsafeMutableRawPointer
+    @exclusivity(unchecked) private var capacity: Int
 
     public init(capacity: Int = 4096) {
         self.capacity = Swift.max(capacity, 64)

@@ -1,3 +1,5 @@
+import Glibc
+
 // Incremental RESP2/RESP3 reply reader: bytes in, one complete reply out per call.
 //
 // The reader consumes everything it is given. A reply that arrives whole is parsed where it lies;
@@ -110,13 +112,14 @@ public struct RESPReader {
             }
             // The next header line.
             let rest = UnsafeRawBufferPointer(start: base + offset, count: total - offset)
-            guard let newline = rest.firstIndex(of: Self.lf) else {
+            guard let found = memchr(base + offset, Int32(Self.lf), total - offset) else {
                 guard line.count + rest.count <= limits.maxLineLength else {
                     throw RESPProtocolError("a line longer than \(limits.maxLineLength) bytes")
                 }
                 line.append(contentsOf: rest)
                 return (nil, total)
             }
+            let newline = UnsafeRawPointer(found) - (base + offset)
             let value: RESPValue?
             if line.isEmpty {
                 value = try header(UnsafeRawBufferPointer(rebasing: rest[0..<newline]), base, after: offset + newline + 1, total: total, offset: &offset)
@@ -255,6 +258,9 @@ public struct RESPReader {
     /// Adds a completed value to the innermost open aggregate, closing every
     /// aggregate it completes. Returns the top-level reply once there is one.
     private mutating func finish(_ value: RESPValue) -> RESPValue? {
+        // A top-level reply leaves before the loop below, whose uniqueness check on the (empty)
+        // stack would otherwise allocate a fresh buffer for every reply.
+        guard !stack.isEmpty else { return topLevel(value) }
         var value = value
         while !stack.isEmpty {
             let last = stack.count - 1
@@ -269,8 +275,14 @@ public struct RESPReader {
             }
             value = Self.aggregateValue(closed.kind, closed.elements)
         }
-        attributes = pendingAttributes
-        pendingAttributes = nil
+        return topLevel(value)
+    }
+
+    private mutating func topLevel(_ value: RESPValue) -> RESPValue {
+        if attributes != nil || pendingAttributes != nil {
+            attributes = pendingAttributes
+            pendingAttributes = nil
+        }
         return value
     }
 
@@ -303,18 +315,21 @@ public struct RESPReader {
     private func length(_ text: UnsafeRawBufferPointer, allowsNull: Bool, limit: Int, what: String) throws(RESPProtocolError) -> Int {
         if allowsNull && text.count == 2 && text[0] == UInt8(ascii: "-") && text[1] == UInt8(ascii: "1") { return -1 }
         if text.count == 1 && text[0] == UInt8(ascii: "?") { throw Self.streamed }
-        guard !text.isEmpty, text.count <= 19 else { throw RESPProtocolError("the \(what) length is not a count") }
+        guard !text.isEmpty else { throw RESPProtocolError("the \(what) length is not a count") }
+        // Over 18 digits is over any limit; up to 18 cannot overflow, so the loop needs no checks
+        // but the digits' (a longer run that wraps fails on its non-digit, or above).
+        if text.count > 18 && text.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }) {
+            throw RESPProtocolError("the \(what) length is over the limit of \(limit)")
+        }
         var value = 0
         for byte in text {
-            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else {
+            let digit = byte &- UInt8(ascii: "0")
+            guard digit < 10 else {
                 throw RESPProtocolError(byte == UInt8(ascii: "-") ? "the \(what) length is negative" : "the \(what) length is not a count")
             }
-            let (shifted, overflow) = value.multipliedReportingOverflow(by: 10)
-            value = shifted &+ Int(byte - UInt8(ascii: "0"))
-            guard !overflow, value >= 0, value <= limit else {
-                throw RESPProtocolError("the \(what) length is over the limit of \(limit)")
-            }
+            value = value &* 10 &+ Int(digit)
         }
+        guard value <= limit else { throw RESPProtocolError("the \(what) length is over the limit of \(limit)") }
         return value
     }
 
@@ -323,19 +338,24 @@ public struct RESPReader {
     }
 
     private static func integer(_ text: UnsafeRawBufferPointer, what: String) throws(RESPProtocolError) -> Int64 {
-        var digits = text[...]
-        let negative = digits.first == UInt8(ascii: "-")
-        if negative || digits.first == UInt8(ascii: "+") { digits = digits.dropFirst() }
-        guard !digits.isEmpty else { throw RESPProtocolError("an \(what) without digits") }
+        var index = 0
+        let negative = text.first == UInt8(ascii: "-")
+        if negative || text.first == UInt8(ascii: "+") { index = 1 }
+        let digits = text.count - index
+        guard digits > 0 else { throw RESPProtocolError("an \(what) without digits") }
         var magnitude: UInt64 = 0
-        for byte in digits {
-            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else {
-                throw RESPProtocolError("an \(what) that is not digits")
+        while index < text.count {
+            let digit = text[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { throw RESPProtocolError("an \(what) that is not digits") }
+            if digits < 19 {
+                magnitude = magnitude &* 10 &+ UInt64(digit)  // 18 digits cannot overflow
+            } else {
+                let (shifted, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
+                let (next, overflow2) = shifted.addingReportingOverflow(UInt64(digit))
+                guard !overflow1 && !overflow2 else { throw RESPProtocolError("an \(what) out of 64-bit range") }
+                magnitude = next
             }
-            let (shifted, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
-            let (next, overflow2) = shifted.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-            guard !overflow1 && !overflow2 else { throw RESPProtocolError("an \(what) out of 64-bit range") }
-            magnitude = next
+            index += 1
         }
         if negative {
             guard magnitude <= UInt64(Int64.max) + 1 else { throw RESPProtocolError("an \(what) out of 64-bit range") }

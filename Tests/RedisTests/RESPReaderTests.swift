@@ -155,7 +155,8 @@ final class RESPReaderTests: XCTestCase {
         small.maxLineLength = 64
         let cases: [(String, String)] = [
             ("$1001\r\n", "bulk length is over the limit"),
-            ("$99999999999999999999999\r\n", "bulk length is not a count"),
+            ("$99999999999999999999999\r\n", "bulk length is over the limit"),
+            ("$1" + String(repeating: "0", count: 17) + "x\r\n", "bulk length is not a count"),
             ("$9223372036854775807\r\n", "bulk length is over the limit"),
             ("$-2\r\n", "bulk length is negative"),
             ("!-1\r\n", "bulk length is negative"),
