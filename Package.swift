@@ -38,6 +38,7 @@ let package = Package(
         .executableTarget(name: "wsbench", dependencies: ["Reactor", "WebSocketCodec"]),
         .executableTarget(name: "push-demo", dependencies: ["PushServer", "Broadcast", "Reactor"]),
         .executableTarget(name: "reactor-bench", dependencies: ["Reactor"], path: "Benchmarks/reactor-bench"),
+        .executableTarget(name: "redis-bench", dependencies: ["Redis", "Reactor"], path: "Benchmarks/redis-bench"),
         .executableTarget(name: "micro-bench", dependencies: ["WebSocketCodec", "Broadcast", "Reactor", "Redis"], path: "Benchmarks/micro-bench"),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CEpoll", "reactor-bench"]),
         .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec"]),
