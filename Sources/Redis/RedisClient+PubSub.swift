@@ -106,10 +106,10 @@ struct Subscriptions {
         serverShardCount = 0
     }
 
-    mutating func failWaiting(_ error: RedisError) {
-        let handlers = waiting.values.joined()
-        waiting = [:]
-        for handler in handlers { handler(.failure(error)) }
+    /// Every waiting handler, taken out (to be called outside this struct's access).
+    mutating func takeWaiting() -> [RedisSubscriptionHandler] {
+        defer { waiting = [:] }
+        return Array(waiting.values.joined())
     }
 
     /// Confirmation names, as Redis sends them.

@@ -26,7 +26,7 @@ public final class RedisClient {
     public let configuration: RedisConfiguration
 
     public private(set) var status = RedisConnectionStatus()
-    public internal(set) var counters = RedisCounters()
+    @exclusivity(unchecked) public internal(set) var counters = RedisCounters()
     /// Runs on the loop when `status.state` changes and after every failed
     /// reconnect attempt.
     public var onStatusChange: ((RedisConnectionStatus) -> Void)?
@@ -51,10 +51,12 @@ public final class RedisClient {
     private let connections: Connections<RedisSocket>
     private var connectionID: ConnectionID?
     private var phase = Phase.idle
-    private var reader: RESPReader
+    @exclusivity(unchecked) private var reader: RESPReader
 
     let output = RESPCommandBuffer()
-    var pending = ReplyQueue<Awaiting>()
+    // Touched for every command and reply, only on the loop, and never while a handler runs:
+    // no run-time exclusivity checks (they cost more than the work).
+    @exclusivity(unchecked) var pending = ReplyQueue<Awaiting>()
     /// 3 or 2 once HELLO is answered (or skipped).
     var protocolVersion = 0
     private var loginStepsLeft = 0
@@ -175,24 +177,41 @@ public final class RedisClient {
     }
 
     /// Commands that would break reply matching or be lost at a reconnection
-    /// have their own API; sent raw they are refused.
+    /// have their own API; sent raw they are refused. Checked on every
+    /// command, so by bytes: a length and a first letter rule out nearly all.
     private func refuseReserved(from mark: Int) throws(RedisError) {
-        guard let name = Self.commandName(in: output.bytes, at: mark), (4...12).contains(name.count) else { return }
-        var upper = ""
-        for byte in name { upper.unicodeScalars.append(UnicodeScalar(byte >= 97 && byte <= 122 ? byte - 32 : byte)) }
-        let why: String
-        switch upper {
-        case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE":
-            why = "\(upper) goes through subscribe/unsubscribe, so that replies stay matched and subscriptions are renewed after a reconnection"
-        case "HELLO", "AUTH", "SELECT":
-            why = "\(upper) belongs in the configuration (the URL), so that every reconnection does it again"
-        case "MONITOR", "RESET", "QUIT":
-            why = "\(upper) would end this client's way of matching replies; use redis-cli"
-        default:
-            return
-        }
+        guard let name = Self.commandName(in: output.bytes, at: mark), (4...12).contains(name.count),
+              Self.reservedInitials.contains(name[0] & 0xDF) else { return }
+        guard let reserved = Self.reserved.first(where: { Self.equalIgnoringCase(name, $0.name) }) else { return }
         output.truncate(to: mark)
+        let upper = String(decoding: reserved.name, as: UTF8.self)
+        let why = switch reserved.reason {
+        case .subscription: "\(upper) goes through subscribe/unsubscribe, so that replies stay matched and subscriptions are renewed after a reconnection"
+        case .connectionSetting: "\(upper) belongs in the configuration (the URL), so that every reconnection does it again"
+        case .replyMatching: "\(upper) would end this client's way of matching replies; use redis-cli"
+        }
         throw .notAllowed(why)
+    }
+
+    private enum ReservedReason { case subscription, connectionSetting, replyMatching }
+
+    private static let reserved: [(name: [UInt8], reason: ReservedReason)] = {
+        let names: [(String, ReservedReason)] = [
+            ("SUBSCRIBE", .subscription), ("PSUBSCRIBE", .subscription), ("SSUBSCRIBE", .subscription),
+            ("UNSUBSCRIBE", .subscription), ("PUNSUBSCRIBE", .subscription), ("SUNSUBSCRIBE", .subscription),
+            ("HELLO", .connectionSetting), ("AUTH", .connectionSetting), ("SELECT", .connectionSetting),
+            ("MONITOR", .replyMatching), ("RESET", .replyMatching), ("QUIT", .replyMatching),
+        ]
+        return names.map { (Array($0.0.utf8), $0.1) }
+    }()
+
+    private static let reservedInitials = Set(reserved.map { $0.name[0] })
+
+    /// `bytes` equals the upper-case ASCII `name`, in any case.
+    private static func equalIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ name: [UInt8]) -> Bool {
+        guard bytes.count == name.count, bytes[0] & 0xDF == name[0] else { return false }
+        for index in 1..<name.count where bytes[index] & 0xDF != name[index] { return false }
+        return true
     }
 
     /// The first argument of the command encoded at `mark`: `*N\r\n$L\r\nNAME\r\n`.
@@ -501,7 +520,9 @@ public final class RedisClient {
             case .login, .scriptLoad, .healthCheck: break
             }
         }
-        if phase == .closed { subscriptions.failWaiting(.closed) }
+        if phase == .closed {
+            for handler in subscriptions.takeWaiting() { handler(.failure(.closed)) }
+        }
     }
 
     private func enter(_ state: RedisConnectionState, error: String?) {

@@ -25,12 +25,6 @@ struct ReplyQueue<Element> {
         return element
     }
 
-    /// Changes the first element in place.
-    mutating func updateFirst(_ body: (inout Element) -> Void) {
-        guard count > 0 else { return }
-        body(&storage[head]!)
-    }
-
     /// Takes every element out, oldest first; the storage shrinks back.
     mutating func removeAll() -> [Element] {
         var all: [Element] = []
