@@ -4,6 +4,7 @@ import PackageDescription
 // Layers, top to bottom; a module imports only modules above it (see DESIGN.md):
 // CEpoll → Reactor → WebSocketCodec → Broadcast → PushServer → Events → executables;
 // CSQLite → ChatStore (which takes only threads and a semaphore from Reactor).
+// Redis (a client on the Reactor) beside WebSocketCodec.
 
 // The hot paths cross module boundaries through generics (Connections<Handler>
 // in Reactor, specialised for handlers in PushServer and wsbench). Without
@@ -21,6 +22,7 @@ let package = Package(
         .library(name: "Reactor", targets: ["Reactor"]),
         .library(name: "WebSocketCodec", targets: ["WebSocketCodec"]),
         .library(name: "Broadcast", targets: ["Broadcast"]),
+        .library(name: "Redis", targets: ["Redis"]),
         .library(name: "PushServer", targets: ["PushServer"]),
         .library(name: "Events", targets: ["Events"]),
         .library(name: "ChatStore", targets: ["ChatStore"]),
@@ -32,6 +34,7 @@ let package = Package(
         .target(name: "CEpoll"),
         .target(name: "Reactor", dependencies: ["CEpoll"], swiftSettings: optimized),
         .target(name: "WebSocketCodec", swiftSettings: optimized),
+        .target(name: "Redis", dependencies: ["Reactor"], swiftSettings: optimized),
         .target(name: "Broadcast", dependencies: ["Reactor", "WebSocketCodec"], swiftSettings: optimized),
         .target(name: "PushServer", dependencies: ["Reactor", "WebSocketCodec", "Broadcast"], swiftSettings: optimized),
         .target(name: "Events", dependencies: ["PushServer", "Broadcast", "Reactor", "WebSocketCodec"],
@@ -44,10 +47,12 @@ let package = Package(
         .executableTarget(name: "push-demo", dependencies: ["PushServer", "Broadcast", "Reactor"]),
         .executableTarget(name: "reactor-bench", dependencies: ["Reactor"], path: "Benchmarks/reactor-bench"),
         .executableTarget(name: "events-testbed", dependencies: ["Events", "PushServer", "Reactor"], path: "Tests/EventsTestbed"),
-        .executableTarget(name: "micro-bench", dependencies: ["WebSocketCodec", "Broadcast", "Reactor"], path: "Benchmarks/micro-bench"),
+        .executableTarget(name: "redis-bench", dependencies: ["Redis", "Reactor"], path: "Benchmarks/redis-bench"),
+        .executableTarget(name: "micro-bench", dependencies: ["WebSocketCodec", "Broadcast", "Reactor", "Redis"], path: "Benchmarks/micro-bench"),
         .executableTarget(name: "chatstore-bench", dependencies: ["ChatStore", "Reactor"], path: "Benchmarks/chatstore-bench"),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CEpoll", "reactor-bench"]),
         .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec"]),
+        .testTarget(name: "RedisTests", dependencies: ["Redis", "Reactor"]),
         .testTarget(name: "BroadcastTests", dependencies: ["Broadcast", "Reactor", "WebSocketCodec"]),
         // Blocking clients the server tests drive by hand.
         .target(name: "TestSupport", dependencies: ["Reactor", "WebSocketCodec"], path: "Tests/TestSupport"),
