@@ -42,7 +42,7 @@ let package = Package(
         // The system's SQLite (Debian: libsqlite3-dev), not a package dependency.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "ChatStore", dependencies: ["CSQLite", "Reactor"]),
-        .executableTarget(name: "echo-server", dependencies: ["PushServer"]),
+        .executableTarget(name: "echo-server", dependencies: ["PushServer", "Events"]),
         .executableTarget(name: "wsbench", dependencies: ["Reactor", "WebSocketCodec"]),
         .executableTarget(name: "push-demo", dependencies: ["PushServer", "Broadcast", "Reactor"]),
         .executableTarget(name: "reactor-bench", dependencies: ["Reactor"], path: "Benchmarks/reactor-bench"),

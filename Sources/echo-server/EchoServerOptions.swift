@@ -32,6 +32,8 @@ struct EchoServerOptions {
     ws://HOST:PORT/ANY-OTHER-PATH      echoes every message with its opcode
     GET /sse/NAME, /poll/NAME?since=SEQ[&wait=SECS], /iframe/NAME: the room over SSE,
     (long-)polling and iframe streaming; POST /publish/NAME publishes the body.
+    /events/ws, /events/sse, /events/poll (?room=NAME[&self=0]): the events protocol;
+    event "publish" reaches the room as "message". Client: /events/client.js.
     http://HOST:PORT/ serves a page to try the echo in a browser.
     """
 
