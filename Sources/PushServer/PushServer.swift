@@ -36,7 +36,8 @@ public final class PushServer: Sendable {
         self.configuration = configuration
     }
 
-    /// Adds a WebSocket route; the first matching route wins.
+    /// Adds a WebSocket route. The most specific matching route wins: an
+    /// exact path over a prefix, a longer prefix over a shorter one.
     public func webSocket(_ pattern: PathPattern, configure: (inout WebSocketBehavior) -> Void) {
         var behavior = WebSocketBehavior()
         configure(&behavior)

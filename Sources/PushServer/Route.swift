@@ -15,6 +15,10 @@ public struct PathPattern: Sendable, ExpressibleByStringLiteral, CustomStringCon
         return path == text
     }
 
+    /// How specific the pattern is, for choosing among several that match:
+    /// an exact path beats any prefix, a longer prefix a shorter one.
+    var specificity: Int { prefix.map { $0.utf8.count } ?? Int.max }
+
     /// What the "*" matched ("/room/*" on "/room/lobby" gives "lobby").
     public func rest(of path: String) -> String {
         guard let prefix, path.hasPrefix(prefix) else { return "" }

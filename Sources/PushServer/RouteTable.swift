@@ -46,9 +46,18 @@ final class RouteTable: Sendable {
     let webSockets: [WebSocketRoute]
     let http: [HTTPRoute]
 
+    /// Routes are kept most specific first (see `PathPattern.specificity`),
+    /// in the order they were added among equals, so the first match is the best.
     init(webSockets: [WebSocketRoute], http: [HTTPRoute]) {
-        self.webSockets = webSockets
-        self.http = http
+        self.webSockets = Self.mostSpecificFirst(webSockets, \.pattern)
+        self.http = Self.mostSpecificFirst(http, \.pattern)
+    }
+
+    private static func mostSpecificFirst<Route>(_ routes: [Route], _ pattern: (Route) -> PathPattern) -> [Route] {
+        routes.enumerated().sorted { a, b in
+            let (left, right) = (pattern(a.element).specificity, pattern(b.element).specificity)
+            return left != right ? left > right : a.offset < b.offset
+        }.map(\.element)
     }
 
     func webSocketRoute(for path: String) -> Int? {
