@@ -3,6 +3,8 @@ import PackageDescription
 
 // Layers, top to bottom; a module imports only modules above it (see DESIGN.md):
 // CEpoll → Reactor → WebSocketCodec → Broadcast → PushServer → executables.
+// CZlib is the system zlib (permessage-deflate in WebSocketCodec), a system
+// library, not a package: Debian's zlib1g-dev provides it.
 
 // The hot paths cross module boundaries through generics (Connections<Handler>
 // in Reactor, specialised for handlers in PushServer and wsbench). Without
@@ -27,8 +29,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "CEpoll"),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Reactor", dependencies: ["CEpoll"], swiftSettings: optimized),
-        .target(name: "WebSocketCodec", swiftSettings: optimized),
+        .target(name: "WebSocketCodec", dependencies: ["CZlib"], swiftSettings: optimized),
         .target(name: "Broadcast", dependencies: ["Reactor", "WebSocketCodec"], swiftSettings: optimized),
         .target(name: "PushServer", dependencies: ["Reactor", "WebSocketCodec", "Broadcast"], swiftSettings: optimized),
         .executableTarget(name: "echo-server", dependencies: ["PushServer"]),
@@ -37,7 +40,7 @@ let package = Package(
         .executableTarget(name: "reactor-bench", dependencies: ["Reactor"], path: "Benchmarks/reactor-bench"),
         .executableTarget(name: "micro-bench", dependencies: ["WebSocketCodec", "Broadcast", "Reactor"], path: "Benchmarks/micro-bench"),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CEpoll", "reactor-bench"]),
-        .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec"]),
+        .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec", "CZlib"]),
         .testTarget(name: "BroadcastTests", dependencies: ["Broadcast", "Reactor", "WebSocketCodec"]),
         .testTarget(name: "PushServerTests", dependencies: ["PushServer", "Broadcast", "Reactor", "WebSocketCodec"]),
         .testTarget(name: "wsbenchTests", dependencies: ["wsbench", "Reactor", "WebSocketCodec", "PushServer", "Broadcast"]),
