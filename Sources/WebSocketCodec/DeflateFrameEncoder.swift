@@ -1,0 +1,78 @@
+// Compress once, send to many: whole server frames for permessage-deflate peers, each message
+// deflated on its own (no context), so one frame can go to every subscriber byte for byte.
+//
+// A peer's inflater only ever looks back into what it inflated, so a message compressed without
+// context inflates the same whether or not that peer asked for server_no_context_takeover; what
+// a peer does constrain is the window (server_max_window_bits), see `suits`. Messages that do not
+// get smaller go plain (RSV1 clear), which every permessage-deflate peer also reads.
+
+public final class DeflateFrameEncoder {
+    /// Below this many payload bytes a message is sent plain without trying: measured on JSON
+    /// ticker quotes and chat lines (`micro-bench deflate-sizes`, README "permessage-deflate"),
+    /// messages under 64 bytes almost never shrink by more than their RSV1 frame costs,
+    /// and deflating them costs more time than the few bytes are worth.
+    public static let defaultMinimumPayloadSize = 64
+
+    /// The window messages are compressed with, as agreed (8-15; see `MessageDeflater`).
+    public let windowBits: Int
+    public let minimumPayloadSize: Int
+    private let deflater: MessageDeflater
+    /// Messages sent compressed and sent plain (too small, or not smaller compressed).
+    public private(set) var compressedCount = 0
+    public private(set) var plainCount = 0
+
+    /// One per loop that encodes: the deflater's state (zlib: about 2^(windowBits+2) + 128 KiB)
+    /// is the only compression state the server keeps.
+    public init(windowBits: Int = 15, level: Int32 = 6, minimumPayloadSize: Int = defaultMinimumPayloadSize) {
+        precondition(PerMessageDeflate.windowBitsRange.contains(windowBits), "window bits are 8-15")
+        self.windowBits = windowBits
+        self.minimumPayloadSize = minimumPayloadSize
+        deflater = MessageDeflater(windowBits: windowBits, keepsContext: false, level: level)
+    }
+
+    /// The most bytes `encode` writes for a payload of this size: the plain frame's, since a
+    /// compressed frame is used only when it is smaller.
+    @inlinable
+    public static func maximumFrameSize(payloadLength: Int, masked: Bool = false) -> Int {
+        FrameEncoder.headerSize(payloadLength: payloadLength, masked: masked) + payloadLength
+    }
+
+    /// Writes one whole unfragmented frame for the message into `destination`, which has room
+    /// for `maximumFrameSize`: RSV1 and the deflated payload when that frame is smaller than the
+    /// plain one, else the plain frame. Masked with `maskKey` (clients). Returns its size and
+    /// whether it is compressed.
+    public func encode(
+        opcode: Opcode, payload: UnsafeRawBufferPointer, maskKey: MaskKey? = nil, into destination: UnsafeMutableRawPointer
+    ) -> (size: Int, compressed: Bool) {
+        let masked = maskKey != nil
+        let plainSize = FrameEncoder.headerSize(payloadLength: payload.count, masked: masked) + payload.count
+        if payload.count >= minimumPayloadSize,
+           let compressed = deflater.compress(payload, smallerThan: payload.count),
+           FrameEncoder.headerSize(payloadLength: compressed.count, masked: masked) + compressed.count < plainSize {
+            compressedCount += 1
+            let size = FrameEncoder.encode(
+                opcode: opcode, reservedBits: .rsv1, payload: compressed, maskKey: maskKey, into: destination)
+            return (size, true)
+        }
+        plainCount += 1
+        return (FrameEncoder.encode(opcode: opcode, payload: payload, maskKey: maskKey, into: destination), false)
+    }
+
+    /// One whole frame as a new array.
+    public func frame(opcode: Opcode, payload: [UInt8], maskKey: MaskKey? = nil) -> [UInt8] {
+        let capacity = Self.maximumFrameSize(payloadLength: payload.count, masked: maskKey != nil)
+        return [UInt8](unsafeUninitializedCapacity: capacity) { out, initialized in
+            initialized = payload.withUnsafeBytes { bytes in
+                encode(opcode: opcode, payload: bytes, maskKey: maskKey, into: UnsafeMutableRawPointer(out.baseAddress!)).size
+            }
+        }
+    }
+
+    /// Whether this encoder's frames may go to a peer with these parameters, for a message of
+    /// `payloadLength` bytes: its window holds every match this encoder makes (no larger than
+    /// the peer's), or the whole message (a match never reaches back past the message's start).
+    public func suits(_ parameters: PerMessageDeflate.Parameters, payloadLength: Int) -> Bool {
+        let peerBits = Int(parameters.serverMaxWindowBits)
+        return windowBits <= peerBits || payloadLength <= 1 << peerBits
+    }
+}
