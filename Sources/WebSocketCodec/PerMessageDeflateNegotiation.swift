@@ -5,7 +5,7 @@ extension PerMessageDeflate {
     /// The server's side. It never keeps a compression context (it always answers
     /// server_no_context_takeover), so a room message is deflated once and the same frame goes to
     /// every subscriber, and no connection needs a compressor of its own.
-    public struct ServerPolicy: ServerExtension {
+    public struct ServerPolicy: ServerExtension, Hashable {
         public var name: String { PerMessageDeflate.name }
         public var reservedBits: ReservedBits { .rsv1 }
         /// Answer client_no_context_takeover to every client (RFC 7692 §7.1.1.2 allows it), so
@@ -62,7 +62,7 @@ extension PerMessageDeflate {
     }
 
     /// The client's side: one offer, and the rules for the answer.
-    public struct ClientOffer: ClientExtension {
+    public struct ClientOffer: ClientExtension, Hashable {
         public var name: String { PerMessageDeflate.name }
         public var reservedBits: ReservedBits { .rsv1 }
         /// Ask the server to compress each message on its own (server_no_context_takeover); an
