@@ -61,7 +61,6 @@ extension LoadGenerator {
         let window = span
         // Text frames join the fast path only in the scenarios that send text.
         let fastText: UInt8 = Header.isText ? 0x81 : 0x82
-        let inflater = sharedInflater.map { ownInflater(of: connection) ?? $0 }
         frames: while true {
             if !state.readerBusy {
                 let available = total &- offset
@@ -92,8 +91,8 @@ extension LoadGenerator {
             }
             // Control frames, fragments, text, long frames, compressed messages and protocol errors.
             let input = UnsafeMutableRawBufferPointer(rebasing: bytes[offset...])
-            let (event, consumed) = if let inflater {
-                state.reader.read(input, role: .client, limits: limits, inflater: inflater)
+            let (event, consumed) = if let shared = sharedInflater {
+                state.reader.read(input, role: .client, limits: limits, inflater: ownInflater(of: connection) ?? shared)
             } else {
                 state.reader.read(input, role: .client, limits: limits)
             }

@@ -24,7 +24,9 @@ struct RunPlan: Sendable {
     var sendsText: Bool
     /// `--payload ticker`: messages are JSON quote feeds in text frames, made from this pool.
     var tickerPool: [[UInt8]] = []
-    var sendsTicker: Bool { !tickerPool.isEmpty }
+    /// Stored, not derived from the pool: the receive path asks once per read, and an array's
+    /// `isEmpty` there costs a retain and a release.
+    var sendsTicker = false
     /// permessage-deflate, offered by every WebSocket (nil: not offered).
     var deflate: PerMessageDeflate.ClientOffer?
     /// sse: the stream's request. longpoll: the first poll (no `since`), and
@@ -67,7 +69,10 @@ struct RunPlan: Sendable {
         }
         publisherPath = path + (path.contains("?") ? "&" : "?") + "self=0"
         payloadSize = options.payloadSize
-        if options.payload == .ticker { tickerPool = TickerPayload.pool(size: options.payloadSize) }
+        if options.payload == .ticker {
+            tickerPool = TickerPayload.pool(size: options.payloadSize)
+            sendsTicker = true
+        }
         deflate = options.deflate
         publisherCount = options.scenario.isRoom ? options.publishers : 0
         webSocketSubscriberCount = options.scenario.sendsText ? options.webSocketSubscribers : 0
