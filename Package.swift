@@ -5,6 +5,8 @@ import PackageDescription
 // CEpoll → Reactor → WebSocketCodec → Broadcast → PushServer → Events → executables;
 // CSQLite → ChatStore (which takes only threads and a semaphore from Reactor).
 // Redis (a client on the Reactor) beside WebSocketCodec.
+// CZlib is the system zlib (permessage-deflate in WebSocketCodec), a system
+// library, not a package: Debian's zlib1g-dev provides it.
 
 // The hot paths cross module boundaries through generics (Connections<Handler>
 // in Reactor, specialised for handlers in PushServer and wsbench). Without
@@ -32,8 +34,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "CEpoll"),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Reactor", dependencies: ["CEpoll"], swiftSettings: optimized),
-        .target(name: "WebSocketCodec", swiftSettings: optimized),
+        .target(name: "WebSocketCodec", dependencies: ["CZlib"], swiftSettings: optimized),
         .target(name: "Redis", dependencies: ["Reactor"], swiftSettings: optimized),
         .target(name: "Broadcast", dependencies: ["Reactor", "WebSocketCodec"], swiftSettings: optimized),
         .target(name: "PushServer", dependencies: ["Reactor", "WebSocketCodec", "Broadcast"], swiftSettings: optimized),
@@ -51,7 +54,7 @@ let package = Package(
         .executableTarget(name: "micro-bench", dependencies: ["WebSocketCodec", "Broadcast", "Reactor", "Redis"], path: "Benchmarks/micro-bench"),
         .executableTarget(name: "chatstore-bench", dependencies: ["ChatStore", "Reactor"], path: "Benchmarks/chatstore-bench"),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CEpoll", "reactor-bench"]),
-        .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec"]),
+        .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec", "CZlib"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "Reactor"]),
         .testTarget(name: "BroadcastTests", dependencies: ["Broadcast", "Reactor", "WebSocketCodec"]),
         // Blocking clients the server tests drive by hand.

@@ -12,7 +12,7 @@
 #   Benchmarks/gate.sh NAME...         only these
 #   Benchmarks/gate.sh --accept        measure and write the baseline; commit it
 #
-# Counts depend on the compiler, glibc and valgrind: after upgrading any of
+# Counts depend on the compiler, glibc, zlib and valgrind: after upgrading any of
 # them, re-accept (and say so in the commit). Options, or their variables:
 #   --package-path DIR   MICRO_BENCH_PACKAGE_PATH  the package with micro-bench (default: this repo)
 #   --scratch-path DIR   MICRO_BENCH_SCRATCH_PATH  its build directory (default: swift build's)

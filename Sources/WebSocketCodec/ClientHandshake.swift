@@ -6,6 +6,10 @@ public struct ClientHandshake: Sendable {
     /// The Sec-WebSocket-Accept the server must answer with.
     public var expectedAccept: String
     public var maxHeadSize = 8192
+    /// The extensions the request offers.
+    public let offeredExtensions: [any ClientExtension]
+    /// What the server accepted of them, once the response was `.accepted`.
+    public private(set) var negotiated = NegotiatedExtensions.none
     private var scanner = HTTPHeadScanner()
 
     public enum Result: Sendable {
@@ -16,14 +20,19 @@ public struct ClientHandshake: Sendable {
     }
 
     /// `key16`: 16 random bytes from the caller's generator (RFC 6455 wants them unpredictable).
-    public init(host: String, path: String, key16: [UInt8], extraHeaders: [(String, String)] = []) {
+    /// `extensions` are offered in Sec-WebSocket-Extensions; the response may accept only those.
+    public init(host: String, path: String, key16: [UInt8], extraHeaders: [(String, String)] = [],
+                extensions: [any ClientExtension] = []) {
         precondition(key16.count == 16, "Sec-WebSocket-Key needs 16 bytes")
         let key = Base64.encode(key16)
         expectedAccept = ServerHandshake.acceptValue(forKey: key)
-        let headers: [(String, String)] = [
+        offeredExtensions = extensions
+        var headers: [(String, String)] = [
             ("Host", host), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
             ("Sec-WebSocket-Key", key), ("Sec-WebSocket-Version", "13"),
-        ] + extraHeaders
+        ]
+        if let offers = ExtensionNegotiation.offerHeaderValue(extensions) { headers.append((ExtensionHeader.name, offers)) }
+        headers += extraHeaders
         var out: [UInt8] = []
         out.reserveCapacity(192)
         HTTPSyntax.writeHead(into: &out, statusLine: "GET \(path) HTTP/1.1", headers: headers)
@@ -32,7 +41,8 @@ public struct ClientHandshake: Sendable {
     }
 
     /// Parses the accumulated response bytes (the same prefix each call, growing); only new bytes are
-    /// scanned. Accepts status 101 with Upgrade: websocket, Connection: upgrade and the expected accept.
+    /// scanned. Accepts status 101 with Upgrade: websocket, Connection: upgrade, the expected accept
+    /// and no extension that was not offered or that its extension refuses (then in `negotiated`).
     public mutating func parseResponse(_ accumulated: UnsafeRawBufferPointer) -> Result {
         let limited = UnsafeRawBufferPointer(rebasing: accumulated[..<Swift.min(accumulated.count, maxHeadSize)])
         switch scanner.scan(limited) {
@@ -45,7 +55,7 @@ public struct ClientHandshake: Sendable {
         }
     }
 
-    private func check(_ head: UnsafeRawBufferPointer) -> Result {
+    private mutating func check(_ head: UnsafeRawBufferPointer) -> Result {
         let lineEnd = HTTPSyntax.lineEnd(head, from: 0)
         // status-line = HTTP-version SP 3DIGIT SP [reason-phrase]
         guard lineEnd >= 12, HTTPHeadParser.version(head, 0..<8) != nil, head[8] == 0x20 else {
@@ -66,6 +76,12 @@ public struct ClientHandshake: Sendable {
         guard response.hasToken("upgrade", in: "Connection") else { return .rejected("Connection lacks upgrade") }
         guard let accept = response.header("Sec-WebSocket-Accept") else { return .rejected("no Sec-WebSocket-Accept") }
         guard accept == expectedAccept else { return .rejected("Sec-WebSocket-Accept \(accept) does not match") }
+        switch ExtensionNegotiation.validate(response: headers, offered: offeredExtensions) {
+        case .failure(let error):
+            return .rejected(error.reason)
+        case .success(let accepted):
+            negotiated = accepted
+        }
         return .accepted(headLength: head.count)
     }
 }

@@ -1,4 +1,6 @@
-// Frame encoding (RFC 6455 §5.2). Servers send unmasked frames, clients masked ones.
+// Frame encoding (RFC 6455 §5.2). Servers send unmasked frames, clients masked ones. Reserved
+// bits are set only for a negotiated extension that owns them (RSV1: a permessage-deflate
+// message's first frame).
 
 public enum FrameEncoder {
     /// Header bytes for a payload: 2, 4 (16-bit length) or 10 (64-bit length), plus 4 for a mask key.
@@ -12,11 +14,11 @@ public enum FrameEncoder {
     /// For callers that place or share the payload themselves.
     @inlinable
     public static func writeHeader(
-        opcode: Opcode, fin: Bool = true, payloadLength: Int, maskKey: MaskKey?,
+        opcode: Opcode, fin: Bool = true, reservedBits: ReservedBits = [], payloadLength: Int, maskKey: MaskKey?,
         into destination: UnsafeMutableRawPointer
     ) -> Int {
         precondition(payloadLength >= 0)
-        destination.storeBytes(of: (fin ? 0x80 : 0) | opcode.rawValue, as: UInt8.self)
+        destination.storeBytes(of: (fin ? 0x80 : 0) | reservedBits.rawValue | opcode.rawValue, as: UInt8.self)
         let maskBit: UInt8 = maskKey == nil ? 0 : 0x80
         var size: Int
         if payloadLength < 126 {
@@ -42,10 +44,11 @@ public enum FrameEncoder {
     /// room for `headerSize(payloadLength:masked:) + payload.count` bytes. Returns the bytes written.
     @inlinable
     public static func encode(
-        opcode: Opcode, fin: Bool = true, payload: UnsafeRawBufferPointer, maskKey: MaskKey?,
+        opcode: Opcode, fin: Bool = true, reservedBits: ReservedBits = [], payload: UnsafeRawBufferPointer, maskKey: MaskKey?,
         into destination: UnsafeMutableRawPointer
     ) -> Int {
-        let header = writeHeader(opcode: opcode, fin: fin, payloadLength: payload.count, maskKey: maskKey, into: destination)
+        let header = writeHeader(
+            opcode: opcode, fin: fin, reservedBits: reservedBits, payloadLength: payload.count, maskKey: maskKey, into: destination)
         guard let source = payload.baseAddress, payload.count > 0 else { return header }
         if let maskKey {
             applyMask(from: source, to: destination + header, count: payload.count, key: maskKey, phase: 0)
@@ -56,11 +59,14 @@ public enum FrameEncoder {
     }
 
     /// One whole frame as a new array.
-    public static func frame(opcode: Opcode, fin: Bool = true, payload: [UInt8], maskKey: MaskKey? = nil) -> [UInt8] {
+    public static func frame(
+        opcode: Opcode, fin: Bool = true, reservedBits: ReservedBits = [], payload: [UInt8], maskKey: MaskKey? = nil
+    ) -> [UInt8] {
         let size = headerSize(payloadLength: payload.count, masked: maskKey != nil) + payload.count
         return [UInt8](unsafeUninitializedCapacity: size) { out, initialized in
             initialized = payload.withUnsafeBytes { bytes in
-                encode(opcode: opcode, fin: fin, payload: bytes, maskKey: maskKey, into: UnsafeMutableRawPointer(out.baseAddress!))
+                encode(opcode: opcode, fin: fin, reservedBits: reservedBits, payload: bytes, maskKey: maskKey,
+                       into: UnsafeMutableRawPointer(out.baseAddress!))
             }
         }
     }

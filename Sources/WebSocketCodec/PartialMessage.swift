@@ -13,6 +13,8 @@ import Darwin
 final class PartialMessage {
     /// `.text` or `.binary`: the opcode of the message's first frame.
     let opcode: Opcode
+    /// The first frame had RSV1 (permessage-deflate): these are compressed bytes, checked once inflated.
+    let compressed: Bool
     /// Incremental check of the unmasked bytes appended so far (text only).
     var validator = UTF8Validator()
     /// Accumulated unmasked payload (malloc'd so growth can be a `realloc`, which large blocks mremap).
@@ -31,8 +33,9 @@ final class PartialMessage {
     /// which is what keeps the delivered bytes valid until then.
     var delivered = false
 
-    init(opcode: Opcode) {
+    init(opcode: Opcode, compressed: Bool = false) {
         self.opcode = opcode
+        self.compressed = compressed
     }
 
     deinit {
@@ -56,7 +59,7 @@ final class PartialMessage {
         } else {
             destination.copyMemory(from: source, byteCount: length)
         }
-        if opcode == .text {
+        if opcode == .text && !compressed {
             var checker = validator
             let valid = checker.validate(UnsafeRawBufferPointer(start: destination, count: length))
             validator = checker

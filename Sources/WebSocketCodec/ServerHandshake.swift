@@ -85,12 +85,16 @@ public enum ServerHandshake {
             protocols: head.headerList("Sec-WebSocket-Protocol"), head: head))
     }
 
-    /// The 101 response. `subprotocol` must be one the client offered.
-    public static func response(acceptKey: String, subprotocol: String?, extraHeaders: [(String, String)] = []) -> [UInt8] {
+    /// The 101 response. `subprotocol` must be one the client offered; `extensions` is what
+    /// `ExtensionNegotiation.accept` agreed (no Sec-WebSocket-Extensions header when it is empty).
+    public static func response(
+        acceptKey: String, subprotocol: String?, extensions: NegotiatedExtensions = .none, extraHeaders: [(String, String)] = []
+    ) -> [UInt8] {
         var headers: [(String, String)] = [
             ("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Accept", acceptKey),
         ]
         if let subprotocol { headers.append(("Sec-WebSocket-Protocol", subprotocol)) }
+        if let accepted = extensions.headerValue { headers.append((ExtensionHeader.name, accepted)) }
         headers += extraHeaders
         var out: [UInt8] = []
         out.reserveCapacity(160)

@@ -4,6 +4,10 @@
 // where it lies. A small incomplete frame is left unconsumed for the caller to present again with
 // more bytes. Only a frame larger than `streamingThreshold`, or a fragmented message, is copied
 // (unmasked on the way) into a `PartialMessage`, which is released once the message is delivered.
+//
+// Reserved bits are errors unless a negotiated extension owns them (`MessageDecoder`): with
+// permessage-deflate, RSV1 on a data message's first frame marks it compressed, and the whole
+// message is inflated once its last frame is in.
 
 /// Per-connection reader state: one word, no allocation between messages. The `PartialMessage` of
 /// a delivered fragmented or streamed message is released at the start of the next `read` (its
@@ -47,9 +51,29 @@ public struct WebSocketReader {
     /// Parses from the start of `input`, unmasking payloads in place. Returns one event and the
     /// bytes of `input` it consumed. Call again on the rest until `.needMore`; bytes not consumed
     /// must be presented again, with more appended, on the next call. Buffers in the event are valid
-    /// until the next call.
+    /// until the next call. No extension: any reserved bit fails the connection (1002).
     public mutating func read(
         _ input: UnsafeMutableRawBufferPointer, role: WebSocketRole, limits: WebSocketLimits
+    ) -> (event: WebSocketEvent, consumed: Int) {
+        read(input, role: role, limits: limits, decoder: PlainMessages())
+    }
+
+    /// The same on a connection that negotiated permessage-deflate (RFC 7692 §6): RSV1 may be set
+    /// on the first frame of a data message (on a continuation or control frame it is a 1002),
+    /// and such a message is inflated by `inflater` once its last frame is in. The compressed
+    /// payload counts against `limits.maxMessageSize`, and so does the inflated one: inflating
+    /// stops as soon as it passes the limit (1009, the rest never inflated). Data that does not
+    /// inflate, or inflated text that is not UTF-8, is a 1007. An inflated message's bytes live in
+    /// the inflater: valid until its next use, by this reader or another sharing it.
+    public mutating func read(
+        _ input: UnsafeMutableRawBufferPointer, role: WebSocketRole, limits: WebSocketLimits, inflater: MessageInflater
+    ) -> (event: WebSocketEvent, consumed: Int) {
+        read(input, role: role, limits: limits, decoder: inflater)
+    }
+
+    @inline(__always)
+    private mutating func read<Decoder: MessageDecoder>(
+        _ input: UnsafeMutableRawBufferPointer, role: WebSocketRole, limits: WebSocketLimits, decoder: Decoder
     ) -> (event: WebSocketEvent, consumed: Int) {
         switch state {
         case .idle:
@@ -80,7 +104,7 @@ public struct WebSocketReader {
                 message.frameRemaining -= length
                 offset += length
                 if message.frameRemaining > 0 { return (.needMore, offset) }
-                if message.frameFin { return finish(message, consumed: offset) }
+                if message.frameFin { return finish(message, decoder: decoder, limits: limits, consumed: offset) }
                 continue
             }
 
@@ -90,11 +114,17 @@ public struct WebSocketReader {
             let second = base.load(fromByteOffset: offset + 1, as: UInt8.self)
 
             // Everything decidable from the first two bytes fails before waiting for more.
-            if first & 0x70 != 0 {
-                return fail(.protocolError, "reserved bits set without a negotiated extension", consumed: offset)
-            }
             let fin = first & 0x80 != 0
             let opcodeBits = first & 0x0F
+            let reserved = first & 0x70
+            if reserved != 0 {
+                // Only a data message's first frame may carry reserved bits, and only an extension's.
+                guard reserved & ~decoder.messageReservedBits == 0, opcodeBits == 1 || opcodeBits == 2 else {
+                    return fail(.protocolError, Self.reservedBitsReason(reserved, opcodeBits, decoder.messageReservedBits), consumed: offset)
+                }
+            }
+            // A new compressed message, or a frame of one (false, and folded away, without an extension).
+            let compressed = decoder.messageReservedBits != 0 && (opcodeBits == 0 ? open?.compressed == true : reserved != 0)
             let masked = second & 0x80 != 0
             switch role {
             case .server where !masked:
@@ -148,7 +178,7 @@ public struct WebSocketReader {
                 // Incomplete frame: keep small ones in the caller's buffer, stream large data frames.
                 if isControl || headerLength + length <= limits.streamingThreshold {
                     let isText = opcodeBits == 1 || (opcodeBits == 0 && open?.opcode == .text)
-                    if isText && length <= Self.failFastPeekLimit {
+                    if isText && !compressed && length <= Self.failFastPeekLimit {
                         var validator = open?.validator ?? UTF8Validator()
                         let prefix = UnsafeRawBufferPointer(start: base + payloadStart, count: available - headerLength)
                         if !Self.peekValidate(prefix, mask: mask, into: &validator) {
@@ -157,7 +187,7 @@ public struct WebSocketReader {
                     }
                     return (.needMore, offset)
                 }
-                let message = open ?? PartialMessage(opcode: opcodeBits == 1 ? .text : .binary)
+                let message = open ?? PartialMessage(opcode: opcodeBits == 1 ? .text : .binary, compressed: compressed)
                 if open == nil { state = .partial(message) }
                 message.frameRemaining = length
                 message.frameFin = fin
@@ -179,19 +209,20 @@ public struct WebSocketReader {
                 if message.append(base + payloadStart, length: length, mask: mask, phase: 0, finalSize: finalSize) == nil {
                     return fail(.invalidPayload, "text message is not valid UTF-8", consumed: offset)
                 }
-                if fin { return finish(message, consumed: end) }
+                if fin { return finish(message, decoder: decoder, limits: limits, consumed: end) }
                 offset = end
                 continue
             }
             let opcode: Opcode = opcodeBits == 1 ? .text : .binary
             if fin {
                 if let mask { applyMask(payload, key: mask, phase: 0) }
+                if compressed { return decode(opcode, UnsafeRawBufferPointer(payload), decoder: decoder, limits: limits, consumed: end) }
                 if opcode == .text && !UTF8Validator.isValid(UnsafeRawBufferPointer(payload)) {
                     return fail(.invalidPayload, "text message is not valid UTF-8", consumed: offset)
                 }
                 return (.message(opcode, UnsafeRawBufferPointer(payload)), end)
             }
-            let message = PartialMessage(opcode: opcode)
+            let message = PartialMessage(opcode: opcode, compressed: compressed)
             state = .partial(message)
             if message.append(base + payloadStart, length: length, mask: mask, phase: 0, finalSize: limits.maxMessageSize) == nil {
                 return fail(.invalidPayload, "text message is not valid UTF-8", consumed: offset)
@@ -200,12 +231,47 @@ public struct WebSocketReader {
         }
     }
 
-    private mutating func finish(_ message: PartialMessage, consumed: Int) -> (event: WebSocketEvent, consumed: Int) {
+    private mutating func finish<Decoder: MessageDecoder>(
+        _ message: PartialMessage, decoder: Decoder, limits: WebSocketLimits, consumed: Int
+    ) -> (event: WebSocketEvent, consumed: Int) {
+        if message.compressed {
+            // The compressed bytes are not needed once inflated: the message's bytes live in the decoder.
+            state = .idle
+            return decode(message.opcode, message.bytes, decoder: decoder, limits: limits, consumed: consumed)
+        }
         if message.opcode == .text && !message.validator.isAtBoundary {
             return fail(.invalidPayload, "text message ends inside a UTF-8 sequence", consumed: consumed)
         }
         message.delivered = true
         return (.message(message.opcode, message.bytes), consumed)
+    }
+
+    /// A whole compressed message: decoded within the size limit, then checked like any other.
+    private mutating func decode<Decoder: MessageDecoder>(
+        _ opcode: Opcode, _ payload: UnsafeRawBufferPointer, decoder: Decoder, limits: WebSocketLimits, consumed: Int
+    ) -> (event: WebSocketEvent, consumed: Int) {
+        switch decoder.decode(payload, limit: limits.maxMessageSize) {
+        case .inflated(let bytes):
+            if opcode == .text && !UTF8Validator.isValid(bytes) {
+                return fail(.invalidPayload, "text message is not valid UTF-8", consumed: consumed)
+            }
+            return (.message(opcode, bytes), consumed)
+        case .tooBig:
+            return fail(.messageTooBig, "message larger than \(limits.maxMessageSize) bytes once inflated", consumed: consumed)
+        case .invalid(let reason):
+            return fail(.invalidPayload, reason, consumed: consumed)
+        }
+    }
+
+    /// Why reserved bits fail a frame: no extension owns them, or the frame may not carry them.
+    private static func reservedBitsReason(_ reserved: UInt8, _ opcodeBits: UInt8, _ owned: UInt8) -> String {
+        if owned == 0 { return "reserved bits set without a negotiated extension" }
+        if reserved & ~owned != 0 { return "reserved bits 0x\(String(reserved & ~owned, radix: 16)) set that no negotiated extension uses" }
+        switch opcodeBits {
+        case 0: return "RSV1 set on a continuation frame"
+        case 8, 9, 10: return "RSV1 set on a control frame"
+        default: return "reserved bits set on a frame of reserved opcode \(opcodeBits)"
+        }
     }
 
     private mutating func control(

@@ -147,6 +147,7 @@ final class BenchCoordinator {
         var serverCPUStart = 0.0
         var measuring = false
         var arrivedBefore: UInt64 = 0
+        var bytesBefore: UInt64 = 0
         var arrivedBeforeByTransport = CountersByTransport()
         var measuredFrom: UInt64 = 0
         var nextLine = monotonicNanoseconds() + 1_000_000_000
@@ -156,6 +157,7 @@ final class BenchCoordinator {
                 measuring = true
                 let statistics = snapshot(merging: &latency)
                 arrivedBefore = statistics.received
+                bytesBefore = statistics.bytesReceived
                 arrivedBeforeByTransport = statistics.byTransport
                 clientCPUStart = processCPUSeconds()
                 serverCPUStart = options.serverPID.map { processCPUSeconds(String($0)) } ?? 0
@@ -184,6 +186,7 @@ final class BenchCoordinator {
         let serverCPU = options.serverPID.map { processCPUSeconds(String($0)) - serverCPUStart }
         let measuredEnd = snapshot(merging: &latency)
         let arrived = measuredEnd.received - arrivedBefore
+        let bytesArrived = measuredEnd.bytesReceived - bytesBefore
         let measuredFor = monotonicNanoseconds() - measuredFrom
 
         // Drain: everything sent must arrive or be written off after the timeout.
@@ -223,7 +226,8 @@ final class BenchCoordinator {
         }
         return WindowResult(
             rate: rate, roomSize: sent.open, durationNanoseconds: options.durationNanoseconds, latency: latency.total,
-            sent: after.sentInWindow, received: after.receivedInWindow, arrived: arrived, measuredNanoseconds: measuredFor,
+            sent: after.sentInWindow, received: after.receivedInWindow, arrived: arrived, bytesArrived: bytesArrived,
+            measuredNanoseconds: measuredFor,
             lost: after.lost - before.lost, duplicated: after.duplicated - before.duplicated,
             reordered: after.reordered - before.reordered,
             errors: after.errorCount - before.errorCount,

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import WebSocketCodec
 
 /// What a run measures.
 enum Scenario: String, Sendable, CaseIterable {
@@ -34,6 +35,14 @@ enum Scenario: String, Sendable, CaseIterable {
     var sendsText: Bool { self == .sse || self == .longpoll }
 }
 
+/// What fills a message after its header.
+enum PayloadKind: String, Sendable, CaseIterable {
+    /// Zeros (binary) or 'x' (the text header of sse and longpoll): the cheapest bytes to make and check.
+    case padding
+    /// A JSON quote feed (`TickerPayload`) in text frames, which compresses like real data.
+    case ticker
+}
+
 /// Everything a run needs, already validated. Durations are in nanoseconds,
 /// the unit of the monotonic clock and of `LatencyHistogram`.
 struct BenchOptions: Sendable, Equatable {
@@ -53,7 +62,10 @@ struct BenchOptions: Sendable, Equatable {
     /// 0 means closed loop: each connection waits for its reply before sending again.
     var messagesPerSecond = 0
     var payloadSize = 64
+    var payload = PayloadKind.padding
     var scenario: Scenario = .echo
+    /// Offer permessage-deflate on every WebSocket (nil: no extension is offered).
+    var deflate: PerMessageDeflate.ClientOffer? = nil
     var publishers = 1
     /// Connections opened per second; 0 opens them as fast as possible.
     var connectionsOpenedPerSecond = 0
@@ -176,6 +188,10 @@ enum BenchOptionsParser {
               --ws-subscribers N  sse/longpoll: N of the subscribers over WebSocket instead  default 0
               --ramp N            connections opened per second (0 = as fast as possible)  default 0
               --bind RANGE        source addresses, e.g. 127.0.0.2-127.0.0.40 or a single address; connections are spread round-robin
+              --payload KIND      padding | ticker (JSON quotes, text frames; echo and broadcast)  default padding
+              --deflate           offer permessage-deflate and inflate what arrives; the server must accept it
+              --server-no-context-takeover  --client-no-context-takeover
+              --server-max-window-bits N    --client-max-window-bits N   (8-15): permessage-deflate parameters to offer
               --warmup D          run this long before measuring              default 1s
               --timeout D         connect/handshake and final-drain timeout   default 10s
               --json FILE         also write the results as JSON
@@ -204,6 +220,8 @@ enum BenchOptionsParser {
             wsbench --scenario broadcast -c 1000 --rates 500,1000,2000,4000 --server-pid 4242 --json ladder.json ws://127.0.0.1:8080/room/demo
           1,000 SSE and 100 WebSocket subscribers in one room, 1 publisher at 100 msg/s:
             wsbench --scenario sse -c 1101 --ws-subscribers 100 -r 100 ws://127.0.0.1:8080/room/demo
+          A 1 KiB JSON ticker to 10,000 subscribers with permessage-deflate (compare the bytes received without it):
+            wsbench --scenario broadcast -c 10000 -r 2 -s 1k --payload ticker --deflate ws://127.0.0.1:8080/room/demo
         """
 
     // MARK: - Options
@@ -211,7 +229,14 @@ enum BenchOptionsParser {
     private enum Option: String, CaseIterable {
         case connections, threads, duration, rate, size, scenario, publishers, ramp, bind, warmup, timeout, json
         case allowLoss = "allow-loss", rates, findMax = "find-max", serverPID = "server-pid", step
-        case p95Limit = "p95-limit", webSocketSubscribers = "ws-subscribers"
+        case p95Limit = "p95-limit", webSocketSubscribers = "ws-subscribers", payload, deflate
+        case serverNoContextTakeover = "server-no-context-takeover", clientNoContextTakeover = "client-no-context-takeover"
+        case serverMaxWindowBits = "server-max-window-bits", clientMaxWindowBits = "client-max-window-bits"
+
+        /// The permessage-deflate parameters, which only mean something with --deflate.
+        var isDeflateParameter: Bool {
+            [.serverNoContextTakeover, .clientNoContextTakeover, .serverMaxWindowBits, .clientMaxWindowBits].contains(self)
+        }
 
         var shortName: Character? {
             switch self {
@@ -224,7 +249,9 @@ enum BenchOptionsParser {
             }
         }
 
-        var takesValue: Bool { self != .allowLoss && self != .findMax }
+        var takesValue: Bool {
+            ![.allowLoss, .findMax, .deflate, .serverNoContextTakeover, .clientNoContextTakeover].contains(self)
+        }
     }
 
     /// The option an argument names, as spelled, and a value attached to it
@@ -250,6 +277,9 @@ enum BenchOptionsParser {
         switch flag {
         case .allowLoss: options.allowLoss = true
         case .findMax: options.findMaxRate = true
+        case .deflate: options.deflate = options.deflate ?? PerMessageDeflate.ClientOffer()
+        case .serverNoContextTakeover: options.deflateOffer { $0.serverNoContextTakeover = true }
+        case .clientNoContextTakeover: options.deflateOffer { $0.clientNoContextTakeover = true }
         default: preconditionFailure("\(flag) takes a value")
         }
     }
@@ -297,7 +327,19 @@ enum BenchOptionsParser {
             options.serverPID = pid
         case .step: options.stepSubscribers = try positiveInteger(value, for: spelling)
         case .p95Limit: options.p95LimitNanoseconds = try positiveDuration(value, for: spelling)
-        case .allowLoss, .findMax: preconditionFailure("\(option) takes no value")
+        case .payload:
+            guard let payload = PayloadKind(rawValue: value) else {
+                throw UsageError("\(spelling) needs padding or ticker, got '\(value)'")
+            }
+            options.payload = payload
+        case .serverMaxWindowBits:
+            let bits = try windowBits(value, for: spelling)
+            options.deflateOffer { $0.serverMaxWindowBits = bits }
+        case .clientMaxWindowBits:
+            let bits = try windowBits(value, for: spelling)
+            options.deflateOffer { $0.clientMaxWindowBits = bits }
+        case .allowLoss, .findMax, .deflate, .serverNoContextTakeover, .clientNoContextTakeover:
+            preconditionFailure("\(option) takes no value")
         }
     }
 
@@ -311,6 +353,18 @@ enum BenchOptionsParser {
         }
         if let spelling = given[.webSocketSubscribers], !scenario.sendsText {
             throw UsageError("\(spelling) only applies to --scenario sse or longpoll")
+        }
+        if given[.deflate] == nil, let parameter = Option.allCases.first(where: { $0.isDeflateParameter && given[$0] != nil }) {
+            throw UsageError("\(given[parameter]!) is a permessage-deflate parameter: add --deflate")
+        }
+        if options.payload == .ticker {
+            guard scenario == .echo || scenario == .broadcast else {
+                throw UsageError("--payload ticker applies to --scenario echo or broadcast (sse and longpoll carry their own text header)")
+            }
+            guard options.payloadSize >= TickerPayload.minimumSize else {
+                throw UsageError("-s must be at least \(TickerPayload.minimumSize) bytes for --payload ticker: every message is "
+                    + "a JSON object that carries the publisher, sequence number and send time, got \(options.payloadSize)")
+            }
         }
         if scenario == .broadcast && options.payloadSize < MessageHeader.size {
             throw UsageError("-s must be at least \(MessageHeader.size) bytes for broadcast: every message carries "
@@ -369,6 +423,13 @@ enum BenchOptionsParser {
             throw UsageError("\(spelling) needs a positive duration such as 10s, 500ms or 2m, got '\(text)'")
         }
         return value
+    }
+
+    private static func windowBits(_ text: String, for spelling: String) throws(UsageError) -> Int {
+        guard let bits = parseDecimal(text), PerMessageDeflate.windowBitsRange.contains(bits) else {
+            throw UsageError("\(spelling) needs a window size from 8 to 15 (a base-2 logarithm), got '\(text)'")
+        }
+        return bits
     }
 
     private static func rateList(_ text: String, for spelling: String) throws(UsageError) -> [Int] {
@@ -433,6 +494,16 @@ enum BenchOptionsParser {
 
 extension UsageError {
     init(_ message: String) { self.message = message }
+}
+
+extension BenchOptions {
+    /// Changes the permessage-deflate offer, making one if needed (the parameters need --deflate,
+    /// which `checkCombinations` enforces whatever their order).
+    mutating func deflateOffer(_ change: (inout PerMessageDeflate.ClientOffer) -> Void) {
+        var offer = deflate ?? PerMessageDeflate.ClientOffer()
+        change(&offer)
+        deflate = offer
+    }
 }
 
 // MARK: - Value parsers

@@ -21,6 +21,11 @@ struct FastRandom {
         state = seed == 0 ? 1 : seed
     }
 
+    /// A fixed sequence, for generated content that must be the same from run to run.
+    init(seed: UInt64) {
+        state = seed == 0 ? 1 : seed
+    }
+
     @inline(__always)
     mutating func next() -> UInt64 {
         state ^= state >> 12

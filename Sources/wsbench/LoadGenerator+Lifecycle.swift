@@ -57,7 +57,8 @@ extension LoadGenerator {
             break
         }
         let path = connection.context.role == .publisher ? plan.publisherPath : plan.path
-        let handshake = ClientHandshake(host: plan.hostHeader, path: path, key16: random.bytes(16))
+        let handshake = ClientHandshake(host: plan.hostHeader, path: path, key16: random.bytes(16),
+                                        extensions: plan.deflate.map { [$0] } ?? [])
         let slot = Int(connection.slot)
         if handshakes.count <= slot { handshakes.append(contentsOf: repeatElement(nil, count: slot + 1 - handshakes.count)) }
         handshakes[slot] = handshake
@@ -79,7 +80,20 @@ extension LoadGenerator {
             reject(connection, reason)
             return bytes.count
         case .accepted(let headLength):
+            let negotiated = handshakes[slot]!.negotiated
             handshakes[slot] = nil
+            if let offer = plan.deflate {
+                // --deflate measures compression: a server that declines it fails the handshake, not the comparison.
+                guard let parameters = offer.parameters(negotiated) else {
+                    reject(connection, "the server did not accept permessage-deflate")
+                    return bytes.count
+                }
+                statistics.pointee.deflateAgreements[parameters.description, default: 0] += 1
+                if let own = MessageInflater.forConnection(parameters, as: .client) {
+                    if ownInflaters.count <= slot { ownInflaters.append(contentsOf: repeatElement(nil, count: slot + 1 - ownInflaters.count)) }
+                    ownInflaters[slot] = own
+                }
+            }
             established(connection)
             guard connection.isOpen else { return bytes.count }
             return headLength + receiveFrames(connection, UnsafeMutableRawBufferPointer(rebasing: bytes[headLength...]))
@@ -144,6 +158,13 @@ extension LoadGenerator {
         return row
     }
 
+    /// The connection's own inflater, when its server keeps its compression context.
+    @inline(__always)
+    func ownInflater(of connection: Connection<LoadGenerator>) -> MessageInflater? {
+        let slot = Int(connection.slot)
+        return slot < ownInflaters.count ? ownInflaters[slot] : nil
+    }
+
     /// Sends our close frame (SSE and polling: our end of stream) and waits,
     /// bounded by the timeout, for the server's and its end of stream.
     func startClosing(_ connection: Connection<LoadGenerator>, code: CloseCode) {
@@ -183,6 +204,7 @@ extension LoadGenerator {
         if state.role == .eventStreamSubscriber { connection.context.eventStream.release() }
         let slot = Int(connection.slot)
         if slot < handshakes.count { handshakes[slot] = nil }
+        if slot < ownInflaters.count { ownInflaters[slot] = nil }
         if state.role == .publisher { publishedByClosed[state.senderID] = state.nextSequence }
         switch state.phase {
         case .connecting:

@@ -5,8 +5,9 @@ import WebSocketCodec
 // buffer. A complete unmasked binary frame (what a server sends wsbench) takes
 // the fast path: two header bytes, one header read, one tracker, one histogram
 // bucket; no allocation. So does a text frame in the sse and longpoll
-// scenarios, once a word-at-a-time check finds it ASCII (so valid UTF-8).
-// Anything else goes through `WebSocketReader`. SSE streams and poll
+// scenarios and of ticker payloads, once a word-at-a-time check finds it ASCII
+// (so valid UTF-8). Anything else goes through `WebSocketReader`, compressed
+// (RSV1) frames included, which it inflates. SSE streams and poll
 // responses have their own readers (LoadGenerator+EventStream, +LongPolling)
 // and share the booking below.
 extension LoadGenerator {
@@ -38,8 +39,10 @@ extension LoadGenerator {
 
     /// Consumes whole frames from `bytes`; an incomplete frame is left for the next read.
     func receiveFrames(_ connection: Connection<LoadGenerator>, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
-        // A copy of the path per header format, so neither tests a flag per message (measured: 25 instructions a frame).
-        plan.sendsText ? receiveFrames(connection, bytes, TextMessageHeader.self) : receiveFrames(connection, bytes, MessageHeader.self)
+        // A copy of the path per header format, so none tests a flag per message (measured: 25 instructions a frame).
+        if plan.sendsText { return receiveFrames(connection, bytes, TextMessageHeader.self) }
+        if plan.sendsTicker { return receiveFrames(connection, bytes, TickerMessageHeader.self) }
+        return receiveFrames(connection, bytes, MessageHeader.self)
     }
 
     @inline(__always)
@@ -86,9 +89,13 @@ extension LoadGenerator {
                     }
                 }
             }
-            // Control frames, fragments, text, long frames and protocol errors.
-            let (event, consumed) = state.reader.read(
-                UnsafeMutableRawBufferPointer(rebasing: bytes[offset...]), role: .client, limits: limits)
+            // Control frames, fragments, text, long frames, compressed messages and protocol errors.
+            let input = UnsafeMutableRawBufferPointer(rebasing: bytes[offset...])
+            let (event, consumed) = if let shared = sharedInflater {
+                state.reader.read(input, role: .client, limits: limits, inflater: ownInflater(of: connection) ?? shared)
+            } else {
+                state.reader.read(input, role: .client, limits: limits)
+            }
             offset &+= consumed
             state.readerBusy = !state.reader.isIdle
             switch event {
@@ -167,7 +174,7 @@ extension LoadGenerator {
         case .echo:
             let sequence: UInt64
             let intendedTime: UInt64
-            if let fields = MessageHeader.read(payload, count: length) {
+            if let fields = Header.read(payload, count: length) {
                 guard fields.sender == state.senderID else { return .foreign }
                 sequence = fields.sequence
                 intendedTime = fields.intendedTime
@@ -202,7 +209,7 @@ extension LoadGenerator {
         }
         let tracker = window.trackers + (receiver.row &* plan.publisherCount &+ Int(fields.sender))
         let verdict = tracker.pointee.observe(fields.sequence)
-        if Header.isText { bookByTransport(verdict, intendedTime: fields.intendedTime, now: now, window, receiver.role.transport) }
+        if Header.countsByTransport { bookByTransport(verdict, intendedTime: fields.intendedTime, now: now, window, receiver.role.transport) }
         guard book(verdict, intendedTime: fields.intendedTime, now: now, window, statistics) else { return .none }
         if window.closedLoop { noteDelivery(publisher: Int(fields.sender), sequence: fields.sequence) }
         return .none

@@ -100,23 +100,31 @@ extension LoadGenerator {
     }
 
     /// One message, written in place into the cork: a masked binary frame
-    /// with `MessageHeader` and zero padding, or (sse, longpoll) a masked text
-    /// frame with `TextMessageHeader` and 'x' padding.
+    /// with `MessageHeader` and zero padding, (sse, longpoll) a masked text
+    /// frame with `TextMessageHeader` and 'x' padding, or (ticker) a masked
+    /// text frame with a JSON quote feed from the pool, its header filled in.
+    /// Sent plain even with permessage-deflate: compression is per message.
     @inline(__always)
     func send(_ connection: Connection<LoadGenerator>, intendedTime: UInt64) {
         let size = plan.payloadSize
         let text = plan.sendsText
+        let ticker = plan.sendsTicker
         let sequence = connection.context.nextSequence
         connection.context.nextSequence = sequence &+ 1
         let fields = MessageHeader.Fields(sender: connection.context.senderID, sequence: sequence, intendedTime: intendedTime)
         let key = MaskKey(wireValue: UInt32(truncatingIfNeeded: random.next()))
         connection.write(reserving: FrameEncoder.headerSize(payloadLength: size, masked: true) + size) { buffer in
             let base = buffer.baseAddress!
-            let headerLength = FrameEncoder.writeHeader(opcode: text ? .text : .binary, payloadLength: size, maskKey: key, into: base)
+            let headerLength = FrameEncoder.writeHeader(opcode: text || ticker ? .text : .binary, payloadLength: size, maskKey: key, into: base)
             let payload = base + headerLength
             var padding = payload
             var paddingCount = size
-            if text {
+            if ticker {
+                let pool = plan.tickerPool
+                pool[Int(sequence % UInt64(pool.count))].withUnsafeBytes { payload.copyMemory(from: $0.baseAddress!, byteCount: size) }
+                TextMessageHeader.write(fields, to: payload + TickerPayload.headerOffset)
+                paddingCount = 0
+            } else if text {
                 TextMessageHeader.write(fields, to: payload)
                 padding += TextMessageHeader.size
                 paddingCount -= TextMessageHeader.size

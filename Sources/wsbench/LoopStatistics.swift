@@ -20,6 +20,8 @@ struct LoopStatistics: Sendable {
     var errorsByKind: [String: Int] = [:]
     var firstConnectStart: UInt64 = .max
     var lastHandshakeEnd: UInt64 = 0
+    /// --deflate: the permessage-deflate parameters the server agreed to, by connections.
+    var deflateAgreements: [String: Int] = [:]
 
     // Messages: everything counts, `…InWindow` only those whose intended
     // send time falls inside the measured window.
@@ -63,6 +65,7 @@ struct LoopStatistics: Sendable {
         errorsByKind.merge(other.errorsByKind, uniquingKeysWith: +)
         firstConnectStart = min(firstConnectStart, other.firstConnectStart)
         lastHandshakeEnd = max(lastHandshakeEnd, other.lastHandshakeEnd)
+        deflateAgreements.merge(other.deflateAgreements, uniquingKeysWith: +)
         sent += other.sent
         sentInWindow += other.sentInWindow
         received += other.received

@@ -39,19 +39,23 @@ enum MessageHeader {
     }
 }
 
-/// How a message's header is read: binary (`MessageHeader`) or text
-/// (`TextMessageHeader`). Fixed for a run, so the receive path is
-/// specialised for each and tests no flag per message.
+/// How a message's header is read: binary (`MessageHeader`), text
+/// (`TextMessageHeader`) or inside a JSON ticker (`TickerMessageHeader`). Fixed
+/// for a run, so the receive path is specialised for each and tests no flag per message.
 protocol HeaderFormat {
-    /// Text frames, and counts per transport (the sse and longpoll scenarios).
+    /// Messages travel in text frames.
     static var isText: Bool { get }
+    /// Receivers count per transport too (the sse and longpoll scenarios).
+    static var countsByTransport: Bool { get }
     static func read(_ payload: UnsafeRawPointer, count: Int) -> MessageHeader.Fields?
 }
 
 extension MessageHeader: HeaderFormat {
     static var isText: Bool { false }
+    static var countsByTransport: Bool { false }
 }
 
 extension TextMessageHeader: HeaderFormat {
     static var isText: Bool { true }
+    static var countsByTransport: Bool { true }
 }

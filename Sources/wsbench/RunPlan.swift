@@ -1,5 +1,6 @@
 import Reactor
 import Synchronization
+import WebSocketCodec
 
 /// Everything the loops need to know about a run, fixed before it starts.
 struct RunPlan: Sendable {
@@ -21,6 +22,13 @@ struct RunPlan: Sendable {
     /// sse and longpoll: messages are text with `TextMessageHeader`, and the
     /// receivers count per transport.
     var sendsText: Bool
+    /// `--payload ticker`: messages are JSON quote feeds in text frames, made from this pool.
+    var tickerPool: [[UInt8]] = []
+    /// Stored, not derived from the pool: the receive path asks once per read, and an array's
+    /// `isEmpty` there costs a retain and a release.
+    var sendsTicker = false
+    /// permessage-deflate, offered by every WebSocket (nil: not offered).
+    var deflate: PerMessageDeflate.ClientOffer?
     /// sse: the stream's request. longpoll: the first poll (no `since`), and
     /// the next ones around their `since` value.
     var eventStreamRequest: [UInt8] = []
@@ -61,6 +69,11 @@ struct RunPlan: Sendable {
         }
         publisherPath = path + (path.contains("?") ? "&" : "?") + "self=0"
         payloadSize = options.payloadSize
+        if options.payload == .ticker {
+            tickerPool = TickerPayload.pool(size: options.payloadSize)
+            sendsTicker = true
+        }
+        deflate = options.deflate
         publisherCount = options.scenario.isRoom ? options.publishers : 0
         webSocketSubscriberCount = options.scenario.sendsText ? options.webSocketSubscribers : 0
         loopCount = options.threads

@@ -17,13 +17,19 @@ enum TextReport {
         }
         setup += ", \(options.threads) threads"
         if options.scenario != .connect {
-            setup += ", \(options.payloadSize)-byte messages, "
+            setup += ", \(options.payloadSize)-byte \(options.payload == .ticker ? "ticker " : "")messages, "
             setup += result.isLadder ? "rate ladder"
                 : options.messagesPerSecond > 0 ? "open loop at \(options.messagesPerSecond)/s" : "closed loop"
             setup += ", \(Format.duration(options.durationNanoseconds)) measured after \(Format.duration(options.warmupNanoseconds)) warmup"
         }
         if !options.sourceAddresses.isEmpty { setup += ", from \(options.sourceAddresses.count) source addresses" }
         lines.append(setup)
+        if let offer = options.deflate {
+            lines.append("  permessage-deflate offered: \(offer.offers.map(\.description).joined(separator: ", "))")
+            for (agreed, count) in totals.deflateAgreements.sorted(by: { $0.value > $1.value }) {
+                lines.append("    agreed on \(count) connections: \(agreed)")
+            }
+        }
         lines.append("")
 
         lines.append("Connections   attempted \(totals.connectAttempts)  established \(totals.established)"
@@ -58,6 +64,10 @@ enum TextReport {
             let noun = options.scenario.isRoom ? "deliveries" : "replies"
             lines.append("Messages      sent \(window.sent) (\(Format.count(window.sentPerSecond))/s)"
                 + "  \(noun) \(window.received) (\(Format.count(window.receivedPerSecond))/s)")
+            if let perMessage = window.bytesPerMessage {
+                lines.append("Bytes in      \(Format.count(Double(window.bytesArrived))) while measuring = \(Format.fixed(perMessage, 1)) per "
+                    + (options.scenario.isRoom ? "delivery" : "reply") + " (\(Format.count(Double(window.bytesArrived) / window.measuredSeconds))/s)")
+            }
             if window.rate > 0 {
                 // How late this client's own sends were: latency above this much may be the client's.
                 lines.append("Send lag      max \(Format.duration(window.maxSendLag)) behind schedule (this client)")

@@ -13,6 +13,9 @@ struct WindowResult: Sendable {
     /// Messages (deliveries) that arrived while measuring, whenever they were sent:
     /// the throughput, and what the CPU time is divided by.
     var arrived: UInt64
+    /// Bytes read from the server while measuring (frame headers included, TCP/IP not): with
+    /// `arrived`, the bytes on the wire per message, which permessage-deflate is meant to cut.
+    var bytesArrived: UInt64 = 0
     /// Wall time between the counter readings taken at the window's start and
     /// end (the window's duration, give or take the readings themselves).
     var measuredNanoseconds: UInt64
@@ -45,6 +48,11 @@ struct WindowResult: Sendable {
         return serverCPUSeconds * 1e6 / Double(arrived)
     }
 
+    /// Bytes read per message (delivery) while measuring.
+    var bytesPerMessage: Double? {
+        arrived == 0 ? nil : Double(bytesArrived) / Double(arrived)
+    }
+
     var isClean: Bool { lost == 0 && duplicated == 0 && reordered == 0 && errors == 0 }
 }
 
@@ -57,6 +65,9 @@ struct TransportWindow: Sendable {
     /// Deliveries intended inside the window, and arrivals while measuring.
     var received: UInt64
     var arrived: UInt64
+    /// Bytes read from the server while measuring (frame headers included, TCP/IP not): with
+    /// `arrived`, the bytes on the wire per message, which permessage-deflate is meant to cut.
+    var bytesArrived: UInt64 = 0
     var lost: Int64
     var duplicated: UInt64
     var reordered: UInt64

@@ -17,6 +17,17 @@ if CommandLine.arguments.dropFirst().first == ReceiveBenchmark.flag {
     }
 }
 
+if CommandLine.arguments.dropFirst().first == DeflateSizes.flag {
+    do {
+        let samples = try DeflateSizes.parse(Array(CommandLine.arguments.dropFirst(2)))
+        print(DeflateSizes.report(DeflateSizes.measure(samples: samples), samples: samples))
+        exit(ExitStatus.passed)
+    } catch {
+        StandardError.write("wsbench: \(error.message)\n\(DeflateSizes.usage)")
+        exit(ExitStatus.usage)
+    }
+}
+
 let options: BenchOptions
 do {
     guard let parsed = try BenchOptionsParser.parse(Array(CommandLine.arguments.dropFirst())) else {

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Autobahn|TestSuite (wstest fuzzing client) conformance run, RFC 6455 cases 1.* .. 10.*.
+# Autobahn|TestSuite (wstest fuzzing client) conformance run, RFC 6455 cases 1.* .. 10.*, and with
+# --deflate the permessage-deflate cases 12.* and 13.* (RFC 7692) as well.
 #
 #   Tests/Conformance/autobahn.sh --server-cmd '.build/release/echo-server --port {port} --host 127.0.0.1'
+#   Tests/Conformance/autobahn.sh --deflate --server-cmd '.build/release/echo-server --deflate --port {port} --host 127.0.0.1'
 #   Tests/Conformance/autobahn.sh --url ws://127.0.0.1:9001 [--reports DIR]
 #   Tests/Conformance/autobahn.sh --install-only
+#
+# The deflate run and what it must show are in Tests/Conformance/deflate-plan.md.
 #
 # wstest needs CPython 2.7; it is installed into a virtualenv in the user's cache directory
 # (never into the repository), once, then reused. See --help for all options.
@@ -35,6 +39,8 @@ REPORTS=""
 CLIENTS=2
 CASES="1.*,2.*,3.*,4.*,5.*,6.*,7.*,8.*,9.*,10.*"
 EXCLUDE="12.*,13.*"
+DEFLATE_CASES="12.*,13.*"
+DEFLATE=0
 AGENT="echo-server"
 INSTALL_ONLY=0
 REINSTALL=0
@@ -53,6 +59,9 @@ usage: $(basename "$0") (--url ws://HOST:PORT | --server-cmd CMD | --install-onl
   --clients N           concurrent wstest processes, cases dealt round-robin (default $CLIENTS)
   --cases LIST          comma-separated case patterns (default $CASES)
   --exclude LIST        comma-separated case patterns to skip (default $EXCLUDE)
+  --deflate             also run the permessage-deflate cases $DEFLATE_CASES (with --cases: those
+                        cases plus these), and first check that the server accepts
+                        permessage-deflate, since every one of them fails otherwise
   --agent NAME          agent name in the reports (default $AGENT)
   --startup-timeout S   seconds to wait for the server's port (default $STARTUP_TIMEOUT)
   --timeout S           seconds allowed for the wstest run (default $RUN_TIMEOUT)
@@ -76,6 +85,7 @@ while (($#)); do
         --reports) REPORTS="${2:?--reports needs a value}"; shift 2 ;;
         --clients) CLIENTS="${2:?--clients needs a value}"; shift 2 ;;
         --cases) CASES="${2:?--cases needs a value}"; shift 2 ;;
+        --deflate) DEFLATE=1; shift ;;
         --exclude) EXCLUDE="${2?--exclude needs a value}"; shift 2 ;;
         --agent) AGENT="${2:?--agent needs a value}"; shift 2 ;;
         --startup-timeout) STARTUP_TIMEOUT="${2:?}"; shift 2 ;;
@@ -92,6 +102,11 @@ if ((!INSTALL_ONLY)); then
     [[ -n $URL && -n $SERVER_CMD ]] && die "give only one of --url and --server-cmd"
 fi
 [[ $CLIENTS =~ ^[1-9][0-9]*$ ]] || die "--clients must be a positive integer"
+if ((DEFLATE)); then
+    # The deflate sections join whatever else runs; the default exclusion of them goes.
+    CASES="$CASES,$DEFLATE_CASES"
+    EXCLUDE="$(tr ',' '\n' <<<"$EXCLUDE" | grep -vxF -e '12.*' -e '13.*' | paste -sd, -)" || true
+fi
 [[ $STARTUP_TIMEOUT =~ ^[0-9]+$ && $RUN_TIMEOUT =~ ^[0-9]+$ ]] || die "timeouts are whole seconds"
 command -v python3 >/dev/null || die "python3 is needed (for the report and to bootstrap pip)"
 
@@ -352,6 +367,45 @@ else
         [[ $URL == wss:* ]] && port=443 || port=80
     fi
     wait_for_port "$host" "$port" "--url $URL"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# deflate: a server that does not negotiate it fails all 216 cases, slowly; say so at once
+
+# Prints the server's Sec-WebSocket-Extensions answer to wstest's own first offer, or nothing.
+deflate_answer() {
+    python3 - "$host" "$port" <<'PY'
+import base64, os, socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+key = base64.b64encode(os.urandom(16)).decode()
+request = ("GET / HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+           "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; client_max_window_bits\r\n\r\n"
+           % (host, port, key))
+with socket.create_connection((host, port), timeout=5) as s:
+    s.sendall(request.encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+lines = head.split(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+print(" ".join(lines[:1]), file=sys.stderr)
+for line in lines[1:]:
+    name, _, value = line.partition(":")
+    if name.strip().lower() == "sec-websocket-extensions":
+        print(value.strip())
+PY
+}
+
+if ((DEFLATE)); then
+    answer="$(deflate_answer)" || die "could not ask $host:$port whether it accepts permessage-deflate"
+    if [[ $answer != permessage-deflate* ]]; then
+        die "the server did not accept permessage-deflate (answer: '${answer:-no Sec-WebSocket-Extensions}'), so every case of $DEFLATE_CASES would fail.
+  Start it with permessage-deflate on (echo-server --deflate, once PushServer negotiates it), or drop --deflate."
+    fi
+    echo "autobahn: the server accepts permessage-deflate: $answer"
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -58,11 +58,14 @@ struct ReaderHarness {
     var events: [Recorded] = []
     var role: WebSocketRole
     var limits: WebSocketLimits
+    /// permessage-deflate negotiated: RSV1 allowed, compressed messages inflated by it.
+    var inflater: MessageInflater?
     var failed = false
 
-    init(role: WebSocketRole = .server, limits: WebSocketLimits = WebSocketLimits()) {
+    init(role: WebSocketRole = .server, limits: WebSocketLimits = WebSocketLimits(), inflater: MessageInflater? = nil) {
         self.role = role
         self.limits = limits
+        self.inflater = inflater
     }
 
     mutating func feed(_ chunk: ArraySlice<UInt8>) {
@@ -71,10 +74,12 @@ struct ReaderHarness {
         var offset = 0
         var reader = self.reader
         var newEvents: [Recorded] = []
-        let role = self.role, limits = self.limits
+        let role = self.role, limits = self.limits, inflater = self.inflater
         pending.withUnsafeMutableBytes { buffer in
             while true {
-                let (event, consumed) = reader.read(UnsafeMutableRawBufferPointer(rebasing: buffer[offset...]), role: role, limits: limits)
+                let input = UnsafeMutableRawBufferPointer(rebasing: buffer[offset...])
+                let (event, consumed) = inflater.map { reader.read(input, role: role, limits: limits, inflater: $0) }
+                    ?? reader.read(input, role: role, limits: limits)
                 XCTAssert(consumed >= 0 && consumed <= buffer.count - offset)
                 offset += consumed
                 guard let recorded = Recorded(event) else { break }
@@ -91,8 +96,8 @@ struct ReaderHarness {
     mutating func feed(_ bytes: [UInt8]) { feed(bytes[...]) }
 
     static func events(_ bytes: [UInt8], splits: [Int], role: WebSocketRole = .server,
-                       limits: WebSocketLimits = WebSocketLimits()) -> [Recorded] {
-        var harness = ReaderHarness(role: role, limits: limits)
+                       limits: WebSocketLimits = WebSocketLimits(), inflater: MessageInflater? = nil) -> [Recorded] {
+        var harness = ReaderHarness(role: role, limits: limits, inflater: inflater)
         var start = 0
         for split in splits + [bytes.count] where split >= start {
             harness.feed(bytes[start..<split])
@@ -125,4 +130,11 @@ func rawFrame(fin: Bool = true, rsv: UInt8 = 0, opcode: UInt8, payload: [UInt8],
         for i in body.indices { body[i] ^= key[i & 3] }
     }
     return out + body
+}
+
+extension MessageDeflater {
+    /// `compress`, copied out while the deflater is alive (its result lives in the deflater's buffer).
+    func compressed(_ bytes: [UInt8], smallerThan limit: Int = .max) -> [UInt8]? {
+        bytes.withUnsafeBytes { compress($0, smallerThan: limit).map { Array($0) } }
+    }
 }

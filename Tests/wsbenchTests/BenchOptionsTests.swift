@@ -1,3 +1,4 @@
+import WebSocketCodec
 import XCTest
 @testable import wsbench
 
@@ -142,6 +143,29 @@ final class BenchOptionsTests: XCTestCase {
         assertRefused(["--", "--help"], saying: "ws://")
     }
 
+    func testDeflateAndTickerOptions() {
+        XCTAssertNil(parse([Self.url])?.deflate)
+        XCTAssertEqual(parse([Self.url])?.payload, .padding)
+        XCTAssertEqual(parse(["--deflate", Self.url])?.deflate, PerMessageDeflate.ClientOffer())
+        // The parameters, in any order around --deflate.
+        let all = parse(["--server-max-window-bits", "10", "--deflate", "--client-no-context-takeover",
+                         "--server-no-context-takeover", "--client-max-window-bits=9", Self.url])
+        XCTAssertEqual(all?.deflate, PerMessageDeflate.ClientOffer(serverNoContextTakeover: true, clientNoContextTakeover: true,
+                                                                    serverMaxWindowBits: 10, clientMaxWindowBits: 9))
+        assertRefused(["--server-no-context-takeover", Self.url], saying: "--server-no-context-takeover is a permessage-deflate parameter: add --deflate")
+        assertRefused(["--client-max-window-bits", "9", Self.url], saying: "add --deflate")
+        assertRefused(["--deflate", "--server-max-window-bits", "16", Self.url], saying: "needs a window size from 8 to 15")
+        assertRefused(["--deflate", "--client-max-window-bits", "x", Self.url], saying: "got 'x'")
+        assertRefused(["--deflate=1", Self.url], saying: "--deflate takes no value")
+
+        let ticker = parse(["--scenario", "broadcast", "--payload", "ticker", "-s", "1k", Self.url])
+        XCTAssertEqual(ticker?.payload, .ticker)
+        XCTAssertEqual(parse(["--payload=ticker", Self.url])?.payload, .ticker, "echo takes it too")
+        assertRefused(["--payload", "json", Self.url], saying: "--payload needs padding or ticker, got 'json'")
+        assertRefused(["--payload", "ticker", "-s", "63", Self.url], saying: "-s must be at least 64 bytes for --payload ticker")
+        assertRefused(["--scenario", "sse", "--payload", "ticker", "ws://h/room/a"], saying: "--payload ticker applies to --scenario echo or broadcast")
+    }
+
     func testDoubleDashEndsOptions() {
         XCTAssertEqual(parse(["-c", "3", "--", Self.url])?.connections, 3)
     }
@@ -150,7 +174,9 @@ final class BenchOptionsTests: XCTestCase {
         let usage = BenchOptionsParser.usage
         for word in ["--connections", "--threads", "--duration", "--rate", "--size", "--scenario", "--publishers",
                      "--ramp", "--bind", "--warmup", "--timeout", "--json", "--allow-loss", "--rates",
-                     "--find-max", "--server-pid", "--step", "--p95-limit", "--help"] {
+                     "--find-max", "--server-pid", "--step", "--p95-limit", "--payload", "--deflate",
+                     "--server-no-context-takeover", "--client-no-context-takeover", "--server-max-window-bits",
+                     "--client-max-window-bits", "--help"] {
             XCTAssert(usage.contains(word), "usage lacks \(word)")
         }
         XCTAssert(usage.contains("Examples:"))
