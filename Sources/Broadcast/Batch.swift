@@ -17,21 +17,25 @@ public final class Batch: @unchecked Sendable {
     let originals: [BroadcastMessage]
     /// Event names by message index; empty when no message has one.
     let names: [String?]
+    /// Keys and volatility by message index; empty when no message has either.
+    let traits: [MessageTraits]
     /// Messages someone is left out of, by index, in message order, at most
     /// one entry per message. Usually empty.
     let exclusions: [(index: Int, exclusion: Exclusion)]
     /// The distinct subscribers left out of some message, for a quick "not me" check.
     let excludedSubscribers: [SubscriberID]
     let hasRoomExclusions: Bool
+    let hasVolatile: Bool
 
     init(room: String, firstSequence: UInt64, count: Int, encodings: [Encoding?], originals: [BroadcastMessage], names: [String?],
-         exclusions: [(index: Int, exclusion: Exclusion)]) {
+         traits: [MessageTraits], exclusions: [(index: Int, exclusion: Exclusion)]) {
         self.room = room
         self.firstSequence = firstSequence
         self.count = count
         self.encodings = encodings
         self.originals = originals
         self.names = names
+        self.traits = traits
         self.exclusions = exclusions
         var distinct: [SubscriberID] = []
         for (_, exclusion) in exclusions {
@@ -39,6 +43,7 @@ public final class Batch: @unchecked Sendable {
         }
         excludedSubscribers = distinct
         hasRoomExclusions = exclusions.contains { !$0.exclusion.membersOf.isEmpty }
+        hasVolatile = traits.contains { $0.isVolatile }
     }
 
     public var lastSequence: UInt64 { firstSequence + UInt64(count) - 1 }
@@ -69,7 +74,14 @@ public final class Batch: @unchecked Sendable {
         let frame = UnsafeRawBufferPointer(rebasing: frames.buffer.bytes[frames.start(of: index)..<frames.ends[index]])
         let opcode = Opcode(rawValue: frame[0] & 0x0F) ?? .binary
         let headerSize = frame[1] & 0x7F == 127 ? 10 : (frame[1] & 0x7F == 126 ? 4 : 2)  // server frames: unmasked
-        return BroadcastMessage(opcode: opcode, payload: Array(frame[headerSize...]), name: names.isEmpty ? nil : names[index])
+        let traits = traits(of: index)
+        return BroadcastMessage(opcode: opcode, payload: Array(frame[headerSize...]), name: names.isEmpty ? nil : names[index],
+                                key: traits.key, isVolatile: traits.isVolatile)
+    }
+
+    /// Message `index`'s key and volatility.
+    func traits(of index: Int) -> MessageTraits {
+        traits.isEmpty ? MessageTraits() : traits[index]
     }
 
     /// Encodes `format` for a batch sealed before the format was in use. Kept
@@ -96,6 +108,7 @@ struct BatchBuilder {
     private let encoders: WireFormatRegistry
     private var originals: [BroadcastMessage] = []
     private var names: [String?] = []
+    private var traits: [MessageTraits] = []
     private var exclusions: [(index: Int, exclusion: Exclusion)] = []
     /// Reused for every message of every format encoded through a `WireEncoder`.
     private var scratch: [UInt8] = []
@@ -154,6 +167,10 @@ struct BatchBuilder {
             if names.isEmpty { names = Array(repeating: nil, count: count) }
             names.append(message.name)
         }
+        if message.key != nil || message.isVolatile || !traits.isEmpty {
+            if traits.isEmpty { traits = Array(repeating: MessageTraits(), count: count) }
+            traits.append(MessageTraits(key: message.key, isVolatile: message.isVolatile))
+        }
         if !exclusion.isEmpty { exclusions.append((count, exclusion)) }
         count += 1
     }
@@ -162,6 +179,12 @@ struct BatchBuilder {
 
     func seal() -> Batch {
         Batch(room: room, firstSequence: firstSequence, count: count, encodings: encodings, originals: originals, names: names,
-              exclusions: exclusions)
+              traits: traits, exclusions: exclusions)
     }
+}
+
+/// What the delivery policy of a member that is behind looks at.
+struct MessageTraits {
+    var key: String?
+    var isVolatile = false
 }

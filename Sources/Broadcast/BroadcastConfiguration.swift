@@ -22,6 +22,8 @@ public struct BroadcastConfiguration: Sendable {
     /// forgotten, history and counters with it (checked every half of it),
     /// so rooms that clients invent do not pile up. Zero keeps every room.
     public var idleRoomTimeout: Duration = .seconds(300)
+    /// Options of rooms known before start (`Broadcaster.setOptions` sets them later).
+    public var roomOptions: [String: RoomOptions] = [:]
 
     public init() {}
 }

@@ -47,6 +47,15 @@ public final class Broadcaster: Sendable {
         post(to: homeLoop(of: room)) { $0.publish(message, to: room, excluding: exclusion) }
     }
 
+    /// Sets what every member of `room` gets (conflation), on every loop,
+    /// from any thread; it holds for the room from then on, also after it is
+    /// forgotten and made again.
+    public func setOptions(_ options: RoomOptions, for room: String) {
+        for index in 0..<loopCount {
+            post(to: index) { $0.setOptions(options, for: room) }
+        }
+    }
+
     /// The part on the calling thread's loop, when it is one of the group's.
     public var currentPart: LoopBroadcaster? {
         group.loops.first(where: \.inEventLoop).map { registry.parts[$0.index].value }

@@ -46,6 +46,18 @@ final class LocalRoom {
 
     /// Members that asked to resume and must not get messages up to this sequence (usually empty).
     var floors: [ConnectionID: UInt64] = [:]
+    /// Every member conflates keyed messages while behind (`RoomOptions.conflate`).
+    var conflates = false
+    /// Members that asked for more than the default (usually empty).
+    var options: [ConnectionID: SubscriptionOptions] = [:]
+    /// What members that are behind, or rate-limited, hold back (usually empty).
+    var backlogs: [ConnectionID: MemberBacklog] = [:]
+
+    /// Whether deliveries here look at each member's state: conflation,
+    /// rates, held-back messages, or volatile messages in the batches.
+    func needsMemberPolicy(for batches: [Batch]) -> Bool {
+        conflates || !options.isEmpty || !backlogs.isEmpty || batches.contains { $0.hasVolatile }
+    }
     /// Batches to deliver to this loop's members at the end of the pass.
     var pending: [Batch] = []
 
@@ -85,6 +97,8 @@ final class LocalRoom {
         guard lists[format.index].remove(member, at: position) else { return false }
         memberCount -= 1
         floors[member] = nil
+        options[member] = nil
+        backlogs[member] = nil
         return true
     }
 }
@@ -101,6 +115,11 @@ public struct RoomStatistics: Sendable, Equatable {
     public var dropped = 0
     /// Subscribers closed for going past their cap (close policy).
     public var evicted = 0
+    /// Messages a member that was behind never got because a newer one with
+    /// the same key replaced them (conflation, or a per-key rate).
+    public var conflated = 0
+    /// Volatile messages not sent to members that were behind.
+    public var volatileDropped = 0
     /// Current members.
     public var subscribers = 0
 
@@ -112,6 +131,8 @@ public struct RoomStatistics: Sendable, Equatable {
         delivered += other.delivered
         dropped += other.dropped
         evicted += other.evicted
+        conflated += other.conflated
+        volatileDropped += other.volatileDropped
         subscribers += other.subscribers
     }
 }

@@ -21,9 +21,9 @@ public final class LoopBroadcaster {
     /// for this loop), so it is held without reference counting.
     private var sinks: [UnownedSink?]
 
-    private var roomsByName: [String: LocalRoom] = [:]
+    var roomsByName: [String: LocalRoom] = [:]
     /// nil where a forgotten room was; its index is reused.
-    private var roomsByIndex: [LocalRoom?] = []
+    var roomsByIndex: [LocalRoom?] = []
     private var freeIndices: [UInt32] = []
     /// Publishes waiting to be forwarded to their rooms' home loops, by loop.
     private var forwards: [[Forward]]
@@ -33,9 +33,9 @@ public final class LoopBroadcaster {
     private var openRooms: [LocalRoom] = []
     /// Rooms with batches to deliver to this loop's members this pass.
     private var deliveryRooms: [LocalRoom] = []
-    private let slices: UnsafeMutablePointer<SharedSlice>
+    let slices: UnsafeMutablePointer<SharedSlice>
     // Touched for every member delivered to, only on this loop.
-    @exclusivity(unchecked) private var sliceCount = 0
+    @exclusivity(unchecked) var sliceCount = 0
     private static let maxSlices = 1024
 
     /// A resume on the room's own home loop, answered at the end of the pass.
@@ -49,6 +49,15 @@ public final class LoopBroadcaster {
     }
     private var localResumes: [LocalResume] = []
 
+    // Delivery policies (LoopBroadcaster+Policy.swift).
+    /// Options of rooms, kept for rooms made (or made again) later.
+    var roomOptions: [String: RoomOptions] = [:]
+    /// One member's messages of a delivery, reused from member to member.
+    var policyScratch: [MemberBacklog.Entry] = []
+    /// Rooms where some member holds messages back for a rate.
+    var roomsHoldingBack: Set<UInt32> = []
+    var rateSweepScheduled = false
+
     struct Forward: Sendable {
         let room: String
         let message: BroadcastMessage
@@ -61,6 +70,7 @@ public final class LoopBroadcaster {
         self.configuration = configuration
         forwards = Array(repeating: [], count: group.loopCount)
         outgoing = Array(repeating: [], count: group.loopCount)
+        roomOptions = configuration.roomOptions
         sinks = Array(repeating: nil, count: group.formats.count)
         slices = .allocate(capacity: Self.maxSlices)
         loop.addPreFlushHook { [unowned self] in endOfPass() }
@@ -88,11 +98,11 @@ public final class LoopBroadcaster {
     }
 
     @inline(__always)
-    private func sink(for format: WireFormat) -> DeliverySink? { sinks[format.index]?.sink }
+    func sink(for format: WireFormat) -> DeliverySink? { sinks[format.index]?.sink }
 
     // MARK: Rooms
 
-    private func room(named name: String) -> LocalRoom {
+    func room(named name: String) -> LocalRoom {
         if let room = roomsByName[name] {
             room.lastActive = loop.now
             return room
@@ -103,6 +113,7 @@ public final class LoopBroadcaster {
             history: History(maxCount: configuration.historyCount, maxBytes: configuration.historyBytes),
             formatCount: group.formats.count)
         room.lastActive = loop.now
+        room.conflates = roomOptions[name]?.conflate ?? false
         roomsByName[name] = room
         if Int(index) == roomsByIndex.count { roomsByIndex.append(room) } else { roomsByIndex[Int(index)] = room }
         return room
@@ -155,13 +166,14 @@ public final class LoopBroadcaster {
     /// reconnected (`formerly`), the messages that left that subscriber out
     /// (its own, sent to everyone but itself).
     public func subscribe(
-        _ connection: ConnectionID, to name: String, format: WireFormat = .webSocket, resumeAfter: UInt64? = nil,
-        formerly: SubscriberID? = nil, resumed: (@Sendable (ResumeResult) -> Void)? = nil
+        _ connection: ConnectionID, to name: String, format: WireFormat = .webSocket, options: SubscriptionOptions = SubscriptionOptions(),
+        resumeAfter: UInt64? = nil, formerly: SubscriberID? = nil, resumed: (@Sendable (ResumeResult) -> Void)? = nil
     ) -> RoomMembership {
         loop.assertInLoop()
         let room = room(named: name)
         let formatIsNewHere = room.lists[format.index].count == 0
         let position = room.add(connection, format: format)
+        if !options.isDefault { room.options[connection] = options }
         if room.home == loop.index {
             room.formats.insert(format)
         } else if formatIsNewHere {
@@ -386,6 +398,7 @@ public final class LoopBroadcaster {
         let messageCount = batches.reduce(0) { $0 + $1.count }
         let lastSequence = batches.last!.lastSequence
         let simple = room.floors.isEmpty && batches.allSatisfy { $0.exclusions.isEmpty }
+        let policy = room.needsMemberPolicy(for: batches)
         // Every member of the simple case gets the same ranges: made once here.
         let whole = encodings.map { SharedSlice($0.buffer, start: 0, end: $0.buffer.count) }
         var delivered = 0, dropped = 0, evicted = 0
@@ -395,6 +408,10 @@ public final class LoopBroadcaster {
             room.statistics.evicted += evicted
         }
         for member in room.lists[format.index].members where member != MemberList.hole {
+            if policy {
+                deliverWithPolicy(batches, encodings, to: member, format: format, sink: sink, in: room, lastSequence: lastSequence)
+                continue
+            }
             if skipSlow, let queued = sink.queuedBytes(of: member), queued > cap {
                 dropped += messageCount
                 continue
@@ -458,7 +475,7 @@ public final class LoopBroadcaster {
         return sent
     }
 
-    private func isExcluded(_ me: SubscriberID, _ member: ConnectionID, _ sink: DeliverySink, by exclusion: Exclusion) -> Bool {
+    func isExcluded(_ me: SubscriberID, _ member: ConnectionID, _ sink: DeliverySink, by exclusion: Exclusion) -> Bool {
         if exclusion.subscriber == me { return true }
         for other in exclusion.membersOf {
             if let room = roomsByName[other], sink.isMember(member, ofRoom: room.index) { return true }
@@ -468,13 +485,13 @@ public final class LoopBroadcaster {
 
     /// Adds a range for `member`, writing out first if IOV_MAX ranges are waiting.
     @inline(__always)
-    private func addSlice(_ buffer: SharedBuffer, from start: Int, to end: Int, for member: ConnectionID, sink: DeliverySink,
+    func addSlice(_ buffer: SharedBuffer, from start: Int, to end: Int, for member: ConnectionID, sink: DeliverySink,
                           lastSequence: UInt64) {
         addSlice(SharedSlice(buffer, start: start, end: end), for: member, sink: sink, lastSequence: lastSequence)
     }
 
     @inline(__always)
-    private func addSlice(_ slice: SharedSlice, for member: ConnectionID, sink: DeliverySink, lastSequence: UInt64) {
+    func addSlice(_ slice: SharedSlice, for member: ConnectionID, sink: DeliverySink, lastSequence: UInt64) {
         guard slice.end > slice.start else { return }
         if sliceCount == Self.maxSlices { _ = flushSlices(to: member, sink: sink, lastSequence: lastSequence) }
         slices[sliceCount] = slice
@@ -483,7 +500,7 @@ public final class LoopBroadcaster {
 
     /// Writes the gathered ranges to `member`; its queued bytes, or nil if
     /// it is gone (or nothing was gathered).
-    private func flushSlices(to member: ConnectionID, sink: DeliverySink, lastSequence: UInt64) -> Int? {
+    func flushSlices(to member: ConnectionID, sink: DeliverySink, lastSequence: UInt64) -> Int? {
         guard sliceCount > 0 else { return nil }
         let count = sliceCount
         sliceCount = 0
