@@ -12,6 +12,8 @@ public struct BroadcastOperator: Sendable {
     var exceptRooms: [String] = []
     /// The sender, left out (`socket.broadcast`, `socket.to`).
     var excluding: SessionID?
+    var key: String?
+    var isVolatile = false
 
     init(namespace: Namespace, excluding: SessionID? = nil) {
         self.namespace = namespace
@@ -28,6 +30,22 @@ public struct BroadcastOperator: Sendable {
     /// The same as `to`.
     public func `in`(_ room: String) -> BroadcastOperator { to(room) }
 
+    /// A packet that is an update of `key` (a symbol, a field): for a member
+    /// that is behind in a room or subscription that conflates, a newer one
+    /// with the same key replaces it while it waits. The packet carries `"key"`.
+    public func keyed(_ key: String) -> BroadcastOperator {
+        var next = self
+        next.key = key
+        return next
+    }
+
+    /// Dropped, and counted, for members that are behind, instead of queued (socket.io's `volatile`).
+    public var volatile: BroadcastOperator {
+        var next = self
+        next.isVolatile = true
+        return next
+    }
+
     /// Not the members of `room`.
     public func except(_ room: String) -> BroadcastOperator {
         var next = self
@@ -43,8 +61,8 @@ public struct BroadcastOperator: Sendable {
         let sender = excluding?.subscriberID
         let excepted = exceptRooms.map { namespace.key(of: $0) }
         guard !rooms.isEmpty else {
-            let packet = Packet.event(namespace: namespace.name, room: nil, name: event, arguments: arguments, ack: nil)
-            namespace.events.publish(BroadcastMessage(opcode: .text, payload: packet), to: namespace.key,
+            let packet = Packet.event(namespace: namespace.name, room: nil, name: event, arguments: arguments, ack: nil, key: key)
+            namespace.events.publish(message(packet), to: namespace.key,
                                      excluding: Exclusion(subscriber: sender, membersOf: excepted))
             return
         }
@@ -52,10 +70,14 @@ public struct BroadcastOperator: Sendable {
         var earlier: [String] = []
         for room in rooms {
             let key = namespace.key(of: room)
-            let packet = Packet.event(namespace: namespace.name, room: room, name: event, arguments: arguments, ack: nil)
-            namespace.events.publish(BroadcastMessage(opcode: .text, payload: packet), to: key,
+            let packet = Packet.event(namespace: namespace.name, room: room, name: event, arguments: arguments, ack: nil, key: self.key)
+            namespace.events.publish(message(packet), to: key,
                                      excluding: Exclusion(subscriber: sender, membersOf: earlier + excepted))
             earlier.append(key)
         }
+    }
+
+    private func message(_ packet: [UInt8]) -> BroadcastMessage {
+        BroadcastMessage(opcode: .text, payload: packet, key: key, isVolatile: isVolatile)
     }
 }

@@ -7,12 +7,16 @@ enum Packet {
     // MARK: Writing
 
     /// `{"type":"event","ns":NS[,"room":ROOM],"event":NAME,"args":[...][,"ack":ID]}`
-    static func event(namespace: String, room: String?, name: String, arguments: [JSON], ack: Int?) -> [UInt8] {
+    static func event(namespace: String, room: String?, name: String, arguments: [JSON], ack: Int?, key: String? = nil) -> [UInt8] {
         var out = Array("{\"type\":\"event\",\"ns\":".utf8)
         JSON.writeString(namespace, to: &out)
         if let room {
             out += Array(",\"room\":".utf8)
             JSON.writeString(room, to: &out)
+        }
+        if let key {
+            out += Array(",\"key\":".utf8)
+            JSON.writeString(key, to: &out)
         }
         out += Array(",\"event\":".utf8)
         JSON.writeString(name, to: &out)

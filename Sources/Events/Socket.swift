@@ -115,11 +115,11 @@ public struct Socket: Sendable, Hashable, CustomStringConvertible {
     /// Joins `room` of the namespace (again: nothing). A client that
     /// reconnected and said it had seen the room up to some sequence first
     /// gets what it missed, from the room's history.
-    public func join(_ room: String) {
+    public func join(_ room: String, options: SubscriptionOptions = SubscriptionOptions()) {
         let key = namespace.key(of: room)
         perform { state in
             guard state.rooms.insert(room).inserted else { return }
-            state.join(room: room, key: key)
+            state.join(room: room, key: key, options: options)
         }
     }
 

@@ -37,10 +37,10 @@ final class SocketState {
 
     /// Joins the room `key` names in the broadcaster (`room` in the namespace),
     /// resuming where the client said it left off, and telling it of a gap.
-    func join(room: String, key: String) {
+    func join(room: String, key: String, options: SubscriptionOptions = SubscriptionOptions()) {
         let after = resumeRooms.removeValue(forKey: room)
         let session = session, namespace = namespace.name
-        session.join(key, resumeAfter: after, formerly: formerly) { result in
+        session.join(key, options: options, resumeAfter: after, formerly: formerly) { result in
             switch result {
             case .gapTooOld(let oldest, let last):
                 session.send(Packet.gap(namespace: namespace, room: room, oldest: oldest, last: last))

@@ -34,6 +34,9 @@ enum ChunkedStream {
 extension HTTPReply {
     /// `/sse/`, `/poll/`, `/iframe/`, `/publish/` with no room, or a malformed one.
     static let roomNameMissing = HTTPReply(status: 400, body: Array("a room name is missing or malformed\n".utf8))
+
+    /// A subscriber's `rate` that is not a positive number of updates a second.
+    static let badSubscriptionQuery = HTTPReply(status: 400, body: Array("rate must be a positive number of updates a second\n".utf8))
 }
 
 /// A connection that is an open chunked stream of one room's messages
@@ -47,6 +50,10 @@ protocol RoomStreamTransport: ConnectionTransport {
 extension RoomStreamTransport {
     func received(_ connection: ServerConnection, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
         bytes.count  // a streaming client has nothing more to say
+    }
+
+    func drained(_ connection: ServerConnection) {
+        handler(of: connection).membershipsDrained(connection)
     }
 
     func timedOut(_ connection: ServerConnection) {
@@ -70,12 +77,12 @@ extension RoomStreamTransport {
     }
 
     /// The connection becomes this stream, a member of `room` (after its head went out).
-    func open(_ connection: ServerConnection, room: String, format: WireFormat, resumeAfter: UInt64? = nil,
-              resumed: (@Sendable (LoopBroadcaster.ResumeResult) -> Void)? = nil) {
+    func open(_ connection: ServerConnection, room: String, format: WireFormat, options: SubscriptionOptions = SubscriptionOptions(),
+              resumeAfter: UInt64? = nil, resumed: (@Sendable (LoopBroadcaster.ResumeResult) -> Void)? = nil) {
         let handler = handler(of: connection)
         connection.context.transport = index
         handler.statistics.openStreams += 1
         connection.setTimeout(nanoseconds: handler.streamKeepAlive)
-        handler.join(connection, room, format: format, resumeAfter: resumeAfter, resumed: resumed)
+        handler.join(connection, room, format: format, options: options, resumeAfter: resumeAfter, resumed: resumed)
     }
 }

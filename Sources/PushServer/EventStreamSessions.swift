@@ -46,6 +46,10 @@ final class EventStreamSessions: ConnectionTransport, HTTPEndpoint, ConnectionCa
         bytes.count  // what the client says comes by POST
     }
 
+    func drained(_ connection: ServerConnection) {
+        if let record = record(of: connection) { handler(of: connection).sessions.drained(record) }
+    }
+
     func timedOut(_ connection: ServerConnection) {
         connection.write(ChunkedStream.chunk(Array(": keep-alive\n\n".utf8)))
         connection.setTimeout(nanoseconds: handler(of: connection).streamKeepAlive)

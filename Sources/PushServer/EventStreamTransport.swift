@@ -23,12 +23,15 @@ final class EventStreamTransport: RoomStreamTransport, HTTPEndpoint {
         if call.head.method == "HEAD" {
             return HTTPFrontDoor.answerHead(connection, call.head, contentType: "text/event-stream", chunked: true, cors: call.cors)
         }
+        guard let options = SubscriptionOptions(query: call.head.query) else {
+            return HTTPFrontDoor.finish(connection, call.head, .badSubscriptionQuery, cors: call.cors)
+        }
         // An id that is not one of our sequence numbers (another server's) means: start live.
         let resumeAfter = call.head.header("Last-Event-ID").flatMap { UInt64($0) }
             ?? QueryString.value("lastEventId", in: call.head.query).flatMap { UInt64($0) }
         ChunkedStream.writeHead(connection, contentType: "text/event-stream", cors: call.cors,
                                 first: Array("retry: \(handler.configuration.eventStreamRetry)\n\n".utf8))
-        open(connection, room: room, format: format, resumeAfter: resumeAfter, resumed: gapReporter(for: connection))
+        open(connection, room: room, format: format, options: options, resumeAfter: resumeAfter, resumed: gapReporter(for: connection))
         return .done
     }
 

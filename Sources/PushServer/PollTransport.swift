@@ -167,6 +167,7 @@ struct PollElementEncoder: WireEncoder {
     func encode(_ message: BroadcastMessage, sequence: UInt64, into output: inout [UInt8]) {
         output += Array(",{\"seq\":\(sequence)".utf8)
         if let name = message.name { output += Array(",\"event\":".utf8) + JSONString.quoted(Array(name.utf8)) }
+        if let key = message.key { output += Array(",\"key\":".utf8) + JSONString.quoted(Array(key.utf8)) }
         if message.opcode == .binary {
             output += Array(",\"binary\":true,\"data\":".utf8) + JSONString.quoted(Array(Base64.encode(message.payload).utf8))
         } else {
@@ -177,7 +178,7 @@ struct PollElementEncoder: WireEncoder {
 
     func maximumSize(of message: BroadcastMessage) -> Int {
         // Every byte escaped as \u00XX.
-        (message.payload.count + (message.name?.utf8.count ?? 0)) * 6 + 64
+        (message.payload.count + (message.name?.utf8.count ?? 0) + (message.key?.utf8.count ?? 0)) * 6 + 64
     }
 }
 

@@ -98,6 +98,7 @@ final class PollingSessions: ConnectionTransport, HTTPEndpoint, SessionCarrier {
         handler.statistics.httpResponses += 1
         handler.statistics.openStreams -= 1
         handler.returnToFrontDoor(connection, keepAlive: poll.keepAlive)
+        if session.waitingBytes == 0 { handler.sessions.drained(session) }  // what its rooms held back may come
     }
 
     // MARK: ConnectionTransport (a held poll)

@@ -25,9 +25,13 @@ struct Publishing: HTTPEndpoint {
         if !binary && String(validating: request.body, as: UTF8.self) == nil {
             return HTTPReply(status: 400, body: Array("the body is not UTF-8; send binary as application/octet-stream\n".utf8))
         }
-        let event = QueryString.value("event", in: request.head.query)
+        let query = request.head.query
+        let event = QueryString.value("event", in: query)
+        let key = QueryString.value("key", in: query).flatMap { $0.isEmpty ? nil : $0 }
+        let isVolatile = QueryString.value("volatile", in: query) == "1"
         let rooms = connection.connections.handler.rooms
-        rooms.publish(BroadcastMessage(opcode: binary ? .binary : .text, payload: request.body, name: event), to: room)
+        rooms.publish(BroadcastMessage(opcode: binary ? .binary : .text, payload: request.body, name: event, key: key, isVolatile: isVolatile),
+                      to: room)
         rooms.forwardNow()  // sequenced before the 202 can lead the client to publish again
         return HTTPReply(status: 202, headers: [("Content-Type", "application/json")],
                          body: Array("{\"room\":".utf8) + JSONString.quoted(Array(room.utf8)) + Array(",\"accepted\":true}".utf8))

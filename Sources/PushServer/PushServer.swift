@@ -162,7 +162,8 @@ public final class PushServer: Sendable {
             let room = rooms[name]!
             let quoted = String(decoding: JSONString.quoted(Array(name.utf8)), as: UTF8.self)
             return "\(quoted):{\"published\":\(room.published),\"encoded\":\(room.encoded),\"delivered\":\(room.delivered),"
-                + "\"dropped\":\(room.dropped),\"evicted\":\(room.evicted),\"subscribers\":\(room.subscribers)}"
+                + "\"dropped\":\(room.dropped),\"evicted\":\(room.evicted),\"conflated\":\(room.conflated),"
+                + "\"volatileDropped\":\(room.volatileDropped),\"subscribers\":\(room.subscribers)}"
         }
         return "{\"server\":{\"handshakes\":\(server.handshakes),\"openWebSockets\":\(server.openWebSockets),"
             + "\"openStreams\":\(server.openStreams),\"messagesReceived\":\(server.messagesReceived),"

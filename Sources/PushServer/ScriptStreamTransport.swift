@@ -21,12 +21,15 @@ final class ScriptStreamTransport: RoomStreamTransport, HTTPEndpoint {
         if call.head.method == "HEAD" {
             return HTTPFrontDoor.answerHead(connection, call.head, contentType: "text/html; charset=utf-8", chunked: true, cors: call.cors)
         }
+        guard let options = SubscriptionOptions(query: call.head.query) else {
+            return HTTPFrontDoor.finish(connection, call.head, .badSubscriptionQuery, cors: call.cors)
+        }
         // Browsers render a streamed document only after its first kilobyte or so.
         // The room name comes from the URL: escaped, or /iframe/%3Cscript%3E... would run in our origin.
         let prelude = "<!doctype html><meta charset=\"utf-8\"><title>\(Self.htmlEscaped(room))</title>\n<!--"
             + String(repeating: " ", count: 1024) + "-->\n"
         ChunkedStream.writeHead(connection, contentType: "text/html; charset=utf-8", cors: call.cors, first: Array(prelude.utf8))
-        open(connection, room: room, format: format)
+        open(connection, room: room, format: format, options: options)
         return .done
     }
 

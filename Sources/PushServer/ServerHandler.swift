@@ -137,10 +137,12 @@ final class ServerHandler: ConnectionHandler {
 // MARK: - Rooms
 
 extension ServerHandler: DeliverySink {
-    func join(_ connection: ServerConnection, _ room: String, format: WireFormat = .webSocket, resumeAfter: UInt64? = nil,
+    func join(_ connection: ServerConnection, _ room: String, format: WireFormat = .webSocket,
+              options: SubscriptionOptions = SubscriptionOptions(), resumeAfter: UInt64? = nil,
               resumed: (@Sendable (LoopBroadcaster.ResumeResult) -> Void)? = nil) {
         if let index = rooms.roomIndex(of: room), isMember(connection.id, ofRoom: index) { return }
-        let membership = rooms.subscribe(connection.id, to: room, format: format, resumeAfter: resumeAfter, resumed: resumed)
+        let membership = rooms.subscribe(connection.id, to: room, format: format, options: options, resumeAfter: resumeAfter,
+                                         resumed: resumed)
         if connection.context.firstRoom == .none {
             connection.context.firstRoom = membership
         } else {
@@ -164,6 +166,13 @@ extension ServerHandler: DeliverySink {
         for membership in connection.context.moreRooms { rooms.unsubscribe(connection.id, membership) }
         connection.context.firstRoom = .none
         connection.context.moreRooms = []
+    }
+
+    /// The connection read what it was sent: what its rooms held back for it (conflation) may go.
+    func membershipsDrained(_ connection: ServerConnection) {
+        guard connection.context.firstRoom != .none else { return }
+        rooms.memberDrained(connection.id, in: connection.context.firstRoom)
+        for membership in connection.context.moreRooms { rooms.memberDrained(connection.id, in: membership) }
     }
 
     func roomNames(of connection: ServerConnection) -> [String] {

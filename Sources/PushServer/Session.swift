@@ -114,9 +114,11 @@ public struct Session: Sendable, Hashable, CustomStringConvertible {
     /// `seq`. With `resumeAfter`, the room's packets after that sequence are
     /// sent first, from history, leaving out those that excluded `formerly`
     /// (who the client was before it reconnected); `resumed` says how it went.
-    public func join(_ room: String, resumeAfter: UInt64? = nil, formerly: SubscriberID? = nil,
-                     resumed: (@Sendable (LoopBroadcaster.ResumeResult) -> Void)? = nil) {
-        perform { table, record in table.join(record, room, resumeAfter: resumeAfter, formerly: formerly, resumed: resumed) }
+    public func join(_ room: String, options: SubscriptionOptions = SubscriptionOptions(), resumeAfter: UInt64? = nil,
+                     formerly: SubscriberID? = nil, resumed: (@Sendable (LoopBroadcaster.ResumeResult) -> Void)? = nil) {
+        perform { table, record in
+            table.join(record, room, options: options, resumeAfter: resumeAfter, formerly: formerly, resumed: resumed)
+        }
     }
 
     public func leave(_ room: String) {

@@ -86,10 +86,10 @@ public struct WebSocket {
 
     /// Joins `room` (again a no-op). With `resumeAfter`, the room's messages
     /// after that sequence are sent first, from history; `resumed` says how it went.
-    public func join(_ room: String, resumeAfter: UInt64? = nil,
+    public func join(_ room: String, options: SubscriptionOptions = SubscriptionOptions(), resumeAfter: UInt64? = nil,
                      resumed: (@Sendable (LoopBroadcaster.ResumeResult) -> Void)? = nil) {
         guard let connection = openConnection else { return }
-        handler.join(connection, room, resumeAfter: resumeAfter, resumed: resumed)
+        handler.join(connection, room, options: options, resumeAfter: resumeAfter, resumed: resumed)
     }
 
     public func leave(_ room: String) {

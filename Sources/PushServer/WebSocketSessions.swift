@@ -29,6 +29,10 @@ final class WebSocketSessions: ConnectionCarrier {
             }
             socket.handler.sessions.received(message.payload, from: record)
         }
+        behavior.drain = { socket in
+            guard let record = socket.userData as? SessionRecord else { return }
+            socket.handler.sessions.drained(record)
+        }
         behavior.close = { socket, code, _ in
             guard let record = socket.userData as? SessionRecord else { return }
             socket.handler.sessions.carrierEnded(record, reason: "websocket closed (\(code.rawValue))")

@@ -84,6 +84,7 @@ final class WebSocketTransport: ConnectionTransport {
     func drained(_ connection: ServerConnection) {
         connection.resumeReading()  // if it was paused by backpressure
         guard !connection.context.closing else { return }
+        handler(of: connection).membershipsDrained(connection)
         behavior(connection).drain(WebSocket(connection))
     }
 

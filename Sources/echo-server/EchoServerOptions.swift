@@ -1,3 +1,4 @@
+import Broadcast
 import PushServer
 
 /// echo-server's command line.
@@ -26,9 +27,12 @@ struct EchoServerOptions {
       --queue-cap BYTES     bytes a room member may have queued before it is closed (1008)
                                                                         default 1048576
       --slow skip           skip messages for a member over the cap instead of closing it
+      --conflate-room NAME  every member of room NAME gets the newest message of each key
+                            while it is behind (repeatable)
       -h, --help            this text
 
     ws://HOST:PORT/room/NAME[?self=0]  joins room NAME; what it sends goes to the room
+      (also conflate=1, rate=N, volatile=1, keyAt=OFFSET:LENGTH: see the README)
     ws://HOST:PORT/ANY-OTHER-PATH      echoes every message with its opcode
     GET /sse/NAME, /poll/NAME?since=SEQ[&wait=SECS], /iframe/NAME: the room over SSE,
     (long-)polling and iframe streaming; POST /publish/NAME publishes the body.
@@ -79,6 +83,10 @@ struct EchoServerOptions {
                 let policy = try value()
                 guard policy == "skip" || policy == "close" else { throw UsageError(message: "--slow takes skip or close, got '\(policy)'") }
                 options.configuration.broadcast.slowSubscriberPolicy = policy == "skip" ? .skip : .close
+            case "--conflate-room":
+                let room = try value()
+                guard !room.isEmpty else { throw UsageError(message: "--conflate-room needs a room name") }
+                options.configuration.broadcast.roomOptions[room] = RoomOptions(conflate: true)
             default: throw UsageError(message: "unknown option \(argument)")
             }
         }

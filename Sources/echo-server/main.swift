@@ -20,16 +20,26 @@ do {
 let server = PushServer(configuration: options.configuration)
 server.webSocket("/room/*") { behavior in
     behavior.upgrade = { request in
-        RoomMode.roomName(from: request.path) == nil ? .reject(status: 400, reason: "a room name is missing or malformed: /room/NAME") : .accept()
+        guard RoomMode.roomName(from: request.path) != nil else {
+            return .reject(status: 400, reason: "a room name is missing or malformed: /room/NAME")
+        }
+        guard RoomMode.Member(query: request.query) != nil else {
+            return .reject(status: 400, reason: "bad query: rate=N (updates a second), keyAt=OFFSET:LENGTH (1-256 bytes)")
+        }
+        return .accept()
     }
     behavior.open = { socket, request in
-        if RoomMode.excludesSelf(request.query) { socket.tag = RoomMode.excludeSelfTag }
-        if let room = RoomMode.roomName(from: request.path) { socket.join(room) }
+        let member = RoomMode.Member(query: request.query)!
+        if !member.isPlain { socket.userData = RoomMode.MemberOptions(member) }
+        if let room = RoomMode.roomName(from: request.path) { socket.join(room, options: member.subscription) }
     }
     behavior.message = { socket, message in
         guard let room = socket.room else { return }
-        let includeSelf = socket.tag & RoomMode.excludeSelfTag == 0
-        socket.publish(BroadcastMessage(opcode: message.opcode, payload: message.bytes), to: room, includeSelf: includeSelf)
+        guard let options = socket.userData as? RoomMode.MemberOptions else {
+            return socket.publish(BroadcastMessage(opcode: message.opcode, payload: message.bytes), to: room)
+        }
+        socket.publish(options.member.message(opcode: message.opcode, payload: message.bytes), to: room,
+                       includeSelf: options.member.includeSelf)
     }
 }
 server.webSocket("/*") { behavior in

@@ -1,3 +1,4 @@
+import Broadcast
 import Events
 import PushServer
 import TestSupport
@@ -81,5 +82,24 @@ final class BroadcastFormTests: XCTestCase {
         let everyone = try a.events(named: "msg", until: "everyone")
         XCTAssertEqual(everyone.map { $0["room"] }, [nil], "a broadcast to the namespace names no room")
         XCTAssertEqual(everyone.map { $0["seq"] }, [1], "the namespace's own sequence")
+    }
+}
+
+final class KeyedPacketTests: XCTestCase {
+    func testAKeyedEmitCarriesItsKeyAndConflatesForAMemberThatAsked() throws {
+        let (server, _, port) = try makeEventServer(configure: { io in
+            io.onConnection { socket in
+                socket.join("quotes", options: SubscriptionOptions(conflate: true))
+                socket.on("quote") { arguments, _ in io.to("quotes").keyed(arguments[0].string!).emit("quote", arguments: arguments) }
+            }
+        })
+        defer { server.shutdown() }
+        let client = try EventsClient(port: port, transport: .webSocket)
+        try client.connect()
+        try client.emit("quote", ["AAPL", 190])
+        let packet = try client.next("event")
+        XCTAssertEqual(packet["key"], "AAPL")
+        XCTAssertEqual(packet["room"], "quotes")
+        XCTAssertEqual(packet["args"], ["AAPL", 190])
     }
 }
