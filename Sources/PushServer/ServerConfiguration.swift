@@ -30,6 +30,13 @@ public struct ServerConfiguration: Sendable {
     /// reaches everyone connected (socket.io's `io.emit`). Costs one
     /// membership per connection, so it is off by default.
     public var everyoneRoom: String?
+    /// Origins whose pages may open WebSockets (the `Origin` header of the
+    /// upgrade); others get 403. Empty: any, which is safe only when the
+    /// server does not authenticate WebSockets by cookies or HTTP auth (a page
+    /// elsewhere could open one carrying its visitor's cookies: cross-site
+    /// WebSocket hijacking). An upgrade without `Origin` (not a browser,
+    /// which always sends it) is allowed: it carries no visitor's cookies.
+    public var allowedOrigins: [String] = []
     /// Origins allowed to read responses cross-origin (CORS); "*" allows any.
     /// Empty: no CORS headers (same-origin pages only; EventSource cannot go cross-origin without them).
     public var corsOrigins: [String] = []

@@ -23,6 +23,10 @@ final class WebSocketTransport: ConnectionTransport {
         case .success(let valid):
             request = valid
         }
+        if let origin = request.origin, !Self.originAllowed(origin, by: handler.configuration.allowedOrigins) {
+            HTTPFrontDoor.respondAndClose(connection, status: 403, reason: "origin \(origin) may not open WebSockets here")
+            return false
+        }
         let subprotocol: String?
         switch behavior.upgrade(request) {
         case .reject(let status, let reason):
@@ -40,6 +44,10 @@ final class WebSocketTransport: ConnectionTransport {
         if let everyone = handler.configuration.everyoneRoom { handler.join(connection, everyone) }
         behavior.open(WebSocket(connection), request)
         return connection.isOpen
+    }
+
+    static func originAllowed(_ origin: String, by allowed: [String]) -> Bool {
+        allowed.isEmpty || allowed.contains("*") || allowed.contains(origin)
     }
 
     // MARK: ConnectionTransport

@@ -23,6 +23,7 @@ struct EchoServerOptions {
       --publish-token TOKEN allow POST /publish/ROOM with 'Authorization: Bearer TOKEN'
                             (without it, POST /publish answers 403)
       --cors ORIGINS        comma-separated origins allowed cross-origin, or '*'  default: none
+      --allowed-origins ORIGINS  origins whose pages may open WebSockets (same form) default: any
       --static DIR          serve the files under DIR at /static/
       --queue-cap BYTES     bytes a room member may have queued before it is closed (1008)
                                                                         default 1048576
@@ -77,6 +78,7 @@ struct EchoServerOptions {
                 guard !token.isEmpty else { throw UsageError(message: "--publish-token needs a non-empty token") }
                 options.publishToken = token
             case "--cors": options.configuration.corsOrigins = try value().split(separator: ",").map(String.init)
+            case "--allowed-origins": options.configuration.allowedOrigins = try value().split(separator: ",").map(String.init)
             case "--static": options.staticDirectory = try value()
             case "--queue-cap": options.configuration.broadcast.maxQueuedBytes = try integer(1024...(1 << 30))
             case "--slow":

@@ -96,7 +96,13 @@ public final class HTTPTestClient {
 
     /// The next response, its body read by Content-Length (or none).
     public func readResponse() -> Response? {
-        guard let (status, headers) = readHead() else { return nil }
+        guard let head = readHead() else { return nil }
+        return readResponse(afterHead: head)
+    }
+
+    /// The body of a response whose head was read.
+    public func readResponse(afterHead head: (status: Int, headers: [(String, String)])) -> Response? {
+        let (status, headers) = head
         let length = headers.first { $0.0.lowercased() == "content-length" }.flatMap { Int($0.1) } ?? 0
         guard let body = read(count: length) else { return nil }
         return Response(status: status, headers: headers, body: body)
