@@ -122,6 +122,9 @@ public struct RoomStatistics: Sendable, Equatable {
     public var volatileDropped = 0
     /// Current members.
     public var subscribers = 0
+    /// What the room's history holds now (counted on its home loop).
+    public var historyMessages = 0
+    public var historyBytes = 0
 
     public init() {}
 
@@ -134,5 +137,7 @@ public struct RoomStatistics: Sendable, Equatable {
         conflated += other.conflated
         volatileDropped += other.volatileDropped
         subscribers += other.subscribers
+        historyMessages += other.historyMessages
+        historyBytes += other.historyBytes
     }
 }

@@ -515,6 +515,10 @@ public final class LoopBroadcaster {
         for case let room? in roomsByIndex {
             var counters = room.statistics
             counters.subscribers = room.memberCount
+            if room.home == loop.index {
+                counters.historyMessages = room.history.count
+                counters.historyBytes = room.history.bytes
+            }
             result[room.name] = counters
         }
         return result

@@ -13,6 +13,8 @@ typealias ServerConnection = Connection<ServerHandler>
 protocol ConnectionTransport: AnyObject, Sendable {
     /// Position in the server's table: what `ConnectionState.transport` holds.
     var index: UInt8 { get }
+    /// What `/metrics` calls the connections it serves (`transport` label).
+    var label: String { get }
 
     /// Input arrived: return how many bytes were consumed (the rest is
     /// presented again with more input).

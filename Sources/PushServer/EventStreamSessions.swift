@@ -8,6 +8,7 @@ import WebSocketCodec
 /// session while it lasts; when it ends, so does the session.
 final class EventStreamSessions: ConnectionTransport, HTTPEndpoint, ConnectionCarrier {
     let index: UInt8
+    let label = "session_sse"
     let format: WireFormat
     let name = SessionTransportKind.eventStream.rawValue
     let offered: Bool

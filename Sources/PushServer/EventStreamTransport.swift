@@ -7,6 +7,7 @@ import WebSocketCodec
 /// stays a room member in the SSE wire format until the client goes.
 final class EventStreamTransport: RoomStreamTransport, HTTPEndpoint {
     let index: UInt8
+    let label = "sse"
     let format: WireFormat
     let keepAlive = Array(": keep-alive\n\n".utf8)
 

@@ -7,6 +7,7 @@ import WebSocketCodec
 /// and the hand-over to whatever endpoint a route names.
 final class HTTPFrontDoor: ConnectionTransport {
     let index: UInt8
+    let label = "http"
 
     init(index: UInt8) { self.index = index }
 

@@ -10,6 +10,7 @@ import WebSocketCodec
 /// back to reading requests (those pipelined behind it first).
 final class PollTransport: ConnectionTransport, HTTPEndpoint {
     let index: UInt8
+    let label = "poll"
     let format: WireFormat
 
     init(index: UInt8, format: WireFormat) {

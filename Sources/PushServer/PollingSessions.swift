@@ -11,6 +11,7 @@ import WebSocketCodec
 /// room member queue cap.
 final class PollingSessions: ConnectionTransport, HTTPEndpoint, SessionCarrier {
     let index: UInt8
+    let label = "session_poll"
     let format: WireFormat
     let name = SessionTransportKind.polling.rawValue
     let offered: Bool

@@ -175,52 +175,6 @@ public final class PushServer: Sendable {
     }
 }
 
-/// A server's counters (one loop's, or summed).
-public struct ServerStatistics: Sendable, Equatable {
-    public var handshakes = 0
-    public var openWebSockets = 0
-    public var messagesReceived = 0
-    public var protocolErrors = 0
-    public var heartbeatEvictions = 0
-    public var slowSubscriberEvictions = 0
-    public var httpResponses = 0
-    /// SSE, iframe and waiting long-poll connections open now.
-    public var openStreams = 0
-    /// Sessions opened since start, and open now (a gauge).
-    public var sessionsOpened = 0
-    public var openSessions = 0
-    /// Session requests (polls, POSTs) that arrived on another loop than
-    /// their session's and were handed to it, connection and all.
-    public var movedRequests = 0
-    // Gauges read off the loops when the counters are taken: what a client
-    // that went away must not leave behind.
-    /// TCP connections open now, of every kind.
-    public var connections = 0
-    /// Bytes the kernel refused and the server still holds for slow readers.
-    public var queuedBytes = 0
-    /// Timers scheduled on the loops: a few per loop, never one per client.
-    public var timers = 0
-
-    public init() {}
-
-    mutating func add(_ other: ServerStatistics) {
-        handshakes += other.handshakes
-        openWebSockets += other.openWebSockets
-        messagesReceived += other.messagesReceived
-        protocolErrors += other.protocolErrors
-        heartbeatEvictions += other.heartbeatEvictions
-        slowSubscriberEvictions += other.slowSubscriberEvictions
-        httpResponses += other.httpResponses
-        openStreams += other.openStreams
-        sessionsOpened += other.sessionsOpened
-        openSessions += other.openSessions
-        movedRequests += other.movedRequests
-        connections += other.connections
-        queuedBytes += other.queuedBytes
-        timers += other.timers
-    }
-}
-
 /// Every loop's handler, for work that must run on another loop (a
 /// connection handed to the loop that owns its session). Filled while the
 /// server starts, one entry per loop as it is made.
@@ -244,28 +198,6 @@ final class ServerLoops: Sendable {
             body(handler.value)
         } else {
             handler.loop.execute { body(handler.value) }
-        }
-    }
-}
-
-/// Where each loop posts its counters every `statisticsInterval`, so they
-/// can be read from anywhere without stopping a loop.
-final class StatisticsBoard: Sendable {
-    private let snapshots = Mutex<[Int: (server: ServerStatistics, rooms: [String: RoomStatistics])]>([:])
-
-    func post(loop: Int, server: ServerStatistics, rooms: [String: RoomStatistics]) {
-        snapshots.withLock { $0[loop] = (server, rooms) }
-    }
-
-    func total() -> (server: ServerStatistics, rooms: [String: RoomStatistics]) {
-        snapshots.withLock { all in
-            var server = ServerStatistics()
-            var rooms: [String: RoomStatistics] = [:]
-            for (_, snapshot) in all {
-                server.add(snapshot.server)
-                for (name, counters) in snapshot.rooms { rooms[name, default: RoomStatistics()].add(counters) }
-            }
-            return (server, rooms)
         }
     }
 }

@@ -6,6 +6,7 @@ import WebSocketCodec
 /// one `<script>parent.push(seq, "data"[, "event"])</script>` per message.
 final class ScriptStreamTransport: RoomStreamTransport, HTTPEndpoint {
     let index: UInt8
+    let label = "iframe"
     let format: WireFormat
     let keepAlive = Array("<!-- keep-alive -->\n".utf8)
 

@@ -23,6 +23,8 @@ final class ServerHandler: ConnectionHandler {
     let loops: ServerLoops
     /// This loop's connections.
     private(set) unowned(unsafe) var connections: Connections<ServerHandler>!
+    /// How late this loop's statistics timer last fired.
+    private var lastLag: UInt64 = 0
     /// This loop's sessions, when the server has a session layer.
     private(set) var sessions: SessionTable!
 
@@ -40,7 +42,12 @@ final class ServerHandler: ConnectionHandler {
         streamKeepAlive = configuration.streamKeepAlive.nanoseconds
         rooms.sink = self
         let loop = rooms.loop
-        loop.scheduleRepeating(every: configuration.statisticsInterval.nanoseconds) { [unowned self] in
+        let interval = configuration.statisticsInterval.nanoseconds
+        var due = loop.now &+ interval
+        loop.scheduleRepeating(every: interval) { [unowned self] in
+            // A timer fires late by as long as the loop was busy with something else.
+            lastLag = loop.now > due ? loop.now - due : 0
+            due = loop.now &+ interval
             board.post(loop: loop.index, server: currentStatistics(), rooms: rooms.localStatistics())
         }
         if let service = transports.sessions { sessions = SessionTable(service: service, handler: self) }
@@ -53,6 +60,13 @@ final class ServerHandler: ConnectionHandler {
         current.queuedBytes = connections?.queuedByteTotal ?? 0
         current.timers = rooms.loop.scheduledTimerCount
         current.openSessions = sessions?.count ?? 0
+        current.sessionsByTransport = sessions?.countsByCarrier ?? [:]
+        current.bytesReceived = connections?.bytesReceived ?? 0
+        current.bytesSent = connections?.bytesSent ?? 0
+        current.loopLag = [rooms.loop.index: lastLag]
+        var byTransport = [Int](repeating: 0, count: transports.all.count)
+        connections?.forEach { byTransport[Int($0.context.transport)] += 1 }
+        for (index, count) in byTransport.enumerated() { current.connectionsByTransport[transports.all[index].label] = count }
         return current
     }
 

@@ -47,6 +47,8 @@ final class SessionTable: DeliverySink {
     private var free: [UInt32] = []
     private(set) var count = 0
     private var bound: LoopBound<SessionTable>!
+    /// Open sessions by carrier name.
+    private(set) var countsByCarrier: [String: Int] = [:]
 
     var loop: EventLoop { rooms.loop }
 
@@ -55,7 +57,10 @@ final class SessionTable: DeliverySink {
         self.handler = handler
         rooms = handler.rooms
         bound = LoopBound(self, loop: rooms.loop)
-        for carrier in service.carriers { rooms.setSink(self, for: carrier.format) }
+        for carrier in service.carriers {
+            rooms.setSink(self, for: carrier.format)
+            countsByCarrier[carrier.name] = 0
+        }
         // Twice per interval (at most a second apart): pings go out at most half an interval late.
         let sweep = min(service.configuration.pingInterval.nanoseconds / 2, 1_000_000_000)
         loop.scheduleRepeating(every: max(sweep, 10_000_000)) { [unowned self] in heartbeat() }
@@ -82,6 +87,7 @@ final class SessionTable: DeliverySink {
         record.connection = connection
         records[Int(slot)] = record
         count += 1
+        countsByCarrier[carrier.name, default: 0] += 1
         handler.statistics.sessionsOpened += 1
         let configuration = service.configuration
         let open = "{\"type\":\"open\",\"sid\":\"\(token)\",\"id\":\"\(id)\",\"pingInterval\":\(configuration.pingInterval.milliseconds),"
@@ -158,6 +164,7 @@ final class SessionTable: DeliverySink {
         generations[slot] &+= 1
         free.append(record.id.slot)
         count -= 1
+        countsByCarrier[record.carrier.name, default: 0] -= 1
     }
 
     // MARK: Sending

@@ -7,6 +7,7 @@ import WebSocketCodec
 /// closing handshake.
 final class WebSocketTransport: ConnectionTransport {
     let index: UInt8
+    let label = "websocket"
 
     init(index: UInt8) { self.index = index }
 

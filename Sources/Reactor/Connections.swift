@@ -12,6 +12,11 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     var table = ConnectionTable<Handler.Context>()
     /// Connections currently open.
     public private(set) var count = 0
+    /// Bytes read from and written to every connection since start, for
+    /// metrics (touched on every read and write, on this loop only: no
+    /// run-time exclusivity check).
+    @exclusivity(unchecked) public private(set) var bytesReceived: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var bytesSent: UInt64 = 0
 
     // Corking: bytes written to one connection while the loop handles it leave
     // together. Only one connection is corked at a time.
@@ -214,6 +219,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         let room = buffer.count - kept
         let received = room > 0 ? recv(entry.pointee.descriptor, buffer.baseAddress! + kept, room, 0) : 0
         if received > 0 || room == 0 {
+            bytesReceived &+= UInt64(max(received, 0))
             let total = kept + received
             let connection = Connection(connections: self, slot: slot)
             let consumed = handler.connection(connection, received: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<total]))
@@ -444,7 +450,10 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
             let written = vectorCount == 1
                 ? cepoll_send(descriptor, vectors[0].iov_base, vectors[0].iov_len)
                 : cepoll_sendv(descriptor, vectors, Int32(vectorCount))
-            if written >= 0 { return written }
+            if written >= 0 {
+                bytesSent &+= UInt64(written)
+                return written
+            }
             switch errno {
             case EINTR: continue
             case EAGAIN, EWOULDBLOCK: return 0

@@ -47,6 +47,7 @@ server.webSocket("/*") { behavior in
 }
 server.get("/") { _ in HTTPReply(contentType: "text/html; charset=utf-8", body: EchoPage.html) }
 server.get("/stats") { _ in HTTPReply(contentType: "application/json", body: server.statisticsJSON()) }
+server.get("/metrics") { _ in HTTPReply(contentType: PushServer.metricsContentType, body: server.metricsText()) }
 // Rooms over the events protocol (socket.io's model) at /events.
 _ = EventsMode.mount(on: server)
 // The same rooms over the other push techniques, and publishing over HTTP.
