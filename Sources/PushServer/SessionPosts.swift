@@ -55,8 +55,8 @@ enum SessionLocator {
             return .refused(.sessionError(400, "unknown session"))
         }
         if id.loop != connection.loop.index {
+            guard let moving = connection.detach(unconsumedInput: call.input) else { return .moved }  // it closed instead
             handler.statistics.movedRequests += 1
-            let moving = connection.detach(unconsumedInput: call.input)
             handler.loops.run(on: id.loop) { $0.connections.adopt(moving) }
             return .moved
         }

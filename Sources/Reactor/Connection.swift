@@ -93,7 +93,8 @@ public struct Connection<Handler: ConnectionHandler> {
     /// Takes the connection off this loop, socket open, for `Connections.adopt`
     /// on another: the way to hand a request to the loop that owns what it is
     /// about. Call from one of its callbacks; the handle is dead afterwards.
-    public func detach(unconsumedInput: UnsafeRawBufferPointer) -> DetachedConnection {
+    /// Nil when the connection closed instead (sending what was corked met a reset).
+    public func detach(unconsumedInput: UnsafeRawBufferPointer) -> DetachedConnection? {
         connections.detach(slot, unconsumedInput: unconsumedInput)
     }
 

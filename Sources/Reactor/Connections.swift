@@ -123,9 +123,11 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     /// refused goes along, and so does `unconsumedInput` (the request the
     /// handler wants the other loop to read). The handler is not called: the
     /// connection moves, it does not close; its context is dropped.
-    func detach(_ slot: UInt32, unconsumedInput: UnsafeRawBufferPointer) -> DetachedConnection {
+    func detach(_ slot: UInt32, unconsumedInput: UnsafeRawBufferPointer) -> DetachedConnection? {
         if corkOwner == slot { uncork() }
         let entry = table[slot]
+        // Sending what was corked may have met a reset, which closed (and released) the slot already.
+        guard entry.pointee.flags.contains(.open) else { return nil }
         let detached = DetachedConnection(descriptor: entry.pointee.descriptor, outbound: entry.pointee.outbound,
                                           input: Array(unconsumedInput))
         loop.deregister(entry.pointee.descriptor)

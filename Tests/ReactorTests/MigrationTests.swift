@@ -27,7 +27,7 @@ private final class Mover: ConnectionHandler, Sendable {
         let text = Array(bytes)
         if text.starts(with: Array("MOVE".utf8)) {
             let rest = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[4...])
-            let detached = connection.detach(unconsumedInput: rest)
+            guard let detached = connection.detach(unconsumedInput: rest) else { return bytes.count }
             let target = directory.connections.withLock { $0[1 - connection.loop.index]! }
             target.loop.execute { [self] in
                 adopted.add(1, ordering: .relaxed)
@@ -72,5 +72,76 @@ final class MigrationTests: XCTestCase {
             counts.withLock { $0.append(server.connections(onLoop: loop.index).value.count) }
         }
         XCTAssertEqual(counts.withLock { $0.reduce(0, +) }, 1)
+    }
+}
+
+/// Moves every connection that sends "MOVE", after corking an answer and
+/// resetting its peer: sending the answer first meets the reset.
+private final class ResettingMover: ConnectionHandler, Sendable {
+    struct Context: ConnectionContext {}
+    let directory = Directory2()
+    /// The test's client socket, reset from inside the callback (what a peer's RST does at that moment).
+    let peer = Atomic<Int32>(-1)
+    let opened = Mutex<[(loop: Int, id: ConnectionID)]>([])
+    let moved = Atomic<Int>(0)
+
+    final class Directory2: Sendable {
+        let connections = Mutex<[Int: LoopBound<Connections<ResettingMover>>]>([:])
+    }
+
+    func attached(to connections: Connections<ResettingMover>) {
+        directory.connections.withLock { $0[connections.loop.index] = LoopBound(connections, loop: connections.loop) }
+    }
+
+    func connectionOpened(_ connection: Connection<ResettingMover>) {
+        opened.withLock { $0.append((connection.loop.index, connection.id)) }
+    }
+
+    func connection(_ connection: Connection<ResettingMover>, received bytes: UnsafeMutableRawBufferPointer) -> Int {
+        guard Array(bytes).starts(with: Array("MOVE".utf8)) else { return bytes.count }
+        connection.write(Array("an answer to an earlier pipelined request".utf8))  // corked
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        let descriptor = peer.exchange(-1, ordering: .relaxed)
+        setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        close(descriptor)  // the RST reaches the server's socket at once on loopback
+        guard let detached = connection.detach(unconsumedInput: UnsafeRawBufferPointer(start: nil, count: 0)) else { return bytes.count }
+        moved.add(1, ordering: .relaxed)
+        let target = directory.connections.withLock { $0[1 - connection.loop.index]! }
+        target.loop.execute { target.value.adopt(detached) }
+        return bytes.count
+    }
+
+    func connectionClosed(_ connection: Connection<ResettingMover>, reason: CloseReason) {}
+}
+
+final class DetachAfterResetTests: XCTestCase {
+    func testADetachThatMeetsAResetLeavesTheSlotReleasedOnce() throws {
+        let group = try EventLoopGroup(loopCount: 2)
+        defer { group.shutdown() }
+        let handler = ResettingMover()
+        let server = try TCPServer(group: group, host: "127.0.0.1", port: 0) { _ in handler }
+        let victim = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let address = try SocketAddress(host: "127.0.0.1", port: server.port)
+        XCTAssertEqual(address.withSockAddr { connect(victim, $0, $1) }, 0)
+        handler.peer.store(victim, ordering: .relaxed)
+        _ = Array("MOVE".utf8).withUnsafeBytes { send(victim, $0.baseAddress, $0.count, 0) }
+        XCTAssertTrue(eventually { handler.peer.load(ordering: .relaxed) == -1 })
+        usleep(100_000)
+
+        let counts = Mutex<[Int]>([])
+        group.onEveryLoop { loop in counts.withLock { $0.append(server.connections(onLoop: loop.index).value.count) } }
+        XCTAssertEqual(counts.withLock { $0.reduce(0, +) }, 0, "open connections after the reset one went: \(counts.withLock { $0 })")
+        XCTAssertEqual(handler.moved.load(ordering: .relaxed), 0, "a connection that closed was moved")
+
+        // Later clients: no two open at once share a slot of one loop.
+        let clients = try (0..<12).map { _ in try BlockingClient(port: server.port) }
+        XCTAssertTrue(eventually { handler.opened.withLock { $0.count } == 13 })
+        var seen: [String: ConnectionID] = [:]
+        for (loop, id) in handler.opened.withLock({ Array($0.dropFirst()) }) {
+            let key = "\(loop)/\(id.slot)"
+            XCTAssertNil(seen[key], "two open connections in slot \(key): \(seen[key].map { "\($0)" } ?? "") and \(id)")
+            seen[key] = id
+        }
+        withExtendedLifetime(clients) {}
     }
 }
