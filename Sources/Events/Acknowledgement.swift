@@ -7,8 +7,8 @@ import Synchronization
 /// the socket's loop. Calling it again, or when the client asked for no
 /// answer, does nothing.
 public struct Acknowledgement: Sendable {
-    let session: Session?
-    let namespace: String
+    /// The socket that received the event: an answer reaches it, not a later socket of its session.
+    let socket: Socket
     let id: Int?
     private let answered: Answered?
 
@@ -16,9 +16,8 @@ public struct Acknowledgement: Sendable {
         let flag = Atomic<Bool>(false)
     }
 
-    init(session: Session, namespace: String, id: Int?) {
-        self.session = session
-        self.namespace = namespace
+    init(socket: Socket, id: Int?) {
+        self.socket = socket
         self.id = id
         answered = id == nil ? nil : Answered()
     }
@@ -31,8 +30,8 @@ public struct Acknowledgement: Sendable {
     }
 
     public func reply(_ arguments: [JSON]) {
-        guard let session, let id, let answered, !answered.flag.exchange(true, ordering: .relaxed) else { return }
-        session.send(Packet.ack(namespace: namespace, id: id, arguments: arguments))
+        guard let id, let answered, !answered.flag.exchange(true, ordering: .relaxed) else { return }
+        socket.send(Packet.ack(namespace: socket.namespace.name, id: id, arguments: arguments))
     }
 }
 

@@ -126,7 +126,8 @@ public final class EventServer: SessionDelegate, Sendable {
             if let socket = state.sockets[packet.namespace] { disconnect(socket, reason: "client namespace disconnect", tellClient: false) }
         case .event(let name, let arguments, let ack):
             guard let socket = state.sockets[packet.namespace], socket.connected else { return }
-            let acknowledgement = Acknowledgement(session: session, namespace: packet.namespace, id: ack)
+            let acknowledgement = Acknowledgement(socket: Socket(session: session, namespace: socket.namespace, incarnation: socket.incarnation),
+                                                  id: ack)
             for handler in socket.anyHandlers { handler(name, arguments) }
             for handler in socket.handlers[name] ?? [] { handler(arguments, acknowledgement) }
         case .ack(let id, let arguments):
@@ -151,10 +152,15 @@ public final class EventServer: SessionDelegate, Sendable {
             session.send(Packet.connectError(namespace: name, message: "no namespace \(name) on this server", data: nil))
             return
         }
-        if let existing = state.sockets[name] { disconnect(existing, reason: "client reconnected to the namespace", tellClient: false) }
-        let socketState = SocketState(namespace: namespace, session: session, auth: auth, resume: resume)
+        if let existing = state.sockets[name] {
+            // One connect at a time: while middleware decides, another is ignored (it would start another run).
+            guard existing.connected else { return }
+            disconnect(existing, reason: "client reconnected to the namespace", tellClient: false)
+        }
+        state.incarnations += 1
+        let socketState = SocketState(namespace: namespace, session: session, incarnation: state.incarnations, auth: auth, resume: resume)
         state.sockets[name] = socketState
-        let socket = Socket(session: session, namespace: namespace)
+        let socket = Socket(session: session, namespace: namespace, incarnation: socketState.incarnation)
         let handlers = namespace.current
         guard !handlers.middleware.isEmpty else { return admit(socket, socketState, handlers: handlers) }
         // Middleware may await; the task runs on the session's loop, before and after.
@@ -165,7 +171,8 @@ public final class EventServer: SessionDelegate, Sendable {
             } catch {
                 let refusal = error as? ConnectionRefused ?? ConnectionRefused("\(error)")
                 guard socket.state() === pending.value else { return }  // the session ended meanwhile
-                (session.userData as? SessionState)?.sockets[name] = nil
+                // Out of whatever the middleware joined it to, its waiting replies failed; it never connected.
+                disconnect(pending.value, reason: "refused: \(refusal.message)", tellClient: false)
                 session.send(Packet.connectError(namespace: name, message: refusal.message, data: refusal.data))
                 return
             }

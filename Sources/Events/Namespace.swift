@@ -98,9 +98,12 @@ public final class Namespace: Sendable {
     /// The socket with this id in the namespace, found on its loop; nil if it is not connected.
     public func socket(_ id: String) async -> Socket? {
         guard let sessionID = SessionID(id), let session = await events.server.session(sessionID) else { return nil }
-        let socket = Socket(session: session, namespace: self)
+        let name = name
         return await withCheckedContinuation { continuation in
-            session.loop.execute { continuation.resume(returning: socket.isConnected ? socket : nil) }
+            session.loop.execute {
+                let state = (session.userData as? SessionState)?.sockets[name]
+                continuation.resume(returning: state.flatMap { $0.connected ? Socket(session: session, namespace: self, incarnation: $0.incarnation) : nil })
+            }
         }
     }
 

@@ -9,6 +9,8 @@ import Reactor
 public struct Socket: Sendable, Hashable, CustomStringConvertible {
     public let session: Session
     public let namespace: Namespace
+    /// Which socket of the session in the namespace this names (see `SocketState.incarnation`).
+    let incarnation: UInt64
 
     /// The socket's id: its session's, the same in every namespace of it.
     public var id: String { session.id.description }
@@ -17,15 +19,21 @@ public struct Socket: Sendable, Hashable, CustomStringConvertible {
     public var loop: EventLoop { session.loop }
     public var description: String { "socket \(id) in \(namespace.name)" }
 
-    public static func == (lhs: Socket, rhs: Socket) -> Bool { lhs.session == rhs.session && lhs.namespace === rhs.namespace }
+    public static func == (lhs: Socket, rhs: Socket) -> Bool {
+        lhs.session == rhs.session && lhs.namespace === rhs.namespace && lhs.incarnation == rhs.incarnation
+    }
+
     public func hash(into hasher: inout Hasher) {
         hasher.combine(session)
         hasher.combine(namespace.name)
+        hasher.combine(incarnation)
     }
 
-    /// The socket's state, on its loop, while it is connected (or connecting).
+    /// The socket's state, on its loop, while this handle's socket is
+    /// connected (or connecting): not a later socket of the same session.
     func state() -> SocketState? {
-        (session.userData as? SessionState)?.sockets[namespace.name]
+        guard let state = (session.userData as? SessionState)?.sockets[namespace.name], state.incarnation == incarnation else { return nil }
+        return state
     }
 
     private func perform(_ body: @escaping @Sendable (SocketState) -> Void) {
@@ -78,7 +86,15 @@ public struct Socket: Sendable, Hashable, CustomStringConvertible {
     }
 
     public func emit(_ event: String, arguments: [JSON]) {
-        session.send(Packet.event(namespace: namespace.name, room: nil, name: event, arguments: arguments, ack: nil))
+        send(Packet.event(namespace: namespace.name, room: nil, name: event, arguments: arguments, ack: nil))
+    }
+
+    /// Sends a packet to this socket's client while this socket is connected.
+    func send(_ packet: [UInt8]) {
+        perform { state in
+            guard state.connected else { return }
+            state.session.send(packet)
+        }
     }
 
     /// Sends `event` and waits for the client's acknowledgement, at most `timeout`.

@@ -8,6 +8,9 @@ typealias EventHandler = @Sendable ([JSON], Acknowledgement) -> Void
 final class SocketState {
     let namespace: Namespace
     let session: Session
+    /// Which of its session's sockets in the namespace this is (a client may
+    /// leave and connect again): what keeps an old `Socket` handle inert.
+    let incarnation: UInt64
     /// What the client sent to connect (for middleware: a token, say).
     let auth: JSON
     /// Middleware passed and the client was told: events are handled from now on.
@@ -27,9 +30,10 @@ final class SocketState {
     var data: JSON = .null
     var userData: AnyObject?
 
-    init(namespace: Namespace, session: Session, auth: JSON, resume: Packet.Resume?) {
+    init(namespace: Namespace, session: Session, incarnation: UInt64, auth: JSON, resume: Packet.Resume?) {
         self.namespace = namespace
         self.session = session
+        self.incarnation = incarnation
         self.auth = auth
         resumeRooms = resume?.rooms ?? [:]
         formerly = resume?.formerly?.subscriberID
@@ -57,6 +61,8 @@ final class SocketState {
 final class SessionState {
     let loop: LoopEvents
     var sockets: [String: SocketState] = [:]
+    /// The last socket incarnation given out.
+    var incarnations: UInt64 = 0
 
     init(loop: LoopEvents) { self.loop = loop }
 }

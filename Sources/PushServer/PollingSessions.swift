@@ -54,6 +54,9 @@ final class PollingSessions: ConnectionTransport, HTTPEndpoint, SessionCarrier {
             case .refused(let reply): return HTTPFrontDoor.finish(connection, call.head, reply, cors: call.cors)
             case .found(let found): record = found
             }
+            guard record.carrier === self else {
+                return HTTPFrontDoor.finish(connection, call.head, .sessionError(400, "not a polling session"), cors: call.cors)
+            }
             handler.sessions.heard(from: record)
         }
         // A newer poll replaces a held one, which is answered with what it has (nothing).
