@@ -74,17 +74,21 @@ final class HTTPFrontDoor: ConnectionTransport {
                     guard webSocket.upgrade(connection, head: head, route: route) else { return bytes.count }
                     return offset + webSocket.received(connection, UnsafeMutableRawBufferPointer(rebasing: bytes[offset...]))
                 }
+                // Refusals of the body carry the CORS grant too, so a page elsewhere can read why.
+                let cors = Self.corsHeaders(for: head, allowed: handler.configuration.corsOrigins) ?? []
                 guard head.header("Transfer-Encoding") == nil else {
-                    Self.respondAndClose(connection, status: 411, reason: "send the body with Content-Length, not chunked")
+                    Self.respondAndClose(connection, status: 411, reason: "send the body with Content-Length, not chunked", headers: cors)
                     return bytes.count
                 }
                 guard let bodyLength = head.declaredContentLength else {
                     let declared = head.headerList("Content-Length").joined(separator: ", ")
-                    Self.respondAndClose(connection, status: 400, reason: "bad Content-Length: \(declared) (one run of digits, or equal copies)")
+                    Self.respondAndClose(connection, status: 400, reason: "bad Content-Length: \(declared) (one run of digits, or equal copies)",
+                                         headers: cors)
                     return bytes.count
                 }
                 guard bodyLength <= handler.configuration.maxBodySize else {
-                    Self.respondAndClose(connection, status: 413, reason: "request body over \(handler.configuration.maxBodySize) bytes")
+                    Self.respondAndClose(connection, status: 413, reason: "request body over \(handler.configuration.maxBodySize) bytes",
+                                         headers: cors)
                     return bytes.count
                 }
                 guard pending.count >= length + bodyLength else {  // the body is still arriving
@@ -165,8 +169,8 @@ final class HTTPFrontDoor: ConnectionTransport {
         return true
     }
 
-    static func respondAndClose(_ connection: ServerConnection, status: Int, reason: String) {
-        connection.write(HTTPResponse.make(status: status, body: Array((reason + "\n").utf8), close: true))
+    static func respondAndClose(_ connection: ServerConnection, status: Int, reason: String, headers: [(String, String)] = []) {
+        connection.write(HTTPResponse.make(status: status, headers: headers, body: Array((reason + "\n").utf8), close: true))
         connection.connections.handler.statistics.httpResponses += 1
         connection.connections.handler.closeWhenFlushed(connection)
     }

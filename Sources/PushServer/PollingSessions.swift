@@ -90,8 +90,10 @@ final class PollingSessions: ConnectionTransport, HTTPEndpoint, SessionCarrier {
         if session.heldPoll == connection.id { session.heldPoll = nil }
         let waiting = session.waiting
         session.waiting = []
+        // During a shutdown the answer is the connection's last, and says so.
+        let last = handler.rooms.loop.isShuttingDown && poll.keepAlive
         let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-cache\r\n"
-            + "Content-Length: \(session.waitingBytes)\r\n" + poll.extraHeaders + "\r\n"
+            + "Content-Length: \(session.waitingBytes)\r\n" + poll.extraHeaders + (last ? "Connection: close\r\n" : "") + "\r\n"
         session.waitingBytes = 0
         connection.write(Array(head.utf8))
         let slices = waiting.map { SharedSlice($0.buffer, start: $0.start, end: $0.end) }

@@ -139,7 +139,8 @@ final class ServerHandler: ConnectionHandler {
     func returnToFrontDoor(_ connection: ServerConnection, keepAlive: Bool) {
         connection.context.transport = ServerTransports.frontDoor
         connection.context.transportState = nil
-        if HTTPFrontDoor.responseEnded(connection, keepAlive: keepAlive) {
+        // During a shutdown its answer is its last: the drain does not wait for more requests on it.
+        if HTTPFrontDoor.responseEnded(connection, keepAlive: keepAlive && !rooms.loop.isShuttingDown) {
             let more = connection.resumeInput()  // requests pipelined behind it
             if !more && connection.context.peerFinished {
                 closeWhenFlushed(connection)

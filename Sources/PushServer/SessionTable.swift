@@ -90,8 +90,10 @@ final class SessionTable: DeliverySink {
         countsByCarrier[carrier.name, default: 0] += 1
         handler.statistics.sessionsOpened += 1
         let configuration = service.configuration
+        // What a client may send: a POST's body is capped by the server's body limit too.
+        let maxPayload = carrier is WebSocketSessions ? configuration.maxPayload : min(configuration.maxPayload, handler.configuration.maxBodySize)
         let open = "{\"type\":\"open\",\"sid\":\"\(token)\",\"id\":\"\(id)\",\"pingInterval\":\(configuration.pingInterval.milliseconds),"
-            + "\"pingTimeout\":\(configuration.pingTimeout.milliseconds),\"maxPayload\":\(configuration.maxPayload)}"
+            + "\"pingTimeout\":\(configuration.pingTimeout.milliseconds),\"maxPayload\":\(maxPayload)}"
         sendText(open, to: record)
         service.delegate.sessionOpened(session(record))
         return record
@@ -169,8 +171,15 @@ final class SessionTable: DeliverySink {
 
     // MARK: Sending
 
+    /// Sends a packet to the session. What waits for a client that does not
+    /// read is capped as for room members: past the cap the session ends.
     func send(_ packet: UnsafeRawBufferPointer, to record: SessionRecord) {
         record.carrier.send(packet, to: record, on: handler)
+        let cap = handler.configuration.broadcast.maxQueuedBytes
+        if let queued = record.carrier.queuedBytes(of: record, on: handler), queued > cap, self.record(record.id) === record {
+            handler.statistics.slowSubscriberEvictions += 1
+            close(record, reason: "too slow: more than \(cap) bytes waiting", tellClient: false)
+        }
     }
 
     private func sendText(_ packet: String, to record: SessionRecord) {

@@ -34,6 +34,9 @@ public struct WebSocketBehavior: Sendable {
     /// The largest message this route accepts (larger ones close with
     /// 1009); nil: the server's `maxMessageSize`.
     public var maxMessageSize: Int?
+    /// Whether its sockets join `ServerConfiguration.everyoneRoom` (a route
+    /// whose clients speak a protocol of their own, as sessions do, does not).
+    public var joinsEveryoneRoom = true
 
     public init() {}
 }

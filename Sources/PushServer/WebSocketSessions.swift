@@ -16,6 +16,7 @@ final class WebSocketSessions: ConnectionCarrier {
         var behavior = WebSocketBehavior()
         let offered = configuration.transports.contains(.webSocket)
         behavior.maxMessageSize = configuration.maxPayload
+        behavior.joinsEveryoneRoom = false  // its clients read packets, not raw room frames
         behavior.upgrade = { _ in offered ? .accept() : .reject(status: 403, reason: "this server does not offer WebSocket sessions") }
         behavior.open = { [self] socket, request in
             let handshake = SessionHandshake(transport: name, head: request.head, peerAddress: socket.peerAddress)

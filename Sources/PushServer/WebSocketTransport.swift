@@ -42,7 +42,7 @@ final class WebSocketTransport: ConnectionTransport {
         handler.statistics.openWebSockets += 1
         handler.statistics.handshakes += 1
         armHeartbeat(connection)
-        if let everyone = handler.configuration.everyoneRoom { handler.join(connection, everyone) }
+        if let everyone = handler.configuration.everyoneRoom, behavior.joinsEveryoneRoom { handler.join(connection, everyone) }
         behavior.open(WebSocket(connection), request)
         return connection.isOpen
     }

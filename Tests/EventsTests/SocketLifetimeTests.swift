@@ -1,5 +1,7 @@
 import Events
+import Glibc
 import PushServer
+import Reactor
 import Synchronization
 import TestSupport
 import XCTest
@@ -87,5 +89,65 @@ final class SocketLifetimeTests: XCTestCase {
         let http = try HTTPTestClient(port: port)
         let answer = try XCTUnwrap(http.request("GET", "/events/poll?sid=\(stream.sid)"))
         XCTAssertEqual(answer.status, 400, "held, then answered \(answer.status) \(answer.text)")
+    }
+}
+
+/// What a client that does not read can make the server hold, and what a page elsewhere learns of a refusal.
+final class SessionLimitTests: XCTestCase {
+    func testAClientThatAsksButNeverReadsIsClosedPastTheCap() throws {
+        let (server, _, port) = try makeEventServer(server: { $0.broadcast.maxQueuedBytes = 64 * 1024 }, configure: { io in
+            io.onConnection { socket in socket.on("echo") { arguments, ack in ack.reply(arguments) } }
+        })
+        defer { server.shutdown() }
+        let client = try EventsClient(port: port, transport: .polling)
+        try client.connect()
+        let poster = try HTTPTestClient(port: port)
+        let big = String(repeating: "x", count: 8 * 1024)
+        var refusedAt: Int?
+        for index in 0..<40 {  // 40 acks of 8 KiB wait for a poll that never comes
+            let body = JSON.object([("type", "event"), ("ns", "/"), ("event", "echo"), ("args", [.string(big)]), ("ack", JSON(index))])
+            let answer = try XCTUnwrap(poster.request("POST", "/events/send?sid=\(client.sid)", body: body.serialized()))
+            if answer.status != 204 {
+                XCTAssertEqual(answer.status, 400)
+                XCTAssertEqual(answer.text, "{\"error\":\"unknown session\"}")
+                refusedAt = index
+                break
+            }
+        }
+        XCTAssertEqual(refusedAt, 8, "closed once more than 64 KiB waited for it")
+        XCTAssertTrue(waitUntil { server.statistics().slowSubscriberEvictions == 1 })
+    }
+
+    func testABodyOverTheLimitIsRefusedReadablyAcrossOrigins() throws {
+        let (server, _, port) = try makeEventServer(server: { $0.corsOrigins = ["https://page.example"]; $0.maxBodySize = 1024 })
+        defer { server.shutdown() }
+        let client = try EventsClient(port: port, transport: .polling)
+        XCTAssertEqual(client.open["maxPayload"], 1024, "a POST cannot carry more than the server's body limit")
+        let poster = try HTTPTestClient(port: port)
+        let answer = try XCTUnwrap(poster.request("POST", "/events/send?sid=\(client.sid)", headers: [("Origin", "https://page.example")],
+                                                  body: Array(repeating: UInt8(ascii: " "), count: 2048)))
+        XCTAssertEqual(answer.status, 413)
+        XCTAssertEqual(answer.header("Access-Control-Allow-Origin"), "https://page.example")
+    }
+}
+
+final class SessionShutdownTests: XCTestCase {
+    func testAHeldPollIsToldTheServerIsGoingAndTheDrainDoesNotWaitForIt() throws {
+        let (server, _, port) = try makeEventServer()
+        let client = try EventsClient(port: port, transport: .polling)
+        let polls = try HTTPTestClient(port: port)
+        polls.send("GET", "/events/poll?sid=\(client.sid)")  // held: nothing waits for it
+        usleep(100_000)
+        let start = monotonicNanoseconds()
+        let stopping = try startThread(named: "shutdown") { server.shutdown() }
+        let head = try XCTUnwrap(polls.readHead())
+        let answer = try XCTUnwrap(polls.readResponse(afterHead: head))
+        XCTAssertEqual(answer.status, 200)
+        XCTAssertEqual(answer.header("Connection"), "close", "its last answer")
+        XCTAssertTrue(answer.text.contains("\"type\":\"close\""), answer.text)
+        XCTAssertTrue(answer.text.contains("server shutting down"))
+        polls.reset()  // a client closes a connection told it is closing
+        pthread_join(stopping, nil)
+        XCTAssertLessThan(monotonicNanoseconds() - start, 3_000_000_000, "the drain waited for the poll's connection")
     }
 }
