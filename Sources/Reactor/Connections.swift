@@ -9,7 +9,11 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     public let loop: EventLoop
     public let handler: Handler
     private(set) var sourceIndex: UInt32 = 0
-    var table = ConnectionTable<Handler.Context>()
+    /// Read on every event and every write. Its storage never moves, the
+    /// subscript hands out slot pointers, and its own mutations (allocate,
+    /// release) never call out, so no two accesses can overlap: the run-time
+    /// exclusivity check on each access could never fire. Unchecked.
+    @exclusivity(unchecked) var table = ConnectionTable<Handler.Context>()
     /// Connections currently open.
     public private(set) var count = 0
 
