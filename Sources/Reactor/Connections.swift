@@ -2,9 +2,9 @@ import CEpoll
 import Glibc
 
 /// The connections one handler owns on one loop (uSockets' socket context,
-/// NIO's channels of a loop): a table of inline slots, the read path into the
-/// loop's receive buffer, corked writes, queues for what the kernel refuses,
-/// and coarse timeouts.
+/// NIO's channels of a loop): a table of inline slots, input presented from
+/// the loop's receive buffer, corked writes and coarse timeouts. How bytes
+/// reach the sockets is the transport's part (`Transport`): plain TCP here.
 public final class Connections<Handler: ConnectionHandler>: EventSource {
     public let loop: EventLoop
     public let handler: Handler
@@ -23,8 +23,10 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     private static var corkCapacity: Int { 64 * 1024 }
     private var corkCount = 0
     private var corkOwner: UInt32 = .max
-    private let vectors: UnsafeMutablePointer<iovec>
-    private static var maxVectors: Int { 1024 }  // IOV_MAX on Linux
+    /// Scratch for the transport's vectored writes.
+    let vectors: UnsafeMutablePointer<iovec>
+    static var maxVectors: Int { 1024 }  // IOV_MAX on Linux
+    private var transport: PlainTCP { PlainTCP() }
 
     // Timeouts: a tick counter advanced by one repeating timer; each slot keeps
     // the tick it expires at.
@@ -62,8 +64,10 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         loop.assertInLoop()
         _ = cepoll_set_nodelay(descriptor)
         guard let connection = insert(descriptor, flags: [.open], events: EventMask.readable) else { return nil }
-        handler.connectionOpened(connection)
-        finishCallback(connection.slot)
+        if transport.opened(connection.slot, in: self, accepted: true) {
+            handler.connectionOpened(connection)
+            finishCallback(connection.slot)
+        }
         return connection
     }
 
@@ -139,10 +143,10 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
             return
         }
         if events & (EventMask.readable | EventMask.hangUp | EventMask.error) != 0 {
-            readInput(slot)
+            transport.readable(slot, in: self)
         }
         if events & EventMask.writable != 0 && entry.pointee.flags.contains(.open) {
-            writeQueued(slot)
+            transport.writable(slot, in: self)
         }
     }
 
@@ -155,61 +159,76 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         }
         entry.pointee.flags.remove(.connecting)
         updateInterest(slot)
-        let connection = Connection(connections: self, slot: slot)
-        handler.connectionOpened(connection)
+        guard transport.opened(slot, in: self, accepted: false) else { return }
+        handler.connectionOpened(Connection(connections: self, slot: slot))
         finishCallback(slot)
     }
 
-    /// One read per readiness per pass: a busy peer cannot starve the others
-    /// or the end-of-pass flush. Level-triggered epoll reports what is left.
-    private func readInput(_ slot: UInt32) {
-        let entry = table[slot]
+    // MARK: Input (from the transport)
+
+    /// A slot's state; the table's slots never move, so a pointer stays good.
+    typealias SlotPointer = UnsafeMutablePointer<ConnectionSlot<Handler.Context>>
+
+    /// Moves the input the handler left unconsumed to the front of the loop's
+    /// receive buffer, where the transport reads to next; returns its size.
+    @inline(__always)
+    func moveKeptInputToReceiveBuffer(_ entry: SlotPointer) -> Int {
+        entry.pointee.pendingInput.isEmpty ? 0 : moveKeptInput(entry)
+    }
+
+    private func moveKeptInput(_ entry: SlotPointer) -> Int {
+        let kept = entry.pointee.pendingInput.count
+        entry.pointee.pendingInput.withUnsafeBytes { loop.receiveBuffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: kept) }
+        entry.pointee.pendingInput = []
+        return kept
+    }
+
+    /// Hands the first `total` bytes of the receive buffer (kept input, then
+    /// what was read) to the handler of `slot` (at `entry`), and keeps what it leaves.
+    @inline(__always)
+    func present(_ slot: UInt32, _ entry: SlotPointer, count total: Int) {
         let buffer = loop.receiveBuffer
-        var kept = 0
-        if !entry.pointee.pendingInput.isEmpty {
-            kept = entry.pointee.pendingInput.count
-            entry.pointee.pendingInput.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: kept) }
-            entry.pointee.pendingInput = []
-        }
-        // With the buffer already full of kept input (a handler that paused reading), recv would be
-        // asked for 0 bytes and answer 0, which reads as the peer's end: present the kept input instead.
-        let room = buffer.count - kept
-        let received = room > 0 ? recv(entry.pointee.descriptor, buffer.baseAddress! + kept, room, 0) : 0
-        if received > 0 || room == 0 {
-            let total = kept + received
-            let connection = Connection(connections: self, slot: slot)
-            let consumed = handler.connection(connection, received: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<total]))
-            if entry.pointee.flags.contains(.open) && consumed < total {
-                if consumed == 0 && total == buffer.count && !entry.pointee.flags.contains(.readPaused) {
-                    // The handler cannot make progress with a full buffer; its limits failed.
-                    // (One that paused reading will take it when it resumes: EPOLLIN is off till then.)
-                    closeSlot(slot, reason: .failed(SystemError("input exceeds the receive buffer", errno: ENOBUFS)))
-                    return
-                }
-                entry.pointee.pendingInput = Array(UnsafeRawBufferPointer(rebasing: buffer[consumed..<total]))
-            }
-            finishCallback(slot)
-        } else if received == 0 {
-            if entry.pointee.flags.contains(.readEnded) {
-                closeSlot(slot, reason: .peerClosed)  // hung up entirely
+        let connection = Connection(connections: self, slot: slot)
+        let consumed = handler.connection(connection, received: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<total]))
+        if entry.pointee.flags.contains(.open) && consumed < total {
+            if consumed == 0 && total == buffer.count && !entry.pointee.flags.contains(.readPaused) {
+                // The handler cannot make progress with a full buffer; its limits failed.
+                // (One that paused reading will take it when it resumes: EPOLLIN is off till then.)
+                closeSlot(slot, reason: .failed(SystemError("input exceeds the receive buffer", errno: ENOBUFS)))
                 return
             }
-            if kept > 0 {
-                entry.pointee.pendingInput = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<kept]))
-            }
-            entry.pointee.flags.insert(.readEnded)
-            updateInterest(slot)
-            handler.connectionReadEnded(Connection(connections: self, slot: slot))
-            finishCallback(slot)
-        } else {
-            if kept > 0 {
-                entry.pointee.pendingInput = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<kept]))
-            }
-            switch errno {
-            case EAGAIN, EWOULDBLOCK, EINTR: return
-            case ECONNRESET, EPIPE, ETIMEDOUT: closeSlot(slot, reason: .reset)
-            default: closeSlot(slot, reason: .failed(SystemError("recv")))
-            }
+            entry.pointee.pendingInput = Array(UnsafeRawBufferPointer(rebasing: buffer[consumed..<total]))
+        }
+        finishCallback(slot)
+    }
+
+    /// The peer's end of stream; `kept` bytes of kept input lie in the receive buffer.
+    func inputEnded(_ slot: UInt32, kept: Int) {
+        let entry = table[slot]
+        if entry.pointee.flags.contains(.readEnded) {
+            closeSlot(slot, reason: .peerClosed)  // hung up entirely
+            return
+        }
+        keepAgain(slot, kept: kept)
+        entry.pointee.flags.insert(.readEnded)
+        updateInterest(slot)
+        handler.connectionReadEnded(Connection(connections: self, slot: slot))
+        finishCallback(slot)
+    }
+
+    /// Reading failed with `error` (errno); `kept` bytes of kept input lie in the receive buffer.
+    func inputFailed(_ slot: UInt32, kept: Int, errno error: Int32) {
+        keepAgain(slot, kept: kept)
+        switch error {
+        case EAGAIN, EWOULDBLOCK, EINTR: return
+        case ECONNRESET, EPIPE, ETIMEDOUT: closeSlot(slot, reason: .reset)
+        default: closeSlot(slot, reason: .failed(SystemError("recv", errno: error)))
+        }
+    }
+
+    private func keepAgain(_ slot: UInt32, kept: Int) {
+        if kept > 0 {
+            table[slot].pointee.pendingInput = Array(UnsafeRawBufferPointer(rebasing: loop.receiveBuffer[0..<kept]))
         }
     }
 
@@ -346,61 +365,13 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         if !corked.isEmpty { transmit(slot, copied: corked, shared: UnsafeBufferPointer(start: nil, count: 0)) }
     }
 
-    /// One write for `copied` then the shared slices; what is refused is
-    /// queued (the copied part copied, the shared parts referenced).
     private func transmit(_ slot: UInt32, copied: UnsafeRawBufferPointer?, shared: UnsafeBufferPointer<SharedSlice>) {
-        let entry = table[slot]
-        let copiedCount = copied?.count ?? 0
-        if entry.pointee.flags.contains(.connecting) || !(entry.pointee.outbound?.isEmpty ?? true) {
-            // Waiting for EPOLLOUT (the socket is full, or not connected yet): queue, do not try.
-            let queue = entry.pointee.outbound ?? OutboundQueue()
-            entry.pointee.outbound = queue
-            if let copied, copiedCount > 0 { queue.append(SharedBuffer(copying: copied), start: 0, end: copiedCount) }
-            for slice in shared { queue.append(slice.buffer, start: slice.start, end: slice.end) }
-            return
-        }
-        var offered = 0
-        var first = 0  // the first shared slice that fits in this call
-        var written = 0
-        if copiedCount > 0 || !shared.isEmpty {
-            var vectorCount = 0
-            if let copied, copiedCount > 0 {
-                vectors[0] = iovec(iov_base: UnsafeMutableRawPointer(mutating: copied.baseAddress!), iov_len: copiedCount)
-                vectorCount = 1
-            }
-            while first < shared.count && vectorCount < Self.maxVectors {
-                let slice = shared[first]
-                vectors[vectorCount] = iovec(iov_base: slice.buffer.base + slice.start, iov_len: slice.count)
-                vectorCount += 1
-                offered += slice.count
-                first += 1
-            }
-            offered += copiedCount
-            written = send(slot, vectorCount: vectorCount)
-            guard written >= 0 else { return }  // closed
-            if written == offered && first == shared.count { return }
-        }
-        // Queue the rest: the unsent tail of the copy, then each unsent part of the shared slices.
-        let queue = entry.pointee.outbound ?? OutboundQueue()
-        entry.pointee.outbound = queue
-        if let copied, written < copiedCount {
-            queue.append(SharedBuffer(copying: UnsafeRawBufferPointer(rebasing: copied[written...])), start: 0, end: copiedCount - written)
-        }
-        var skip = max(0, written - copiedCount)
-        for slice in shared {
-            if skip >= slice.count {
-                skip -= slice.count
-                continue
-            }
-            queue.append(slice.buffer, start: slice.start + skip, end: slice.end)
-            skip = 0
-        }
-        updateInterest(slot)
+        transport.transmit(slot, in: self, copied: copied, shared: shared)
     }
 
-    /// sendmsg over the first `vectorCount` vectors; the byte count, or -1
-    /// if the connection was closed because of an error.
-    private func send(_ slot: UInt32, vectorCount: Int) -> Int {
+    /// sendmsg over the first `vectorCount` of `vectors`; the byte count, or
+    /// -1 if the connection was closed because of an error.
+    func send(_ slot: UInt32, vectorCount: Int) -> Int {
         let descriptor = table[slot].pointee.descriptor
         while true {
             let written = vectorCount == 1
@@ -417,24 +388,11 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         }
     }
 
-    /// EPOLLOUT: everything queued leaves in one sendmsg (IOV_MAX at a time).
-    private func writeQueued(_ slot: UInt32) {
-        let entry = table[slot]
-        guard let queue = entry.pointee.outbound else {
-            updateInterest(slot)
-            return
-        }
-        while !queue.isEmpty {
-            let vectorCount = queue.gather(into: vectors, limit: Self.maxVectors)
-            let written = send(slot, vectorCount: vectorCount)
-            guard written > 0 else { return }  // full again, or closed
-            let offered = (0..<vectorCount).reduce(0) { $0 + vectors[$1].iov_len }
-            queue.consume(written)
-            if written < offered { return }
-        }
-        entry.pointee.outbound = nil
+    /// The transport holds nothing more for the slot: a half-close waiting for
+    /// that goes on, or the handler hears it may write more.
+    func drained(_ slot: UInt32) {
         updateInterest(slot)
-        if entry.pointee.flags.contains(.closeAfterFlush) {
+        if table[slot].pointee.flags.contains(.closeAfterFlush) {
             finishClosingAfterFlush(slot)
         } else {
             handler.connectionDrained(Connection(connections: self, slot: slot))
@@ -443,11 +401,11 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     }
 
     /// Keeps epoll's interest in step with the slot: EPOLLOUT only while
-    /// something is queued (or a connect is pending), EPOLLIN until the peer's end.
-    private func updateInterest(_ slot: UInt32) {
+    /// the transport holds something (or a connect is pending), EPOLLIN until the peer's end.
+    func updateInterest(_ slot: UInt32) {
         let entry = table[slot]
         let flags = entry.pointee.flags
-        let wantWrite = flags.contains(.connecting) || !(entry.pointee.outbound?.isEmpty ?? true)
+        let wantWrite = flags.contains(.connecting) || transport.wantsWritable(slot, in: self)
         let wantRead = !flags.contains(.readEnded) && !flags.contains(.readPaused)
         guard wantWrite != flags.contains(.writeArmed) || wantRead == flags.contains(.readDisarmed) else { return }
         var events: UInt32 = 0
@@ -458,9 +416,9 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         if wantRead { entry.pointee.flags.remove(.readDisarmed) } else { entry.pointee.flags.insert(.readDisarmed) }
     }
 
-    /// Bytes refused by the kernel and still queued.
+    /// Bytes written and not yet taken by the kernel.
     func queuedBytes(_ slot: UInt32) -> Int {
-        (table[slot].pointee.outbound?.byteCount ?? 0) + (corkOwner == slot ? corkCount : 0)
+        transport.queuedBytes(slot, in: self) + (corkOwner == slot ? corkCount : 0)
     }
 
     /// Bytes queued over every connection: a scan of the table, meant for
@@ -483,6 +441,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
             corkOwner = .max
             corkCount = 0
         }
+        transport.closing(slot, in: self)
         loop.deregister(entry.pointee.descriptor)
         close(entry.pointee.descriptor)
         entry.pointee.flags = []
@@ -505,7 +464,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         let entry = table[slot]
         guard entry.pointee.flags.contains(.open) else { return }
         entry.pointee.flags.insert(.closeAfterFlush)
-        if entry.pointee.outbound?.isEmpty ?? true { finishClosingAfterFlush(slot) }
+        if transport.queuedBytes(slot, in: self) == 0 { finishClosingAfterFlush(slot) }
     }
 
     private func finishClosingAfterFlush(_ slot: UInt32) {
@@ -514,7 +473,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
             closeSlot(slot, reason: .local)
         } else if !entry.pointee.flags.contains(.writeShutdown) {
             entry.pointee.flags.insert(.writeShutdown)
-            shutdown(entry.pointee.descriptor, Int32(SHUT_WR))
+            transport.shutdownWrite(slot, in: self)
         }
     }
 
@@ -558,6 +517,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
 
     public func flush() {
         uncork()
+        transport.flush(self)
         table.recycleClosed()
     }
 
