@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, top to bottom; a module imports only modules above it (see DESIGN.md):
-// CEpoll → Reactor → WebSocketCodec → Broadcast → PushServer → executables.
+// CEpoll, COpenSSL → Reactor → WebSocketCodec → Broadcast → PushServer → executables.
 
 // The hot paths cross module boundaries through generics (Connections<Handler>
 // in Reactor, specialised for handlers in PushServer and wsbench). Without
@@ -27,7 +27,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "CEpoll"),
-        .target(name: "Reactor", dependencies: ["CEpoll"], swiftSettings: optimized),
+        // TLS through the system's OpenSSL 3 (Debian: libssl-dev); Reactor's TLS transport is its only user.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .target(name: "Reactor", dependencies: ["CEpoll", "COpenSSL"], swiftSettings: optimized),
         .target(name: "WebSocketCodec", swiftSettings: optimized),
         .target(name: "Broadcast", dependencies: ["Reactor", "WebSocketCodec"], swiftSettings: optimized),
         .target(name: "PushServer", dependencies: ["Reactor", "WebSocketCodec", "Broadcast"], swiftSettings: optimized),
@@ -36,7 +38,7 @@ let package = Package(
         .executableTarget(name: "push-demo", dependencies: ["PushServer", "Broadcast", "Reactor"]),
         .executableTarget(name: "reactor-bench", dependencies: ["Reactor"], path: "Benchmarks/reactor-bench"),
         .executableTarget(name: "micro-bench", dependencies: ["WebSocketCodec", "Broadcast", "Reactor"], path: "Benchmarks/micro-bench"),
-        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CEpoll", "reactor-bench"]),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CEpoll", "COpenSSL", "reactor-bench"]),
         .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec"]),
         .testTarget(name: "BroadcastTests", dependencies: ["Broadcast", "Reactor", "WebSocketCodec"]),
         .testTarget(name: "PushServerTests", dependencies: ["PushServer", "Broadcast", "Reactor", "WebSocketCodec"]),

@@ -28,6 +28,7 @@ struct PlainTCP: Transport {
 
     /// One write for `copied` then the shared slices; what is refused is
     /// queued (the copied part copied, the shared parts referenced).
+    @inline(__always)
     func transmit<Handler>(_ slot: UInt32, in connections: Connections<Handler>,
                            copied: UnsafeRawBufferPointer?, shared: UnsafeBufferPointer<SharedSlice>) {
         let entry = connections.table[slot]
@@ -36,8 +37,7 @@ struct PlainTCP: Transport {
             // Waiting for EPOLLOUT (the socket is full, or not connected yet): queue, do not try.
             let queue = entry.pointee.outbound ?? OutboundQueue()
             entry.pointee.outbound = queue
-            if let copied, copiedCount > 0 { queue.append(SharedBuffer(copying: copied), start: 0, end: copiedCount) }
-            for slice in shared { queue.append(slice.buffer, start: slice.start, end: slice.end) }
+            queue.append(copied: copied, shared: shared, skipping: 0)
             return
         }
         let vectors = connections.vectors
@@ -65,18 +65,7 @@ struct PlainTCP: Transport {
         // Queue the rest: the unsent tail of the copy, then each unsent part of the shared slices.
         let queue = entry.pointee.outbound ?? OutboundQueue()
         entry.pointee.outbound = queue
-        if let copied, written < copiedCount {
-            queue.append(SharedBuffer(copying: UnsafeRawBufferPointer(rebasing: copied[written...])), start: 0, end: copiedCount - written)
-        }
-        var skip = max(0, written - copiedCount)
-        for slice in shared {
-            if skip >= slice.count {
-                skip -= slice.count
-                continue
-            }
-            queue.append(slice.buffer, start: slice.start + skip, end: slice.end)
-            skip = 0
-        }
+        queue.append(copied: copied, shared: shared, skipping: written)
         connections.updateInterest(slot)
     }
 
