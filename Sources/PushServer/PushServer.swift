@@ -22,6 +22,22 @@ public final class PushServer: Sendable {
         let group: EventLoopGroup
         let server: TCPServer<ServerHandler>
         let broadcaster: Broadcaster
+        let tls: TLSContext?
+    }
+
+    /// Why `start` failed.
+    public enum StartError: Error, CustomStringConvertible {
+        /// The address could not be bound (in use, not local, no permission), or the loops not started.
+        case listen(SystemError)
+        /// A TLS certificate or key did not load.
+        case tls(TLSError)
+
+        public var description: String {
+            switch self {
+            case .listen(let error): "\(error)"
+            case .tls(let error): "\(error)"
+            }
+        }
     }
 
     public init(configuration: ServerConfiguration = ServerConfiguration()) {
@@ -67,28 +83,47 @@ public final class PushServer: Sendable {
         pending.withLock { $0.http.append(.init(method: method, pattern: pattern, action: action)) }
     }
 
-    /// Binds and starts serving. Returns the address actually bound.
+    /// Loads the TLS certificates (if any), binds and starts serving.
+    /// Returns the address actually bound.
     @discardableResult
-    public func start() throws(SystemError) -> SocketAddress {
+    public func start() throws(StartError) -> SocketAddress {
         let routes = pending.withLock { RouteTable(webSockets: $0.webSockets, http: $0.http) }
         let configuration = configuration
-        let group = try EventLoopGroup(loopCount: configuration.loopCount)
+        var tls: TLSContext?
+        if let settings = configuration.tls {
+            do { tls = try TLSContext.server(settings) } catch { throw .tls(error) }
+        }
+        let group: EventLoopGroup
+        do { group = try EventLoopGroup(loopCount: configuration.loopCount) } catch { throw .listen(error) }
         let broadcaster = Broadcaster(group: group, configuration: configuration.broadcast)
         let board = board
         do {
             let server = try TCPServer(
                 group: group, host: configuration.host, port: configuration.port,
-                tickInterval: configuration.timerTick.nanoseconds
+                tickInterval: configuration.timerTick.nanoseconds, tls: tls
             ) { loop in
                 ServerHandler(routes: routes, configuration: configuration, rooms: broadcaster.part(on: loop), board: board)
             }
-            running.withLock { $0 = Running(group: group, server: server, broadcaster: broadcaster) }
+            running.withLock { $0 = Running(group: group, server: server, broadcaster: broadcaster, tls: tls) }
             return server.address
         } catch {
             group.shutdown()
-            throw error
+            throw .listen(error)
         }
     }
+
+    /// Reads the TLS certificates and keys again (after they were renewed):
+    /// new handshakes use them, open connections keep theirs. On any error
+    /// the old ones stay in use and the error says which file failed.
+    /// Returns what was loaded, one line per certificate.
+    @discardableResult
+    public func reloadCertificates() throws(TLSError) -> [String] {
+        guard let tls = running.withLock({ $0?.tls }) else { throw TLSError("the server is not running with TLS") }
+        return try tls.reloadCertificates()
+    }
+
+    /// The certificates in use, one line per file with the names it serves; empty without TLS.
+    public var certificateSummary: [String] { running.withLock { $0?.tls?.certificateSummary } ?? [] }
 
     /// The loops serving; nil before `start`.
     public var group: EventLoopGroup? { running.withLock { $0?.group } }
