@@ -3,6 +3,7 @@
 and checks that all five clocks advance for 5 seconds; saves a screenshot.
 
     python3 clock_page_test.py http://127.0.0.1:PORT/ [SCREENSHOT.png]
+    python3 clock_page_test.py https://127.0.0.1:PORT/   (a self-signed certificate is accepted)
 
 Needs Debian's `chromium` and the `websockets` package. Prints one line per
 clock and `N passed, M failed`; exits 1 on any failure.
@@ -30,9 +31,11 @@ with socket.socket() as probe:
     probe.bind(("127.0.0.1", 0))
     debug_port = probe.getsockname()[1]
 profile = tempfile.mkdtemp(prefix="clock-page-")
+# Over https:// the test certificate is self-signed: Chromium is told to accept it.
+trust = ["--ignore-certificate-errors"] if URL.startswith("https:") else []
 chrome = subprocess.Popen([browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
                            f"--user-data-dir={profile}", f"--remote-debugging-port={debug_port}",
-                           "--window-size=1400,430", "about:blank"],
+                           "--window-size=1400,430", *trust, "about:blank"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 try:
     for _ in range(100):
@@ -66,6 +69,10 @@ try:
         call("Page.enable")
         call("Page.navigate", url=URL)
         time.sleep(2)  # connections open and the first ticks arrive
+        scheme = call("Runtime.evaluate", expression="location.protocol", returnByValue=True)["result"]["value"]
+        if scheme != URL.split("//")[0]:
+            print(f"FAIL the page was loaded over {scheme}, not {URL.split('//')[0]}")
+            sys.exit(1)
         first = clocks()
         time.sleep(5)
         last = clocks()
