@@ -75,14 +75,15 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         loop.assertInLoop()
         _ = cepoll_set_nodelay(descriptor)
         guard let connection = insert(descriptor, flags: [.open], events: EventMask.readable) else { return nil }
-        if let tls {
-            if !tls.opened(connection.slot, in: self, accepted: true) && connection.isOpen {
-                table[connection.slot].pointee.flags.insert(.unannounced)
-            }
-            return connection
+        let ready = _slowPath(tls != nil)
+            ? withTLS { $0.opened(connection.slot, in: self, accepted: true) }
+            : PlainTCP().opened(connection.slot, in: self, accepted: true)
+        if ready {
+            handler.connectionOpened(connection)
+            finishCallback(connection.slot)
+        } else if connection.isOpen {
+            table[connection.slot].pointee.flags.insert(.unannounced)  // its handshake runs first
         }
-        handler.connectionOpened(connection)
-        finishCallback(connection.slot)
         return connection
     }
 
@@ -176,7 +177,10 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         }
         entry.pointee.flags.remove(.connecting)
         updateInterest(slot)
-        if let tls, !tls.opened(slot, in: self, accepted: false) { return }
+        let ready = _slowPath(tls != nil)
+            ? withTLS { $0.opened(slot, in: self, accepted: false) }
+            : PlainTCP().opened(slot, in: self, accepted: false)
+        guard ready else { return }
         handler.connectionOpened(Connection(connections: self, slot: slot))
         finishCallback(slot)
     }
