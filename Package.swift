@@ -37,7 +37,7 @@ let package = Package(
         .executableTarget(name: "wsbench", dependencies: ["Reactor", "WebSocketCodec"]),
         .executableTarget(name: "push-demo", dependencies: ["PushServer", "Broadcast", "Reactor"]),
         .executableTarget(name: "reactor-bench", dependencies: ["Reactor"], path: "Benchmarks/reactor-bench"),
-        .executableTarget(name: "micro-bench", dependencies: ["WebSocketCodec", "Broadcast", "Reactor"], path: "Benchmarks/micro-bench"),
+        .executableTarget(name: "micro-bench", dependencies: ["WebSocketCodec", "Broadcast", "Reactor", "COpenSSL"], path: "Benchmarks/micro-bench"),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CEpoll", "COpenSSL", "reactor-bench"]),
         .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec"]),
         .testTarget(name: "BroadcastTests", dependencies: ["Broadcast", "Reactor", "WebSocketCodec"]),

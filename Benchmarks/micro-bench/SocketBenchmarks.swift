@@ -28,25 +28,6 @@ extension Benchmark {
     }
 }
 
-/// Echoes every byte, or (for the write benchmark) ignores them.
-private final class RawHandler: ConnectionHandler {
-    struct Context: ConnectionContext {}
-    let echoes: Bool
-
-    init(echoes: Bool) { self.echoes = echoes }
-
-    func connectionOpened(_ connection: Connection<RawHandler>) {}
-
-    func connection(_ connection: Connection<RawHandler>, received bytes: UnsafeMutableRawBufferPointer) -> Int {
-        if echoes { connection.write(UnsafeRawBufferPointer(bytes)) }
-        return bytes.count
-    }
-
-    func connectionClosed(_ connection: Connection<RawHandler>, reason: CloseReason) {
-        guard reason == .shutdown else { fatalError("micro-bench: a benchmark connection closed: \(reason)") }
-    }
-}
-
 /// `count` socket pairs: one end of each adopted by a `Connections` on a one-loop group, the
 /// other (the peer) written and read by the benchmark, from the same loop, so the sequence of
 /// passes and readiness reports is the same in every run.
