@@ -4,7 +4,8 @@ import Synchronization
 import XCTest
 
 /// Echoes; "burst N SIZE\n" answers with N shared slices of SIZE bytes in one
-/// `write(slices:)` (as the broadcaster delivers a pass); "bye\n" answers and closes after the flush.
+/// `write(slices:)` (as the broadcaster delivers a pass); "bye\n" answers and closes after the flush;
+/// input that begins "hoard" is never consumed (a handler whose limits failed).
 final class TLSServerRecorder: ConnectionHandler, Sendable {
     struct Context: ConnectionContext {}
     let opened = Atomic<Int>(0)
@@ -15,6 +16,7 @@ final class TLSServerRecorder: ConnectionHandler, Sendable {
     }
 
     func connection(_ connection: Connection<TLSServerRecorder>, received bytes: UnsafeMutableRawBufferPointer) -> Int {
+        if bytes.starts(with: "hoard".utf8) { return 0 }
         let text = String(decoding: bytes, as: UTF8.self)
         if text.hasPrefix("burst "), text.hasSuffix("\n") {
             let numbers = text.dropFirst(6).dropLast().split(separator: " ").compactMap { Int($0) }
@@ -142,6 +144,19 @@ final class TLSTests: XCTestCase {
         XCTAssertTrue(all == expected, "every byte, in order")
         server.group.onEveryLoop { _ in queued.withLock { $0 = connections.value.queuedByteTotal } }
         XCTAssertEqual(queued.withLock { $0 }, 0)
+    }
+
+    func testAHandlerThatNeverConsumesIsClosedNotSpunOn() throws {
+        let server = try startServer([localhost.pair])
+        defer { server.group.shutdown() }
+        let client = try TLSTestClient(port: server.port, serverName: "localhost", trusting: localhost.chainPath)
+        client.send(Array("hoard".utf8) + [UInt8](repeating: 0x61, count: 300 * 1024))
+        XCTAssertEqual(client.receive(exactly: 1), [], "the server ends the connection")
+        XCTAssertTrue(eventually { server.recorder.reasons.withLock { $0 }.count == 1 })
+        guard case .failed(let error)? = server.recorder.reasons.withLock({ $0.first }) else {
+            return XCTFail("expected a failure, got \(server.recorder.reasons.withLock { $0 })")
+        }
+        XCTAssertEqual(error.errno, ENOBUFS, "as plain TCP does when a handler cannot make progress with a full buffer")
     }
 
     func testAHandshakeThatNeverCompletesIsDropped() throws {

@@ -101,8 +101,13 @@ final class TLSTransport: Transport {
         let kept = connections.moveKeptInputToReceiveBuffer(entry)
         let limit = min(Self.readLimit, buffer.count - kept - Self.recordReserve)
         guard limit > 0 else {
-            // Nearly full of input the handler kept: present that, as plain TCP does with a full buffer.
+            // Nearly full of input the handler kept: present that, as plain TCP does with a full
+            // buffer; a handler that takes none of it and has not paused reading cannot make progress.
             connections.present(slot, entry, count: kept)
+            if entry.pointee.flags.contains(.open) && !entry.pointee.flags.contains(.readPaused)
+                && entry.pointee.pendingInput.count == kept {
+                connections.closeSlot(slot, reason: .failed(SystemError("input exceeds the receive buffer", errno: ENOBUFS)))
+            }
             return
         }
         let received = recv(entry.pointee.descriptor, ciphertext, limit, 0)
