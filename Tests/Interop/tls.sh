@@ -88,7 +88,10 @@ PY
 # SIGHUP: an open wss:// connection goes on; new handshakes get the new certificate; a bad file keeps the old.
 python3 - "$PORT" "$WORK/first.pem" > "$WORK/open-connection.log" 2>&1 <<'PY' &
 import asyncio, ssl, sys
-from websockets.asyncio.client import connect
+try:  # websockets >= 13
+    from websockets.asyncio.client import connect
+except ImportError:  # websockets 12
+    from websockets import connect
 async def main():
     context = ssl.create_default_context(cafile=sys.argv[2])
     async with connect(f"wss://localhost:{sys.argv[1]}/echo", ssl=context) as ws:
