@@ -3,7 +3,8 @@
 # TLS 1.3 negotiated with ALPN http/1.1, TLS 1.2 accepted, TLS 1.0 and 1.1
 # refused, SNI choosing between two certificates, plain HTTP to the TLS port
 # answered with a 400 and a close, a handshake that never starts dropped
-# after --tls-handshake-timeout, and SIGHUP reloading the certificates while
+# after --tls-handshake-timeout, 50 messages of one pass reaching a room's
+# TLS subscriber in one record, and SIGHUP reloading the certificates while
 # an open connection goes on.
 #
 #   Tests/Interop/tls.sh [path/to/echo-server]
@@ -83,6 +84,59 @@ data = sock.recv(100)
 elapsed = time.monotonic() - started
 print(f"    closed after {elapsed:.2f} s, {len(data)} bytes")
 sys.exit(0 if data == b"" and 0.9 < elapsed < 4 else 1)
+PY
+
+python3 - "$PORT" <<'PY'; check "broadcast: 50 messages published in one pass reach a TLS subscriber in one record" $?
+# The subscriber's TLS runs on memory BIOs, so the records the server sends can be counted.
+import socket, ssl, sys, time
+port = int(sys.argv[1])
+context = ssl.create_default_context()
+context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+upgrade = (b"GET /room/records?self=0 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = context.wrap_bio(incoming, outgoing)
+records, partial, plain = [], b"", b""
+def pull():
+    global partial
+    data = raw.recv(65536)
+    assert data, "the server closed"
+    partial += data
+    while len(partial) >= 5 and len(partial) >= 5 + int.from_bytes(partial[3:5], "big"):
+        length = int.from_bytes(partial[3:5], "big")
+        records.append(length)
+        partial = partial[5 + length:]
+    incoming.write(data)
+while True:
+    try:
+        tls.do_handshake(); break
+    except ssl.SSLWantReadError:
+        raw.sendall(outgoing.read()); pull()
+raw.sendall(outgoing.read())
+tls.write(upgrade); raw.sendall(outgoing.read())
+def read_until(enough):
+    global plain
+    while not enough(plain):
+        try:
+            plain += tls.read(65536)
+        except ssl.SSLWantReadError:
+            pull()
+read_until(lambda data: b"\r\n\r\n" in data)
+assert plain.startswith(b"HTTP/1.1 101"), plain[:40]
+plain = plain[plain.index(b"\r\n\r\n") + 4:]
+publisher = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10))
+publisher.sendall(upgrade)
+assert publisher.recv(4096).startswith(b"HTTP/1.1 101")
+time.sleep(0.3)  # both members; the subscriber's session tickets have come
+read_until(lambda data: True)
+records.clear()
+# 50 masked text frames of 64 bytes (mask 0), in one write: one record, one read, one pass on the server.
+publisher.sendall(b"".join(bytes([0x81, 0x80 | 64, 0, 0, 0, 0]) + b"%02d" % n + b"m" * 62 for n in range(50)))
+read_until(lambda data: len(data) >= 50 * 66)
+assert plain[:50 * 66] == b"".join(bytes([0x81, 64]) + b"%02d" % n + b"m" * 62 for n in range(50)), "the frames, in order"
+print(f"    {len(records)} record(s) of {records} bytes for 50 frames")
+sys.exit(0 if len(records) == 1 else 1)
 PY
 
 # SIGHUP: an open wss:// connection goes on; new handshakes get the new certificate; a bad file keeps the old.
