@@ -59,6 +59,14 @@ final class TLSClientRecorder: ConnectionHandler, Sendable {
     }
 }
 
+/// Hangs up on every connection as soon as it opens.
+final class HangUp: ConnectionHandler {
+    struct Context: ConnectionContext {}
+    func connectionOpened(_ connection: Connection<HangUp>) { connection.close() }
+    func connection(_ connection: Connection<HangUp>, received bytes: UnsafeMutableRawBufferPointer) -> Int { bytes.count }
+    func connectionClosed(_ connection: Connection<HangUp>, reason: CloseReason) {}
+}
+
 final class TLSTests: XCTestCase {
     private var directory = ""
     private var localhost: TestCertificate!
@@ -276,6 +284,24 @@ final class TLSTests: XCTestCase {
         XCTAssertThrowsError(try TLSConfiguration(chainPaths: [localhost.chainPath, other.chainPath], keyPaths: [localhost.keyPath])) {
             XCTAssertTrue("\($0)".contains("2 chain(s) and 1 key(s)"), "\($0)")
         }
+    }
+
+    func testAClientWhoseServerHangsUpDuringTheHandshakeHearsWhy() throws {
+        let group = try EventLoopGroup(loopCount: 1)
+        defer { group.shutdown() }
+        let server = try TCPServer(group: group, host: "127.0.0.1", port: 0) { _ in HangUp() }
+        let recorder = TLSClientRecorder()
+        let tls = try TLSContext.client(serverName: "localhost", verifiesPeer: false)
+        let address = try SocketAddress(host: "127.0.0.1", port: server.port)
+        group.onEveryLoop { loop in
+            do { _ = try Connections(loop: loop, handler: recorder, tls: tls).connect(to: address) } catch { XCTFail("\(error)") }
+        }
+        XCTAssertTrue(eventually { recorder.reasons.withLock { $0.count } == 1 })
+        guard case .tlsFailed(let reason)? = recorder.reasons.withLock({ $0.first }) else {
+            return XCTFail("expected tlsFailed, got \(recorder.reasons.withLock { $0 })")
+        }
+        XCTAssertTrue(reason.contains("closed the connection during the TLS handshake"), reason)
+        XCTAssertEqual(recorder.opened.load(ordering: .relaxed), 0)
     }
 
     func testClientConnectionsSpeakTLS() throws {

@@ -113,9 +113,13 @@ final class TLSTransport: Transport {
         let received = recv(entry.pointee.descriptor, ciphertext, limit, 0)
         guard received > 0 else {
             let error = errno
-            if entry.pointee.flags.contains(.unannounced) {
-                if received == 0 || (error != EAGAIN && error != EWOULDBLOCK && error != EINTR) {
-                    connections.closeSlot(slot, reason: .peerClosed)
+            if session.phase == .handshaking {
+                // The handler has not heard of the connection (accepted: it never will, the close is
+                // silent; connected: it hears why from connectionClosed, not of a stream's end).
+                if received == 0 {
+                    connections.closeSlot(slot, reason: .tlsFailed("the peer closed the connection during the TLS handshake"))
+                } else if error != EAGAIN && error != EWOULDBLOCK && error != EINTR {
+                    connections.closeSlot(slot, reason: .failed(SystemError("recv", errno: error)))
                 }
             } else if received == 0 {
                 connections.inputEnded(slot, kept: kept)
