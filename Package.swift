@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, top to bottom; a module imports only modules above it (see DESIGN.md):
-// CEpoll → Reactor → WebSocketCodec → Broadcast → PushServer → Events → executables;
+// CEpoll, COpenSSL → Reactor → WebSocketCodec → Broadcast → PushServer → Events → executables;
 // CSQLite → ChatStore (which takes only threads and a semaphore from Reactor).
 // Redis (a client on the Reactor) beside WebSocketCodec.
 // CZlib is the system zlib (permessage-deflate in WebSocketCodec), a system
@@ -34,8 +34,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "CEpoll"),
+        // TLS through the system's OpenSSL 3 (Debian: libssl-dev); Reactor's TLS transport is its only user.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "Reactor", dependencies: ["CEpoll"], swiftSettings: optimized),
+        .target(name: "Reactor", dependencies: ["CEpoll", "COpenSSL"], swiftSettings: optimized),
         .target(name: "WebSocketCodec", dependencies: ["CZlib"], swiftSettings: optimized),
         .target(name: "Redis", dependencies: ["Reactor"], swiftSettings: optimized),
         .target(name: "Broadcast", dependencies: ["Reactor", "WebSocketCodec"], swiftSettings: optimized),
@@ -51,9 +53,10 @@ let package = Package(
         .executableTarget(name: "reactor-bench", dependencies: ["Reactor"], path: "Benchmarks/reactor-bench"),
         .executableTarget(name: "events-testbed", dependencies: ["Events", "PushServer", "Reactor"], path: "Tests/EventsTestbed"),
         .executableTarget(name: "redis-bench", dependencies: ["Redis", "Reactor"], path: "Benchmarks/redis-bench"),
-        .executableTarget(name: "micro-bench", dependencies: ["WebSocketCodec", "Broadcast", "Reactor", "Redis"], path: "Benchmarks/micro-bench"),
+        .executableTarget(name: "micro-bench", dependencies: ["WebSocketCodec", "Broadcast", "Reactor", "Redis", "COpenSSL"],
+                          path: "Benchmarks/micro-bench"),
         .executableTarget(name: "chatstore-bench", dependencies: ["ChatStore", "Reactor"], path: "Benchmarks/chatstore-bench"),
-        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CEpoll", "reactor-bench"]),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CEpoll", "COpenSSL", "reactor-bench"]),
         .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec", "CZlib"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "Reactor"]),
         .testTarget(name: "BroadcastTests", dependencies: ["Broadcast", "Reactor", "WebSocketCodec"]),

@@ -29,7 +29,7 @@ struct Workload {
 extension Benchmark {
     /// Every benchmark, in report order.
     static var all: [Benchmark] {
-        parseBenchmarks + encodeBenchmarks + payloadBenchmarks + [handshake] + publishBenchmarks + respBenchmarks + deflateBenchmarks
+        parseBenchmarks + encodeBenchmarks + payloadBenchmarks + [handshake] + publishBenchmarks + respBenchmarks + deflateBenchmarks + socketBenchmarks + tlsBenchmarks
     }
 }
 

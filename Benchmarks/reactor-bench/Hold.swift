@@ -3,14 +3,26 @@ import Reactor
 import Synchronization
 
 /// Opens connections and keeps them idle; with an upgrade request, counts
-/// a connection as held once its `101 Switching Protocols` arrives.
+/// a connection as held once its `101 Switching Protocols` arrives. With a
+/// limit on connections in flight, each one held (or failed) opens the next:
+/// a TLS server's memory then shows what idle connections keep, not the
+/// peak of thousands of handshakes at once.
 final class HoldHandler: ConnectionHandler, Sendable {
-    struct Context: ConnectionContext { var upgraded = false }
+    struct Context: ConnectionContext {
+        var upgraded = false
+        var held = false
+    }
     let opened = Atomic<Int>(0)
     let failed = Atomic<Int>(0)
     let upgradeRequest: [UInt8]?
+    /// Connections this loop has still to open, and where to.
+    let toOpen = Atomic<Int>(0)
+    let address: SocketAddress
+    let sources: [SocketAddress]
 
-    init(upgradePath: String?) {
+    init(upgradePath: String?, address: SocketAddress, sources: [SocketAddress]) {
+        self.address = address
+        self.sources = sources
         upgradeRequest = upgradePath.map {
             Array(("GET \($0) HTTP/1.1\r\nHost: reactor-bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8)
@@ -18,19 +30,34 @@ final class HoldHandler: ConnectionHandler, Sendable {
     }
 
     func connectionOpened(_ connection: Connection<HoldHandler>) {
-        if let upgradeRequest { connection.write(upgradeRequest) } else { opened.add(1, ordering: .relaxed) }
+        if let upgradeRequest { connection.write(upgradeRequest) } else { held(connection) }
     }
 
     func connection(_ connection: Connection<HoldHandler>, received bytes: UnsafeMutableRawBufferPointer) -> Int {
         if upgradeRequest != nil && !connection.context.upgraded && bytes.starts(with: "HTTP/1.1 101".utf8) {
             connection.context.upgraded = true
-            opened.add(1, ordering: .relaxed)
+            held(connection)
         }
         return bytes.count
     }
 
     func connectionClosed(_ connection: Connection<HoldHandler>, reason: CloseReason) {
         failed.add(1, ordering: .relaxed)
+        if !connection.context.held { openNext(connection.connections) }
+    }
+
+    private func held(_ connection: Connection<HoldHandler>) {
+        connection.context.held = true
+        opened.add(1, ordering: .relaxed)
+        openNext(connection.connections)
+    }
+
+    /// Opens one more connection, if any are left to open on this loop.
+    func openNext(_ connections: Connections<HoldHandler>) {
+        guard toOpen.load(ordering: .relaxed) > 0 else { return }
+        let number = toOpen.subtract(1, ordering: .relaxed).newValue
+        let source = sources.isEmpty ? nil : sources[number % sources.count]
+        do { _ = try connections.connect(to: address, from: source) } catch { StandardError.write("reactor-bench: \(error)") }
     }
 }
 
@@ -50,17 +77,22 @@ func hold(_ arguments: Arguments) throws {
     let seconds = arguments.int("-d", default: 3600)
     let address = try SocketAddress(host: arguments.host, port: arguments.int("--port", default: 0))
     let sources = try sourceAddresses(arguments["--bind"])
+    var context: TLSContext?
+    if let mode = arguments["--tls"] {
+        guard mode == "insecure" else { throw TLSError("--tls takes 'insecure' (any certificate is accepted), got '\(mode)'") }
+        context = try TLSContext.client(serverName: arguments.host, verifiesPeer: false)
+    }
+    let tls = context
     let group = try EventLoopGroup(loopCount: arguments.threads)
     let handler = Mutex<[HoldHandler]>([])
+    let inFlight = arguments.int("--in-flight", default: count)
     group.onEveryLoop { loop in
-        let holder = HoldHandler(upgradePath: arguments["--upgrade"])
+        let holder = HoldHandler(upgradePath: arguments["--upgrade"], address: address, sources: sources)
         handler.withLock { $0.append(holder) }
-        let connections = Connections(loop: loop, handler: holder)
+        let connections = Connections(loop: loop, handler: holder, tls: tls)
         let share = count / group.loops.count + (loop.index < count % group.loops.count ? 1 : 0)
-        for index in 0..<share {
-            let source = sources.isEmpty ? nil : sources[(index * group.loops.count + loop.index) % sources.count]
-            do { _ = try connections.connect(to: address, from: source) } catch { StandardError.write("reactor-bench: \(error)") }
-        }
+        holder.toOpen.store(share, ordering: .relaxed)
+        for _ in 0..<min(share, max(1, inFlight / group.loops.count)) { holder.openNext(connections) }
     }
     let holders = handler.withLock { $0 }
     let deadline = monotonicNanoseconds() + UInt64(seconds) * 1_000_000_000

@@ -21,9 +21,13 @@ func serve(_ arguments: Arguments) throws {
         var bounds = rlimit(rlim_cur: limit, rlim_max: limit)
         guard setrlimit(Int32(RLIMIT_NOFILE.rawValue), &bounds) == 0 else { throw SystemError("setrlimit") }
     }
+    var tls: TLSContext?
+    if let chain = arguments["--tls-cert"], let key = arguments["--tls-key"] {
+        tls = try TLSContext.server(TLSConfiguration(certificates: [TLSCertificate(chainPath: chain, keyPath: key)]))
+    }
     let group = try EventLoopGroup(loopCount: arguments.threads)
-    let server = try TCPServer(group: group, host: arguments.host, port: arguments.int("--port", default: 0)) { _ in EchoHandler() }
-    print("reactor-bench echo listening on \(server.address) with \(arguments.threads) loop(s)")
+    let server = try TCPServer(group: group, host: arguments.host, port: arguments.int("--port", default: 0), tls: tls) { _ in EchoHandler() }
+    print("reactor-bench echo listening on \(server.address) with \(arguments.threads) loop(s)\(tls == nil ? "" : ", TLS")")
     fflush(nil)
     _ = TerminationSignals.wait()
     group.shutdown()

@@ -30,6 +30,22 @@ public final class PushServer: Sendable {
         let server: TCPServer<ServerHandler>
         let broadcaster: Broadcaster
         let loops: ServerLoops
+        let tls: TLSContext?
+    }
+
+    /// Why `start` failed.
+    public enum StartError: Error, CustomStringConvertible {
+        /// The address could not be bound (in use, not local, no permission), or the loops not started.
+        case listen(SystemError)
+        /// A TLS certificate or key did not load.
+        case tls(TLSError)
+
+        public var description: String {
+            switch self {
+            case .listen(let error): "\(error)"
+            case .tls(let error): "\(error)"
+            }
+        }
     }
 
     public init(configuration: ServerConfiguration = ServerConfiguration()) {
@@ -78,9 +94,10 @@ public final class PushServer: Sendable {
         pending.withLock { $0.transports.transport(type, make: make) }
     }
 
-    /// Binds and starts serving. Returns the address actually bound.
+    /// Loads the TLS certificates (if any), binds and starts serving.
+    /// Returns the address actually bound.
     @discardableResult
-    public func start() throws(SystemError) -> SocketAddress {
+    public func start() throws(StartError) -> SocketAddress {
         let configuration = configuration
         let (routes, transports) = pending.withLock { pending in
             let webSockets = pending.webSockets.map { route in
@@ -90,27 +107,45 @@ public final class PushServer: Sendable {
             }
             return (RouteTable(webSockets: webSockets, http: pending.http), pending.transports)
         }
-        let group = try EventLoopGroup(loopCount: configuration.loopCount)
+        var tls: TLSContext?
+        if let settings = configuration.tls {
+            do { tls = try TLSContext.server(settings) } catch { throw .tls(error) }
+        }
+        let group: EventLoopGroup
+        do { group = try EventLoopGroup(loopCount: configuration.loopCount) } catch { throw .listen(error) }
         let broadcaster = Broadcaster(group: group, configuration: configuration.broadcast, formats: transports.formats)
         let board = board
         let loops = ServerLoops(count: group.loops.count)
         do {
             let server = try TCPServer(
                 group: group, host: configuration.host, port: configuration.port,
-                tickInterval: configuration.timerTick.nanoseconds
+                tickInterval: configuration.timerTick.nanoseconds, tls: tls
             ) { loop in
                 let handler = ServerHandler(routes: routes, transports: transports, configuration: configuration,
                                             rooms: broadcaster.part(on: loop), loops: loops, board: board)
                 loops.add(handler, on: loop)
                 return handler
             }
-            running.withLock { $0 = Running(group: group, server: server, broadcaster: broadcaster, loops: loops) }
+            running.withLock { $0 = Running(group: group, server: server, broadcaster: broadcaster, loops: loops, tls: tls) }
             return server.address
         } catch {
             group.shutdown()
-            throw error
+            throw .listen(error)
         }
     }
+
+    /// Reads the TLS certificates and keys again (after they were renewed):
+    /// new handshakes use them, open connections keep theirs. On any error
+    /// the old ones stay in use and the error says which file failed.
+    /// Returns what was loaded, one line per certificate.
+    @discardableResult
+    public func reloadCertificates() throws(TLSError) -> [String] {
+        guard let tls = running.withLock({ $0?.tls }) else { throw TLSError("the server is not running with TLS") }
+        return try tls.reloadCertificates()
+    }
+
+    /// The certificates in use, one line per file with the names it serves; empty without TLS.
+    public var certificateSummary: [String] { running.withLock { $0?.tls?.certificateSummary } ?? [] }
 
     /// The loops serving; nil before `start`.
     public var group: EventLoopGroup? { running.withLock { $0?.group } }

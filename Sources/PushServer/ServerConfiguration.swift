@@ -6,6 +6,9 @@ import WebSocketCodec
 public struct ServerConfiguration: Sendable {
     public var host = "0.0.0.0"
     public var port = 9001
+    /// TLS on `port` (https://, wss://, every route): the certificates and
+    /// the handshake timeout. nil: plain TCP.
+    public var tls: TLSConfiguration?
     /// Event loops (threads); one per core by default.
     public var threads = 0
     /// Largest WebSocket message accepted; larger ones close with 1009.

@@ -18,6 +18,9 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
     case connectFailed(SystemError)
     /// Any other socket error.
     case failed(SystemError)
+    /// TLS failed: a handshake the peer broke off or got wrong (a certificate
+    /// that does not verify, on the client side), or a record that does not decrypt.
+    case tlsFailed(String)
     /// The loop is shutting down.
     case shutdown
 
@@ -29,6 +32,7 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
         case .timedOut: "timed out"
         case .connectFailed(let error): "connect failed: \(error)"
         case .failed(let error): "failed: \(error)"
+        case .tlsFailed(let reason): "TLS failed: \(reason)"
         case .shutdown: "shut down"
         }
     }

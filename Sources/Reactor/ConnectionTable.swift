@@ -11,6 +11,9 @@ struct ConnectionFlags: OptionSet {
     static let readDisarmed = ConnectionFlags(rawValue: 1 << 6)
     /// The handler paused reading (its peer has not read what it was sent).
     static let readPaused = ConnectionFlags(rawValue: 1 << 7)
+    /// Accepted, but its transport's handshake (TLS) has not finished: the
+    /// handler has not heard of it and will not hear of its end.
+    static let unannounced = ConnectionFlags(rawValue: 1 << 8)
 }
 
 /// One connection's state, stored inline in its loop's table. An idle

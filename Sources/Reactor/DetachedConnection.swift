@@ -7,4 +7,6 @@ public struct DetachedConnection: @unchecked Sendable {
     let descriptor: Int32
     let outbound: OutboundQueue?
     let input: [UInt8]
+    /// Its TLS session, when it has one.
+    let tls: TLSSession?
 }

@@ -38,6 +38,24 @@ final class OutboundQueue {
         byteCount += end - start
     }
 
+    /// Queues the bytes of one write from `skip` on: `copied` (only lent for
+    /// the call) copied, the shared slices referenced.
+    func append(copied: UnsafeRawBufferPointer?, shared: UnsafeBufferPointer<SharedSlice>, skipping skip: Int) {
+        var skip = skip
+        if let copied, skip < copied.count {
+            append(SharedBuffer(copying: UnsafeRawBufferPointer(rebasing: copied[skip...])), start: 0, end: copied.count - skip)
+        }
+        skip = max(0, skip - (copied?.count ?? 0))
+        for slice in shared {
+            if skip >= slice.count {
+                skip -= slice.count
+                continue
+            }
+            append(slice.buffer, start: slice.start + skip, end: slice.end)
+            skip = 0
+        }
+    }
+
     /// Fills `vectors` with up to `limit` pending ranges, oldest first.
     func gather(into vectors: UnsafeMutablePointer<iovec>, limit: Int) -> Int {
         let filled = Swift.min(count, limit)

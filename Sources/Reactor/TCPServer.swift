@@ -11,11 +11,13 @@ public final class TCPServer<Handler: ConnectionHandler>: Sendable {
 
     /// Binds `host:port` on every loop of `group` and starts accepting.
     /// `makeHandler` runs once per loop, on that loop. Port 0 picks a free port.
+    /// With `tls`, the port speaks TLS only (see `Connections.init`).
     public init(
         group: EventLoopGroup,
         host: String,
         port: Int,
         tickInterval: UInt64 = 1_000_000_000,
+        tls: TLSContext? = nil,
         makeHandler: @escaping @Sendable (EventLoop) -> Handler
     ) throws(SystemError) {
         self.group = group
@@ -37,7 +39,7 @@ public final class TCPServer<Handler: ConnectionHandler>: Sendable {
         let created = Mutex<[Int: LoopBound<Connections<Handler>>]>([:])
         let bound = descriptors
         group.onEveryLoop { loop in
-            let connections = Connections(loop: loop, handler: makeHandler(loop), tickInterval: tickInterval)
+            let connections = Connections(loop: loop, handler: makeHandler(loop), tickInterval: tickInterval, tls: tls)
             _ = Listener(loop: loop, descriptor: bound[loop.index]) { connections.adopt($0) }
             created.withLock { $0[loop.index] = LoopBound(connections, loop: loop) }
         }

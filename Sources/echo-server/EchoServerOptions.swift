@@ -1,5 +1,6 @@
 import Broadcast
 import PushServer
+import Reactor
 
 /// echo-server's command line.
 struct EchoServerOptions {
@@ -30,10 +31,18 @@ struct EchoServerOptions {
       --slow skip           skip messages for a member over the cap instead of closing it
       --conflate-room NAME  every member of room NAME gets the newest message of each key
                             while it is behind (repeatable)
+      --tls-cert FILE       serve TLS (https://, wss://) with this PEM certificate chain,
+      --tls-key FILE        and this PEM private key (unencrypted). Repeat the pair for
+                            more certificates: a client naming a host (SNI) gets the first
+                            one listing it; the first pair serves everyone else.
+                            Reloaded on SIGHUP.                          default: plain TCP
+      --tls-handshake-timeout SECS  drop a connection whose TLS handshake takes longer
+                                                                        default 10
       -h, --help            this text
 
     ws://HOST:PORT/room/NAME[?self=0]  joins room NAME; what it sends goes to the room
       (also conflate=1, rate=N, volatile=1, keyAt=OFFSET:LENGTH: see the README)
+    (with --tls-cert: wss:// and https:// instead of ws:// and http://, on the same port)
     ws://HOST:PORT/ANY-OTHER-PATH      echoes every message with its opcode
     GET /sse/NAME, /poll/NAME?since=SEQ[&wait=SECS], /iframe/NAME: the room over SSE,
     (long-)polling and iframe streaming; POST /publish/NAME publishes the body.
@@ -46,6 +55,9 @@ struct EchoServerOptions {
     static func parse(_ arguments: [String]) throws(UsageError) -> EchoServerOptions? {
         var options = EchoServerOptions()
         var remaining = arguments[...]
+        var chains: [String] = []
+        var keys: [String] = []
+        var handshakeTimeout: Int?
         while let argument = remaining.popFirst() {
             var name = argument
             var inlineValue: String?
@@ -89,7 +101,19 @@ struct EchoServerOptions {
                 let room = try value()
                 guard !room.isEmpty else { throw UsageError(message: "--conflate-room needs a room name") }
                 options.configuration.broadcast.roomOptions[room] = RoomOptions(conflate: true)
+            case "--tls-cert": chains.append(try value())
+            case "--tls-key": keys.append(try value())
+            case "--tls-handshake-timeout": handshakeTimeout = try integer(1...3600)
             default: throw UsageError(message: "unknown option \(argument)")
+            }
+        }
+        if !chains.isEmpty || !keys.isEmpty || handshakeTimeout != nil {
+            do {
+                var tls = try TLSConfiguration(chainPaths: chains, keyPaths: keys)
+                if let handshakeTimeout { tls.handshakeTimeout = UInt64(handshakeTimeout) * 1_000_000_000 }
+                options.configuration.tls = tls
+            } catch {
+                throw UsageError(message: "--tls-cert/--tls-key: \(error.message)")
             }
         }
         return options

@@ -4,7 +4,6 @@ import PushServer
 import Reactor
 
 // echo-server: echoes every WebSocket message with its opcode; rooms under /room/NAME.
-TerminationSignals.block()
 let options: EchoServerOptions
 do {
     guard let parsed = try EchoServerOptions.parse(Array(CommandLine.arguments.dropFirst())) else {
@@ -16,6 +15,9 @@ do {
     StandardError.write("echo-server: \(error.message)\n\n\(EchoServerOptions.usage)")
     exit(2)
 }
+// Before any thread starts. With TLS, SIGHUP reloads the certificates.
+let reloads = options.configuration.tls != nil
+TerminationSignals.block(includingHangUp: reloads)
 
 let server = PushServer(configuration: options.configuration)
 server.webSocket("/room/*") { behavior in
@@ -66,12 +68,26 @@ if let directory = options.staticDirectory {
 
 do {
     let address = try server.start()
-    print("echo-server listening on \(address) with \(server.group?.loops.count ?? 0) loop(s); ws://\(address)/ echoes, http://\(address)/ has a page to try it")
+    let (ws, http) = reloads ? ("wss", "https") : ("ws", "http")
+    print("echo-server listening on \(address) with \(server.group?.loops.count ?? 0) loop(s); \(ws)://\(address)/ echoes, \(http)://\(address)/ has a page to try it")
+    for line in server.certificateSummary { print("echo-server: TLS certificate \(line)") }
     fflush(nil)
-} catch {
+} catch .tls(let error) {
+    StandardError.write("echo-server: TLS: \(error). Check --tls-cert and --tls-key.")
+    exit(1)
+} catch .listen(let error) {
     StandardError.write("echo-server: cannot listen on \(options.configuration.host):\(options.configuration.port): \(error). Pick another --port or --host.")
     exit(1)
 }
-let signal = TerminationSignals.wait()
+var signal = TerminationSignals.wait(includingHangUp: reloads)
+while signal == SIGHUP {
+    do {
+        let loaded = try server.reloadCertificates()
+        StandardError.write("echo-server: SIGHUP: certificates reloaded: \(loaded.joined(separator: "; "))")
+    } catch {
+        StandardError.write("echo-server: SIGHUP: certificates not reloaded, the old ones stay in use: \(error)")
+    }
+    signal = TerminationSignals.wait(includingHangUp: reloads)
+}
 StandardError.write("echo-server: signal \(signal), closing connections (1001) and draining")
 server.shutdown()

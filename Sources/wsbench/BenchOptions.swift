@@ -48,6 +48,11 @@ enum PayloadKind: String, Sendable, CaseIterable {
 struct BenchOptions: Sendable, Equatable {
     var host: String
     var port: UInt16 = 80
+    /// wss:// (or https://): every connection speaks TLS.
+    var secure = false
+    /// With `secure`: accept any certificate (a self-signed test one) instead of verifying it
+    /// against the system's roots and the URL's host.
+    var insecure = false
     /// Path and query of the upgrade request; starts with "/".
     var path: String = "/"
     /// Connections to open; in broadcast, the subscribers.
@@ -100,7 +105,7 @@ struct BenchOptions: Sendable, Equatable {
     /// The server URL, for reports.
     var url: String {
         let printableHost = host.contains(":") ? "[\(host)]" : host
-        return "ws://\(printableHost):\(port)\(path)"
+        return "\(secure ? "wss" : "ws")://\(printableHost):\(port)\(path)"
     }
 }
 
@@ -160,7 +165,7 @@ enum BenchOptionsParser {
         if positionals.count > 1 {
             throw UsageError("unexpected argument '\(positionals[1])': only one URL is allowed")
         }
-        (options.host, options.port, options.path) = try parseURL(url, allowingHTTP: options.scenario.sendsText)
+        (options.host, options.port, options.path, options.secure) = try parseURL(url, allowingHTTP: options.scenario.sendsText)
         try checkCombinations(options, given: given)
         return options
     }
@@ -176,7 +181,7 @@ enum BenchOptionsParser {
     }
 
     static let usage = """
-        Usage: wsbench [options] ws://host:port/path
+        Usage: wsbench [options] ws://host:port/path   (or wss://, TLS)
 
           -c, --connections N     connections (the room, publishers included, for broadcast/sse/longpoll)  default 100
           -t, --threads N         event loops (threads)                       default: number of cores
@@ -199,6 +204,8 @@ enum BenchOptionsParser {
               --rates LIST        rate ladder (broadcast, sse, longpoll), e.g. 500,1000,2000
               --find-max          search the highest kept-up rate (broadcast, sse, longpoll)
               --server-pid PID    read the server's CPU from /proc/PID/stat
+              --insecure          wss://: accept any certificate (self-signed test ones); default: verify
+                                  it against the system's trusted roots and the URL's host
               --step N            step mode: add N subscribers per step
               --p95-limit D       step mode: largest room whose p95 stays under D
           -h, --help              usage with examples
@@ -229,7 +236,7 @@ enum BenchOptionsParser {
     private enum Option: String, CaseIterable {
         case connections, threads, duration, rate, size, scenario, publishers, ramp, bind, warmup, timeout, json
         case allowLoss = "allow-loss", rates, findMax = "find-max", serverPID = "server-pid", step
-        case p95Limit = "p95-limit", webSocketSubscribers = "ws-subscribers", payload, deflate
+        case p95Limit = "p95-limit", webSocketSubscribers = "ws-subscribers", payload, deflate, insecure
         case serverNoContextTakeover = "server-no-context-takeover", clientNoContextTakeover = "client-no-context-takeover"
         case serverMaxWindowBits = "server-max-window-bits", clientMaxWindowBits = "client-max-window-bits"
 
@@ -250,7 +257,7 @@ enum BenchOptionsParser {
         }
 
         var takesValue: Bool {
-            ![.allowLoss, .findMax, .deflate, .serverNoContextTakeover, .clientNoContextTakeover].contains(self)
+            ![.allowLoss, .findMax, .deflate, .serverNoContextTakeover, .clientNoContextTakeover, .insecure].contains(self)
         }
     }
 
@@ -280,6 +287,7 @@ enum BenchOptionsParser {
         case .deflate: options.deflate = options.deflate ?? PerMessageDeflate.ClientOffer()
         case .serverNoContextTakeover: options.deflateOffer { $0.serverNoContextTakeover = true }
         case .clientNoContextTakeover: options.deflateOffer { $0.clientNoContextTakeover = true }
+        case .insecure: options.insecure = true
         default: preconditionFailure("\(flag) takes a value")
         }
     }
@@ -338,7 +346,7 @@ enum BenchOptionsParser {
         case .clientMaxWindowBits:
             let bits = try windowBits(value, for: spelling)
             options.deflateOffer { $0.clientMaxWindowBits = bits }
-        case .allowLoss, .findMax, .deflate, .serverNoContextTakeover, .clientNoContextTakeover:
+        case .allowLoss, .findMax, .deflate, .serverNoContextTakeover, .clientNoContextTakeover, .insecure:
             preconditionFailure("\(option) takes no value")
         }
     }
@@ -400,6 +408,9 @@ enum BenchOptionsParser {
         if let limit = given[.p95Limit], given[.step] == nil {
             throw UsageError("\(limit) only applies to step mode (--step)")
         }
+        if let insecure = given[.insecure], !options.secure {
+            throw UsageError("\(insecure) only applies to a wss:// (or https://) URL")
+        }
     }
 
     // MARK: - Values
@@ -445,13 +456,16 @@ enum BenchOptionsParser {
 
     // MARK: - URL
 
-    /// Splits ws://host[:port][/path][?query] (or http://, with `allowingHTTP`). IPv6 hosts go in brackets.
-    private static func parseURL(_ url: String, allowingHTTP: Bool) throws(UsageError) -> (host: String, port: UInt16, path: String) {
+    /// Splits ws://host[:port][/path][?query] (or http://, with `allowingHTTP`; wss:// and https:// for TLS).
+    /// IPv6 hosts go in brackets.
+    private static func parseURL(_ url: String, allowingHTTP: Bool) throws(UsageError)
+        -> (host: String, port: UInt16, path: String, secure: Bool) {
         let scheme = url.prefix { $0 != ":" }.lowercased()
-        if scheme == "wss" || scheme == "https" { throw UsageError("\(scheme):// (TLS) is not supported; use ws://, got '\(url)'") }
-        guard scheme == "ws" || (scheme == "http" && allowingHTTP), url.dropFirst(scheme.count).hasPrefix("://") else {
-            throw UsageError(allowingHTTP ? "the URL must start with ws:// or http://, got '\(url)'"
-                : "the URL must start with ws:// (http:// only with --scenario sse or longpoll), got '\(url)'")
+        let secure = scheme == "wss" || scheme == "https"
+        let web = scheme == "http" || scheme == "https"
+        guard scheme == "ws" || scheme == "wss" || (web && allowingHTTP), url.dropFirst(scheme.count).hasPrefix("://") else {
+            throw UsageError(allowingHTTP ? "the URL must start with ws://, wss://, http:// or https://, got '\(url)'"
+                : "the URL must start with ws:// or wss:// (http:// and https:// only with --scenario sse or longpoll), got '\(url)'")
         }
         let afterScheme = url.dropFirst(scheme.count + 3)
         let authority = afterScheme.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
@@ -480,7 +494,7 @@ enum BenchOptionsParser {
             }
         }
         guard !host.isEmpty else { throw UsageError("the URL needs a host, got '\(url)'") }
-        var port: UInt16 = 80
+        var port: UInt16 = secure ? 443 : 80
         if let portText {
             guard let number = parseDecimal(portText), (1...65535).contains(number) else {
                 throw UsageError("the URL's port must be 1-65535, got '\(portText)'")
@@ -488,7 +502,7 @@ enum BenchOptionsParser {
             port = UInt16(number)
         }
         let path = target.isEmpty ? "/" : target.hasPrefix("?") ? "/\(target)" : String(target)
-        return (String(host), port, path)
+        return (String(host), port, path, secure)
     }
 }
 

@@ -125,7 +125,7 @@ final class LoadGenerator: ConnectionHandler {
     /// Creates the generator and its connection set on `loop` (call on that loop).
     static func start(plan: RunPlan, on loop: EventLoop) -> LoadGenerator {
         let generator = LoadGenerator(plan: plan, loop: loop)
-        let connections = Connections(loop: loop, handler: generator, tickInterval: 100_000_000)
+        let connections = Connections(loop: loop, handler: generator, tickInterval: 100_000_000, tls: plan.tls)
         generator.connections = connections
         generator.scheduleTick(after: slowTick)
         loop.addPreFlushHook { [unowned generator] in generator.flushDeliveries() }

@@ -1,3 +1,4 @@
+import Glibc
 import Reactor
 import Synchronization
 import WebSocketCodec
@@ -6,9 +7,11 @@ import WebSocketCodec
 struct RunPlan: Sendable {
     var scenario: Scenario
     var server: SocketAddress
+    /// wss://: the client side of TLS, shared by every loop.
+    var tls: TLSContext?
     /// Source addresses to bind, round-robin by connection number; empty: the kernel's choice.
     var sources: [SocketAddress]
-    /// The Host header: host, and the port unless it is 80.
+    /// The Host header: host, and the port unless it is the scheme's default (80, or 443 for TLS).
     var hostHeader: String
     /// Echo, subscribers and connect probes ask for this path.
     var path: String
@@ -52,7 +55,14 @@ struct RunPlan: Sendable {
         for address in options.sourceAddresses { sources.append(try SocketAddress(host: formatIPv4(address), port: 0)) }
         self.sources = sources
         let printableHost = options.host.contains(":") ? "[\(options.host)]" : options.host
-        hostHeader = options.port == 80 ? printableHost : "\(printableHost):\(options.port)"
+        hostHeader = options.port == (options.secure ? 443 : 80) ? printableHost : "\(printableHost):\(options.port)"
+        if options.secure {
+            do {
+                tls = try TLSContext.client(serverName: options.host, verifiesPeer: !options.insecure)
+            } catch {
+                throw SystemError("TLS: \(error)", errno: EPROTO)
+            }
+        }
         path = options.scenario == .broadcast ? Self.roomPath(options.path) : options.path
         sendsText = options.scenario.sendsText
         if sendsText, let room = Self.room(ofURLPath: options.path) {

@@ -5,6 +5,7 @@
 #   Tests/Conformance/autobahn.sh --server-cmd '.build/release/echo-server --port {port} --host 127.0.0.1'
 #   Tests/Conformance/autobahn.sh --deflate --server-cmd '.build/release/echo-server --deflate --port {port} --host 127.0.0.1'
 #   Tests/Conformance/autobahn.sh --url ws://127.0.0.1:9001 [--reports DIR]
+#   Tests/Conformance/autobahn.sh --tls --server-cmd '... --tls-cert cert.pem --tls-key key.pem'   (wss://)
 #   Tests/Conformance/autobahn.sh --install-only
 #
 # The deflate run and what it must show are in Tests/Conformance/deflate-plan.md.
@@ -35,6 +36,7 @@ readonly CONSTRAINTS="$CACHE_DIR/constraints.txt"
 
 URL=""
 SERVER_CMD=""
+TLS=0
 REPORTS=""
 CLIENTS=2
 CASES="1.*,2.*,3.*,4.*,5.*,6.*,7.*,8.*,9.*,10.*"
@@ -55,6 +57,9 @@ usage: $(basename "$0") (--url ws://HOST:PORT | --server-cmd CMD | --install-onl
   --server-cmd CMD      start the server with CMD (run by bash); '{port}' in CMD is replaced by a
                         free port. Without '{port}', the port is read from the first line the
                         server prints that contains HOST:PORT. Stopped on exit.
+  --tls                 with --server-cmd: the server speaks TLS, so connect with wss://. wstest does
+                        not verify certificates (Twisted's ClientContextFactory, as no "hostname" is
+                        in the spec), so a self-signed test certificate is accepted.
   --reports DIR         where reports go (default: a new temp dir, printed)
   --clients N           concurrent wstest processes, cases dealt round-robin (default $CLIENTS)
   --cases LIST          comma-separated case patterns (default $CASES)
@@ -82,6 +87,7 @@ while (($#)); do
     case "$1" in
         --url) URL="${2:?--url needs a value}"; shift 2 ;;
         --server-cmd) SERVER_CMD="${2:?--server-cmd needs a value}"; shift 2 ;;
+        --tls) TLS=1; shift ;;
         --reports) REPORTS="${2:?--reports needs a value}"; shift 2 ;;
         --clients) CLIENTS="${2:?--clients needs a value}"; shift 2 ;;
         --cases) CASES="${2:?--cases needs a value}"; shift 2 ;;
@@ -357,7 +363,7 @@ if [[ -n $SERVER_CMD ]]; then
     wait_for_port "$host" "$port" "server"
     line="$(grep -m1 -F "$port" "$REPORTS/server.log" || true)"
     echo "autobahn: server up (pid $SERVER_PID)${line:+: $line}"
-    URL="ws://$host:$port"
+    if ((TLS)); then URL="wss://$host:$port"; else URL="ws://$host:$port"; fi
 else
     [[ $URL =~ ^wss?://(\[[^]]+\]|[^/:]+)(:([0-9]+))? ]] || die "--url must look like ws://HOST:PORT"
     host="${BASH_REMATCH[1]}"

@@ -3,6 +3,7 @@
 and checks that all five clocks advance for 5 seconds; saves a screenshot.
 
     python3 clock_page_test.py http://127.0.0.1:PORT/ [SCREENSHOT.png]
+    python3 clock_page_test.py https://127.0.0.1:PORT/   (a self-signed certificate is accepted)
 
 Needs Debian's `chromium` and the `websockets` package. Prints one line per
 clock and `N passed, M failed`; exits 1 on any failure.
@@ -20,7 +21,9 @@ from headless_chromium import headless_chromium  # noqa: E402
 
 URL = sys.argv[1]
 SCREENSHOT = sys.argv[2] if len(sys.argv) > 2 else None
-with headless_chromium("clock-page", "--window-size=1400,430") as page_url:
+# Over https:// the test certificate is self-signed: Chromium is told to accept it.
+trust = ["--ignore-certificate-errors"] if URL.startswith("https:") else []
+with headless_chromium("clock-page", "--window-size=1400,430", *trust) as page_url:
     with connect(page_url, max_size=None) as devtools:
         counter = 0
 
@@ -42,6 +45,10 @@ with headless_chromium("clock-page", "--window-size=1400,430") as page_url:
         call("Page.enable")
         call("Page.navigate", url=URL)
         time.sleep(2)  # connections open and the first ticks arrive
+        scheme = call("Runtime.evaluate", expression="location.protocol", returnByValue=True)["result"]["value"]
+        if scheme != URL.split("//")[0]:
+            print(f"FAIL the page was loaded over {scheme}, not {URL.split('//')[0]}")
+            sys.exit(1)
         first = clocks()
         time.sleep(5)
         last = clocks()

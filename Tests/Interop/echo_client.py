@@ -2,18 +2,22 @@
 """Interop check of an echo server with an independent client (the PyPI `websockets` package).
 
     python3 Tests/Interop/echo_client.py ws://127.0.0.1:9001/
+    python3 Tests/Interop/echo_client.py --cafile cert.pem wss://127.0.0.1:9443/
 
 For each size in 0, 125, 126, 65535, 65536 and 16 MiB (the edges of the 7-bit, 16-bit and 64-bit
 payload length encodings) it sends one text and one binary message of that many bytes (random,
 fixed seed; the text is valid UTF-8 mixing 1- to 4-byte characters) and checks the echo is
 identical and of the same type. Then a ping must be answered by a pong, and a close handshake
-must end with close code 1000. One line per check, then "N passed, M failed"; exit 1 on a failure.
+must end with close code 1000. Over wss:// the server's certificate must verify against --cafile
+(or the system's roots) and the connection must use TLS 1.2 or 1.3 with ALPN http/1.1.
+One line per check, then "N passed, M failed"; exit 1 on a failure.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import random
+import ssl
 import sys
 import time
 
@@ -103,23 +107,39 @@ def describe(msg: str | bytes) -> str:
     return f"{kind} message of {size} bytes"
 
 
-async def run(url: str, seed: int, timeout: float) -> Checks:
+def tls_context(cafile: str | None) -> ssl.SSLContext:
+    """Verifies the server's certificate (against cafile, e.g. a self-signed test certificate) and offers ALPN http/1.1."""
+    context = ssl.create_default_context(cafile=cafile)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+async def run(url: str, seed: int, timeout: float, cafile: str | None) -> Checks:
     checks = Checks()
     rng = random.Random(seed)
     plan = [(f"echo {kind} {size_name(n)}", kind, n) for n in SIZES for kind in ("text", "binary")]
-    names = [p[0] for p in plan] + ["ping/pong", "close 1000"]
+    secure = url.startswith("wss:")
+    names = (["tls"] if secure else []) + [p[0] for p in plan] + ["ping/pong", "close 1000"]
+    options = {"ssl": tls_context(cafile)} if secure else {}
 
     try:
         ws = await asyncio.wait_for(connect(url, max_size=MAX_SIZE, compression=None,
-                                            ping_interval=None, close_timeout=10), timeout)
+                                            ping_interval=None, close_timeout=10, **options), timeout)
     except Exception as e:  # noqa: BLE001 - any failure to connect fails the check
         checks.fail("connect", f"{url}: {e.__class__.__name__}: {e}")
         for name in names:
             checks.fail(name, "not run (no connection)")
         return checks
     checks.ok("connect", url)
+    if secure:
+        tls = ws.transport.get_extra_info("ssl_object")
+        version, alpn = tls.version(), tls.selected_alpn_protocol()
+        if version in ("TLSv1.2", "TLSv1.3") and alpn == "http/1.1":
+            checks.ok("tls", f"{version}, {tls.cipher()[0]}, ALPN {alpn}, certificate verified")
+        else:
+            checks.fail("tls", f"{version}, ALPN {alpn!r} (expected TLS 1.2 or 1.3 with ALPN 'http/1.1')")
 
-    done = 0
+    done = 1 if secure else 0
     try:
         for name, kind, n in plan:
             msg: str | bytes = random_text(rng, n) if kind == "text" else rng.randbytes(n)
@@ -174,9 +194,10 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
     ap.add_argument("--timeout", type=float, default=TIMEOUT,
                     help=f"seconds allowed for each step (default {TIMEOUT:g})")
+    ap.add_argument("--cafile", help="wss://: trust this certificate (PEM), e.g. the server's self-signed one")
     args = ap.parse_args()
     print(f"websockets {websockets.__version__}, python {sys.version.split()[0]}, url {args.url}")
-    checks = asyncio.run(run(args.url, args.seed, args.timeout))
+    checks = asyncio.run(run(args.url, args.seed, args.timeout, args.cafile))
     print(f"{checks.passed} passed, {checks.failed} failed")
     return 1 if checks.failed else 0
 

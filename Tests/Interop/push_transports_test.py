@@ -11,7 +11,9 @@ Prints one line per check and `N passed, M failed`; exits 1 on any failure.
 """
 import http.client
 import json
+import select
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -20,7 +22,84 @@ import urllib.parse
 BASE = urllib.parse.urlparse(sys.argv[1])
 HOST, PORT = BASE.hostname, BASE.port
 TOKEN = sys.argv[2]
+# https://: every request and raw socket goes over TLS, verified against argv[4] (the server's certificate).
+TLS = None
+if BASE.scheme == "https":
+    TLS = ssl.create_default_context(cafile=sys.argv[4] if len(sys.argv) > 4 else None)
+    TLS.set_alpn_protocols(["http/1.1"])
 passed = failed = 0
+
+
+def open_socket(timeout=10, receive_buffer=None):
+    """A connected socket to the server (TLS-wrapped over https://), optionally with a small receive buffer."""
+    sock = socket.socket()
+    sock.settimeout(timeout)
+    if receive_buffer:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.connect((HOST, PORT))
+    return TLS.wrap_socket(sock, server_hostname=HOST) if TLS else sock
+
+
+def read_available(sock, size=65536):
+    """What has arrived so far. One recv on plain TCP; over TLS a recv returns one record, so every
+    record already here (and any arriving within 50 ms) is read."""
+    data = sock.recv(size)
+    while TLS and data and (sock.pending() or select.select([sock], [], [], 0.05)[0]):
+        more = sock.recv(size)
+        if not more:
+            break
+        data += more
+    return data
+
+
+def half_close(sock):
+    """Ends our side with a FIN, requests sent. Over TLS too at the TCP level (Python cannot send a
+    close_notify alone); the server reads either as the end of the client's requests."""
+    socket.socket.shutdown(sock, socket.SHUT_WR)
+
+
+class SealedClient:
+    """A TLS client whose encryption runs on this thread: `seal` turns bytes into records that any
+    thread may then send on `raw` while this one reads (an ssl.SSLSocket cannot be written from one
+    thread while another reads it)."""
+
+    def __init__(self, timeout):
+        self.raw = socket.create_connection((HOST, PORT), timeout=timeout)
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = TLS.wrap_bio(self.incoming, self.outgoing, server_hostname=HOST)
+        while True:
+            try:
+                self.tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self.raw.sendall(self.outgoing.read())
+                data = self.raw.recv(65536)
+                if not data:
+                    raise EOFError("the server closed during the handshake")
+                self.incoming.write(data)
+        self.raw.sendall(self.outgoing.read())
+
+    def seal(self, data):
+        self.tls.write(data)
+        return self.outgoing.read()
+
+    def sendall(self, data):
+        self.raw.sendall(self.seal(data))
+
+    def recv(self, size):
+        while True:
+            try:
+                return self.tls.read(size)
+            except ssl.SSLWantReadError:
+                data = self.raw.recv(1 << 20)
+                if not data:
+                    return b""
+                self.incoming.write(data)
+            except ssl.SSLZeroReturnError:
+                return b""
+
+    def close(self):
+        self.raw.close()
 
 
 def check(name, condition, detail=""):
@@ -33,8 +112,13 @@ def check(name, condition, detail=""):
         print(f"FAIL {name} {detail}")
 
 
+def http_connection(timeout=10):
+    return (http.client.HTTPSConnection(HOST, PORT, timeout=timeout, context=TLS) if TLS
+            else http.client.HTTPConnection(HOST, PORT, timeout=timeout))
+
+
 def request(method, path, body=None, headers=None, timeout=10):
-    connection = http.client.HTTPConnection(HOST, PORT, timeout=timeout)
+    connection = http_connection(timeout)
     connection.request(method, path, body=body, headers=headers or {})
     response = connection.getresponse()
     data = response.read()
@@ -76,7 +160,7 @@ class EventStream:
     """A raw SSE client: reads the chunked event stream off a socket."""
 
     def __init__(self, room, last_event_id=None):
-        self.sock = socket.create_connection((HOST, PORT), timeout=10)
+        self.sock = open_socket()
         headers = f"GET /sse/{room} HTTP/1.1\r\nHost: {HOST}\r\nAccept: text/event-stream\r\n"
         if last_event_id is not None:
             headers += f"Last-Event-ID: {last_event_id}\r\n"
@@ -220,10 +304,10 @@ def test_sse_resume_with_last_event_id():
           str(replay) + str(live))
 
     def first_read(extra_header=""):
-        query = socket.create_connection((HOST, PORT), timeout=10)
+        query = open_socket()
         query.sendall(f"GET /sse/{room}?lastEventId={last_id + 4} HTTP/1.1\r\nHost: x\r\n{extra_header}\r\n".encode())
         time.sleep(0.3)
-        text = query.recv(65536).decode()
+        text = read_available(query).decode()
         query.close()
         return text
 
@@ -250,13 +334,13 @@ def test_disconnects_leave_nothing_behind():
     streams = [EventStream(room) for _ in range(10)]
     iframes = []
     for _ in range(10):
-        sock = socket.create_connection((HOST, PORT), timeout=10)
+        sock = open_socket()
         sock.sendall(f"GET /iframe/{room} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         iframes.append(sock)
     last = poll(room)["last"]
     pollers = []
     for _ in range(5):
-        sock = socket.create_connection((HOST, PORT), timeout=10)
+        sock = open_socket()
         sock.sendall(f"GET /poll/{room}?since={last}&wait=30 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         pollers.append(sock)
     def holding():
@@ -286,9 +370,7 @@ def test_slow_stream_readers_are_closed():
     for kind in ("sse", "iframe"):
         room = f"slow-{kind}"
         before = stats()["server"]["slowSubscriberEvictions"]
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect((HOST, PORT))
+        sock = open_socket(receive_buffer=4096)
         sock.sendall(f"GET /{kind}/{room} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         wait_for(lambda: stats()["rooms"].get(room, {}).get("subscribers") == 1)
         for _ in range(200):  # 12 MB: past the kernel's buffers, then past the 1 MiB a member may have queued
@@ -301,21 +383,21 @@ def test_slow_stream_readers_are_closed():
 
 def test_iframe_escaping():
     room = "frames"
-    sock = socket.create_connection((HOST, PORT), timeout=10)
+    sock = open_socket()
     sock.sendall(f"GET /iframe/{room} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     time.sleep(0.2)
     publish(room, '</script><script>alert("x")</script>')
     time.sleep(0.3)
-    data = sock.recv(65536).decode()
+    data = read_available(sock).decode()
     sock.close()
     check("iframe stream is chunked text/html", "Content-Type: text/html" in data and "Transfer-Encoding: chunked" in data)
     check("no message can break out of the script", "<script>parent.push(" in data and "alert" in data
           and data.count("</script>") == 1, data[-200:])
     # The room name is in the document's title: it must not become markup either.
-    sock = socket.create_connection((HOST, PORT), timeout=10)
+    sock = open_socket()
     sock.sendall(b"GET /iframe/%3Cimg%20src=x%20onerror=alert(1)%3E HTTP/1.1\r\nHost: x\r\n\r\n")
     time.sleep(0.2)
-    data = sock.recv(65536).decode()
+    data = read_available(sock).decode()
     sock.close()
     check("a room name in the iframe document is escaped", "<img" not in data and "&lt;img src=x onerror=alert(1)&gt;" in data,
           data[:300])
@@ -334,9 +416,9 @@ def test_static_files_and_traversal():
               and response.getheader("Content-Type") == "application/octet-stream", str(response.status))
     for path in ["/static/../README.md", "/static/%2e%2e/README.md", "/static/..%2fREADME.md", "/static/a%2F..%2F..%2Fetc%2Fpasswd",
                  "/static/escape", "/static/./hello.txt%00.png"]:
-        raw = socket.create_connection((HOST, PORT), timeout=10)
+        raw = open_socket()
         raw.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-        answer = raw.recv(65536).decode(errors="replace")
+        answer = read_available(raw).decode(errors="replace")
         raw.close()
         status = answer.split(" ")[1] if " " in answer else "?"
         check(f"path traversal {path} refused ({status})", status in ("403", "404"), answer[:80])
@@ -352,7 +434,7 @@ def read_to_end(sock):
 def test_pipelining_keep_alive_and_head():
     for n in range(4):  # rooms whose home loop is, or is not, the connection's own
         room = f"pipelined-{n}"
-        sock = socket.create_connection((HOST, PORT), timeout=10)
+        sock = open_socket()
         sock.sendall((f"HEAD /static/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"
                       f"GET /poll/{room} HTTP/1.1\r\nHost: x\r\n\r\n"
                       f"GET /poll/{room}?since=0 HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -366,7 +448,7 @@ def test_pipelining_keep_alive_and_head():
     # Behind a held long-poll: answered once the poll is.
     room = "pipelined-held"
     last = poll(room)["last"]
-    sock = socket.create_connection((HOST, PORT), timeout=10)
+    sock = open_socket()
     sock.sendall((f"GET /poll/{room}?since={last}&wait=20 HTTP/1.1\r\nHost: x\r\n\r\n"
                   f"GET /static/hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").encode())
     time.sleep(0.3)
@@ -382,7 +464,7 @@ def test_pipelining_keep_alive_and_head():
     # On the push routes too: nothing opened, and the connection goes on with the next request.
     for path, content_type in (("/poll/heads?since=0", "application/json"), ("/sse/heads", "text/event-stream"),
                                ("/iframe/heads", "text/html; charset=utf-8")):
-        connection = http.client.HTTPConnection(HOST, PORT, timeout=10)
+        connection = http_connection()
         connection.request("HEAD", path)
         head_response = connection.getresponse()
         head_body = head_response.read()
@@ -390,21 +472,22 @@ def test_pipelining_keep_alive_and_head():
         after = connection.getresponse().read()
         connection.close()
         check(f"HEAD {path}: {content_type}, no body, the next request answered", head_response.status == 200
-              and head_response.getheader("Content-Type") == content_type and head_body == b"" and after == b"hello\n")
+              and head_response.getheader("Content-Type") == content_type and head_body == b"" and after == b"hello\n",
+              f"{head_response.status} {head_response.getheaders()} {head_body[:60]!r} then {after[:60]!r}")
 
 
 def test_half_closed_clients():
     answered = both = 0
     for n in range(20):  # rooms on either loop: answered at once, or from the room's home loop
         room = f"half-{n}"
-        sock = socket.create_connection((HOST, PORT), timeout=10)
+        sock = open_socket()
         sock.sendall(f"GET /poll/{room}?since=0 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        sock.shutdown(socket.SHUT_WR)
+        half_close(sock)
         answered += read_to_end(sock).count('"messages":[]')
         sock.close()
-        sock = socket.create_connection((HOST, PORT), timeout=10)
+        sock = open_socket()
         sock.sendall(f"GET /poll/{room}?since=0 HTTP/1.1\r\nHost: x\r\n\r\nGET /static/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        sock.shutdown(socket.SHUT_WR)
+        half_close(sock)
         answer = read_to_end(sock)
         both += answer.count("HTTP/1.1 200") == 2 and answer.endswith("hello\n")
         sock.close()
@@ -412,10 +495,10 @@ def test_half_closed_clients():
           answered == 20 and both == 20)
     room = "half-held"
     last = poll(room)["last"]
-    sock = socket.create_connection((HOST, PORT), timeout=10)
+    sock = open_socket()
     sock.sendall(f"GET /poll/{room}?since={last}&wait=30 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     wait_for(lambda: stats()["rooms"].get(room, {}).get("subscribers") == 1)
-    sock.shutdown(socket.SHUT_WR)
+    half_close(sock)
     released = wait_for(lambda: stats()["rooms"][room]["subscribers"] == 0)
     sock.close()
     check("a held long-poll whose client half-closes is released at once", released)
@@ -443,7 +526,7 @@ def watch_queue_while(sender, seconds):
 def test_a_client_that_does_not_read_is_not_read_from():
     cap, mib = 1 << 20, 1 << 20
     # WebSocket echo: 48 messages of 1 MiB, nothing read until all are sent (or the sender is stuck).
-    sock = socket.create_connection((HOST, PORT), timeout=30)
+    sock = SealedClient(30) if TLS else socket.create_connection((HOST, PORT), timeout=30)
     sock.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                  b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
     head = b""
@@ -451,7 +534,10 @@ def test_a_client_that_does_not_read_is_not_read_from():
         head += sock.recv(1)
     # A zero masking key is legal and leaves the payload as it is.
     frames = [bytes([0x82, 0xFF]) + mib.to_bytes(8, "big") + b"\0\0\0\0" + bytes([n]) * mib for n in range(48)]
-    sender = threading.Thread(target=lambda: [sock.sendall(frame) for frame in frames])
+    if TLS:  # sealed here; the sender thread only moves ciphertext
+        frames = [sock.seal(frame) for frame in frames]
+    send = sock.raw.sendall if TLS else sock.sendall
+    sender = threading.Thread(target=lambda: [send(frame) for frame in frames])
     sender.start()
     peak = watch_queue_while(sender, 3)
     stuck = sender.is_alive()
@@ -466,7 +552,7 @@ def test_a_client_that_does_not_read_is_not_read_from():
           f"peak queue {peak / mib:.1f} MiB), then gets all 48 echoes", stuck and peak <= cap + 2 * mib
           and echoes == list(range(48)), f"peak={peak}")
     # HTTP: 64 pipelined GETs of a 1 MiB file, read only after a while.
-    sock = socket.create_connection((HOST, PORT), timeout=30)
+    sock = open_socket(timeout=30)
     requests = b"GET /static/big.bin HTTP/1.1\r\nHost: x\r\n\r\n" * 63 + b"GET /static/big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     sock.sendall(requests)  # 3 KB: the kernel takes it all at once
     idle = threading.Thread(target=time.sleep, args=(2,))
@@ -491,14 +577,14 @@ def test_http_limits_and_cors():
     check("wait=1e11 is cut to the cap, not a crash", [m["data"] for m in answer["messages"]] == ["after a long wait"]
           and time.time() - started < 5, str(answer))
     for lengths in (["2", "5"], ["+5"], ["5, 2"]):
-        raw = socket.create_connection((HOST, PORT), timeout=10)
+        raw = open_socket()
         fields = "".join(f"Content-Length: {value}\r\n" for value in lengths)
         raw.sendall(f"POST /publish/smuggle HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n{fields}\r\nhello".encode())
         answer = read_to_end(raw)
         raw.close()
         check(f"Content-Length {lengths}: 400, nothing published", answer.startswith("HTTP/1.1 400")
               and "smuggle" not in stats()["rooms"], answer[:60])
-    raw = socket.create_connection((HOST, PORT), timeout=10)
+    raw = open_socket()
     raw.sendall(b"GET /static/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n\r\nGET /static/hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     answer = read_to_end(raw)
     raw.close()
@@ -507,11 +593,11 @@ def test_http_limits_and_cors():
     check("405 for a wrong method", response.status == 405 and "GET" in (response.getheader("Allow") or ""))
     response, _ = request("POST", "/publish/x", body=b"x" * 70000, headers={"Authorization": f"Bearer {TOKEN}"})
     check("413 for an oversize body", response.status == 413)
-    raw = socket.create_connection((HOST, PORT), timeout=10)
+    raw = open_socket()
     raw.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n")
     check("431 for an oversize head", raw.recv(100).startswith(b"HTTP/1.1 431"))
     raw.close()
-    raw = socket.create_connection((HOST, PORT), timeout=10)
+    raw = open_socket()
     raw.sendall(b"GARBAGE\r\n\r\n")
     check("400 for a malformed request", raw.recv(100).startswith(b"HTTP/1.1 400"))
     raw.close()

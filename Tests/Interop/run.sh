@@ -3,6 +3,7 @@
 #
 #   Tests/Interop/run.sh --server-cmd '.build/release/echo-server --port {port} --host 127.0.0.1'
 #   Tests/Interop/run.sh --url ws://127.0.0.1:9001/
+#   Tests/Interop/run.sh --tls-cafile cert.pem --server-cmd '... --tls-cert cert.pem --tls-key key.pem'   (wss://)
 #
 # '{port}' in the server command is replaced by a free port; the server is stopped on exit.
 # Exit status: echo_client.py's (0 all checks passed, 1 a check failed), 2 on a setup error.
@@ -15,6 +16,7 @@ source "$SCRIPT_DIR/../lib/server-process.sh"
 PYTHON="${PYTHON:-python3}"
 URL=""
 SERVER_CMD=""
+CAFILE=""
 STARTUP_TIMEOUT=30
 CLIENT_ARGS=()
 
@@ -26,6 +28,8 @@ usage: $(basename "$0") (--url ws://HOST:PORT/ | --server-cmd CMD) [--startup-ti
   --server-cmd CMD      start the server with CMD (run by bash), '{port}' replaced by a free port;
                         its output goes to stderr prefixed with 'server: '; stopped on exit
   --startup-timeout S   seconds to wait until the server accepts connections (default $STARTUP_TIMEOUT)
+  --tls-cafile FILE     the server speaks TLS: connect with wss:// and verify its certificate
+                        against FILE (e.g. the self-signed one it serves)
   -- CLIENT_ARGS        passed on to echo_client.py (e.g. --seed 7)
 Uses \$PYTHON (default python3); installs 'websockets>=12' for it with pip if missing.
 EOF
@@ -38,6 +42,7 @@ while (($#)); do
         --url) URL="${2:?--url needs a value}"; shift 2 ;;
         --server-cmd) SERVER_CMD="${2:?--server-cmd needs a value}"; shift 2 ;;
         --startup-timeout) STARTUP_TIMEOUT="${2:?}"; shift 2 ;;
+        --tls-cafile) CAFILE="${2:?--tls-cafile needs a file}"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         --) shift; CLIENT_ARGS=("$@"); break ;;
         *) usage >&2; die "unknown argument: $1" ;;
@@ -67,7 +72,7 @@ if [[ -n $SERVER_CMD ]]; then
     echo "interop: starting server: $cmd" >&2
     setsid bash -c "$cmd" </dev/null > >(sed -u 's/^/server: /' >&2) 2>&1 &
     SERVER_PID=$!
-    URL="ws://$host:$port/"
+    if [[ -n $CAFILE ]]; then URL="wss://$host:$port/"; else URL="ws://$host:$port/"; fi
 else
     [[ $URL =~ ^wss?://(\[[^]]+\]|[^/:]+)(:([0-9]+))? ]] || die "--url must look like ws://HOST:PORT/"
     host="${BASH_REMATCH[1]}"; host="${host#[}"; host="${host%]}"
@@ -86,6 +91,7 @@ until port_open "$host" "$port"; do
 done
 
 rc=0
+[[ -n $CAFILE ]] && CLIENT_ARGS=(--cafile "$CAFILE" "${CLIENT_ARGS[@]}")
 "$PYTHON" "$SCRIPT_DIR/echo_client.py" "$URL" "${CLIENT_ARGS[@]}" || rc=$?
 if [[ -n $SERVER_PID ]] && ! kill -0 "$SERVER_PID" 2>/dev/null; then
     echo "interop: FAIL: the server exited during the check" >&2

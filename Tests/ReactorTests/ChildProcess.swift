@@ -59,6 +59,15 @@ final class ChildProcess {
 
     private var reaped = false
 
+    /// Waits for the child to end; its exit status (128 + the signal if a signal ended it).
+    func waitForExit() -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        reaped = true
+        let signal = status & 0x7F
+        return signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+    }
+
     func terminate() {
         guard !reaped else { return }
         kill(pid, SIGKILL)

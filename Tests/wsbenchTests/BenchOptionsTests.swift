@@ -208,13 +208,25 @@ final class BenchOptionsTests: XCTestCase {
         XCTAssertEqual(parse(["ws://h/x"])?.url, "ws://h:80/x")
     }
 
+    func testTLSURLs() throws {
+        let secure = try XCTUnwrap(parse(["wss://example.test/x"]))
+        XCTAssert(secure.secure && !secure.insecure)
+        XCTAssertEqual(secure.port, 443)
+        XCTAssertEqual(secure.url, "wss://example.test:443/x")
+        let selfSigned = try XCTUnwrap(parse(["--insecure", "wss://127.0.0.1:9443/"]))
+        XCTAssert(selfSigned.secure && selfSigned.insecure)
+        XCTAssertEqual(selfSigned.port, 9443)
+        XCTAssertFalse(try XCTUnwrap(parse(["ws://h/"])).secure)
+    }
+
     func testBadURLs() {
         assertRefused([], saying: "missing the server URL")
         assertRefused(["-c", "5"], saying: "missing the server URL")
         assertRefused(["http://h/"], saying: "ws://")
         assertRefused(["h:8080"], saying: "ws://")
         assertRefused(["ws:/h"], saying: "ws://")
-        assertRefused(["wss://h/"], saying: "wss://")
+        assertRefused(["--insecure", "ws://h/"], saying: "--insecure only applies to a wss://")
+        assertRefused(["https://h/"], saying: "https:// only with --scenario sse or longpoll")
         assertRefused(["ws://"], saying: "host")
         assertRefused(["ws://:8080/"], saying: "host")
         assertRefused(["ws:///path"], saying: "host")

@@ -31,8 +31,8 @@ final class PushScenarioPlanTests: XCTestCase {
         assertRefused(["--scenario", "longpoll", "-s", "65537", "ws://h/room/a"], saying: "-s must be 44-65536")
         assertRefused(["--scenario", "sse", "ws://h/chat/7"], saying: "needs the room's URL")
         assertRefused(["http://h/room/a"], saying: "ws://")
-        assertRefused(["--scenario", "sse", "https://h/room/a"], saying: "TLS")
-        assertRefused(["--scenario", "sse", "ftp://h/room/a"], saying: "ws:// or http://")
+        XCTAssertEqual(try parse(["--scenario", "sse", "https://h/room/a"]).url, "wss://h:443/room/a")
+        assertRefused(["--scenario", "sse", "ftp://h/room/a"], saying: "ws://, wss://, http:// or https://")
     }
 
     func testRoomOfAURLPath() {
