@@ -45,6 +45,7 @@ public final class LoopBroadcaster {
         let format: WireFormat
         let after: UInt64
         let formerly: SubscriberID?
+        let replayEveryCopy: Bool
         let resumed: (@Sendable (ResumeResult) -> Void)?
     }
     private var localResumes: [LocalResume] = []
@@ -162,12 +163,15 @@ public final class LoopBroadcaster {
     /// sequence from history (in order, before any new one), and `resumed`
     /// reports how that went. The replay leaves out what the member would
     /// not have been sent live: messages sent to several rooms that reach it
-    /// through another room it is in, and, when it says who it was before it
-    /// reconnected (`formerly`), the messages that left that subscriber out
-    /// (its own, sent to everyone but itself).
+    /// through another room it is in now, and, when it says who it was before
+    /// it reconnected (`formerly`), the messages that left that subscriber out
+    /// (its own, sent to everyone but itself). Memberships now may not be
+    /// memberships then: a client that can tell copies apart asks for every
+    /// copy (`replayEveryCopy`) and takes one.
     public func subscribe(
         _ connection: ConnectionID, to name: String, format: WireFormat = .webSocket, options: SubscriptionOptions = SubscriptionOptions(),
-        resumeAfter: UInt64? = nil, formerly: SubscriberID? = nil, resumed: (@Sendable (ResumeResult) -> Void)? = nil
+        resumeAfter: UInt64? = nil, formerly: SubscriberID? = nil, replayEveryCopy: Bool = false,
+        resumed: (@Sendable (ResumeResult) -> Void)? = nil
     ) -> RoomMembership {
         loop.assertInLoop()
         let room = room(named: name)
@@ -188,12 +192,14 @@ public final class LoopBroadcaster {
                 // they are delivered: a posted answer would arrive after them, and they would be
                 // skipped for this member without being in its replay.
                 localResumes.append(LocalResume(room: name, connection: connection, format: format, after: sequence,
-                                                formerly: formerly, resumed: resumed))
+                                                formerly: formerly, replayEveryCopy: replayEveryCopy, resumed: resumed))
             } else {
                 let origin = loop.index
                 group.post(to: room.home) { home in
                     let answer = home.replay(name, after: sequence)
-                    home.group.post(to: origin) { $0.finishResume(name, connection, format, answer, formerly: formerly, resumed) }
+                    home.group.post(to: origin) {
+                        $0.finishResume(name, connection, format, answer, formerly: formerly, replayEveryCopy: replayEveryCopy, resumed)
+                    }
                 }
             }
         }
@@ -245,7 +251,7 @@ public final class LoopBroadcaster {
 
     /// Back on the member's loop: send the replay, then let new messages through.
     private func finishResume(_ name: String, _ connection: ConnectionID, _ format: WireFormat, _ answer: ReplayAnswer,
-                              formerly: SubscriberID?, _ resumed: (@Sendable (ResumeResult) -> Void)?) {
+                              formerly: SubscriberID?, replayEveryCopy: Bool, _ resumed: (@Sendable (ResumeResult) -> Void)?) {
         guard let room = roomsByName[name], room.floors[connection] != nil, let sink = sink(for: format) else { return }  // left meanwhile
         room.floors[connection] = answer.lastSequence
         let me = SubscriberID(loop: loop.index, connection: connection)
@@ -254,7 +260,10 @@ public final class LoopBroadcaster {
         for (batch, index) in answer.entries {
             if let exclusion = batch.exclusion(of: index) {
                 let wasLeftOut = formerly != nil && exclusion.subscriber == formerly
-                if wasLeftOut || isExcluded(me, connection, sink, by: exclusion) { continue }
+                // Whether it came through another room depends on memberships then, not now: with
+                // `replayEveryCopy` every copy goes and the client takes one (by an id of its own).
+                let cameElsewhere = !replayEveryCopy && isExcluded(me, connection, sink, by: exclusion)
+                if wasLeftOut || exclusion.subscriber == me || cameElsewhere { continue }
             }
             let encoding = batch.encoding(format)
                 ?? derived[ObjectIdentifier(batch), default: batch.derive(format, with: group.formats.encoder(format))]
@@ -366,7 +375,7 @@ public final class LoopBroadcaster {
             localResumes = []
             for resume in resumes {
                 finishResume(resume.room, resume.connection, resume.format, replay(resume.room, after: resume.after),
-                             formerly: resume.formerly, resume.resumed)
+                             formerly: resume.formerly, replayEveryCopy: resume.replayEveryCopy, resume.resumed)
             }
         }
         for (destination, list) in outgoing.enumerated() where !list.isEmpty {

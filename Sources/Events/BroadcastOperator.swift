@@ -67,10 +67,13 @@ public struct BroadcastOperator: Sendable {
             return
         }
         // Room by room, each member once: a room's packet leaves out the members of the rooms before it.
+        // Every copy carries one id, so a client that resumes several of the rooms takes it once.
+        let id = rooms.count > 1 ? namespace.events.nextMessageID() : nil
         var earlier: [String] = []
         for room in rooms {
             let key = namespace.key(of: room)
-            let packet = Packet.event(namespace: namespace.name, room: room, name: event, arguments: arguments, ack: nil, key: self.key)
+            let packet = Packet.event(namespace: namespace.name, room: room, name: event, arguments: arguments, ack: nil, key: self.key,
+                                      id: id)
             namespace.events.publish(message(packet), to: key,
                                      excluding: Exclusion(subscriber: sender, membersOf: earlier + excepted))
             earlier.append(key)

@@ -47,6 +47,8 @@ enum ClientScript {
   const RESERVED_EVENTS = new Set(["connect", "connect_error", "disconnect", "disconnecting",
     "newListener", "removeListener"]);
   // Names a server `event` packet cannot use either: "gap" comes from `gap` packets only.
+  // How many ids of packets sent to several rooms a socket remembers, to take each once.
+  const MAX_REMEMBERED_MIDS = 4096;
   const RESERVED_INBOUND = new Set([...RESERVED_EVENTS, "gap"]);
 
   const now = typeof performance === "object" && performance && typeof performance.now === "function"
@@ -830,6 +832,8 @@ enum ClientScript {
       this._connection = 0;         // counts connections, so an ack function outlives none
       this._pid = undefined;        // the id to resume as
       this._seqs = new Map();       // room ("" = the namespace) → last seq seen
+      this._mids = new Set();       // ids of packets sent to several rooms, seen lately (each is taken once)
+      this._midOrder = [];          // the same ids, oldest first, to forget the oldest
     }
 
     get disconnected() { return !this.connected; }
@@ -1041,6 +1045,16 @@ enum ClientScript {
           return;
         }
         this._seqs.set(room, packet.seq);
+      }
+      // A packet sent to several rooms comes through each room a resume replays: the first copy counts.
+      if (typeof packet.mid === "string") {
+        if (this._mids.has(packet.mid)) {
+          this.duplicatesDropped++;
+          return;
+        }
+        this._mids.add(packet.mid);
+        this._midOrder.push(packet.mid);
+        if (this._midOrder.length > MAX_REMEMBERED_MIDS) this._mids.delete(this._midOrder.shift());
       }
       const args = Array.isArray(packet.args) ? packet.args.slice() : [];
       if (Number.isInteger(packet.ack) && packet.ack >= 0) args.push(this._ackFunction(packet.ack));

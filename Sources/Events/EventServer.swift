@@ -36,6 +36,10 @@ public final class EventServer: SessionDelegate, Sendable {
     private let namespaces = Mutex<[String: Namespace]>([:])
     /// The server's rooms, known from the first session on (and kept while the server drains).
     private let rooms = Mutex<Broadcaster?>(nil)
+    private let messageIDs = Atomic<UInt64>(0)
+
+    /// An id for a packet sent to several rooms, unique for the process's life.
+    func nextMessageID() -> String { String(messageIDs.add(1, ordering: .relaxed).newValue, radix: 36) }
     private let loops = Mutex<[Int: LoopBound<LoopEvents>]>([:])
 
     public init(server: PushServer, configuration: EventServerConfiguration = EventServerConfiguration()) {

@@ -7,7 +7,8 @@ enum Packet {
     // MARK: Writing
 
     /// `{"type":"event","ns":NS[,"room":ROOM],"event":NAME,"args":[...][,"ack":ID]}`
-    static func event(namespace: String, room: String?, name: String, arguments: [JSON], ack: Int?, key: String? = nil) -> [UInt8] {
+    static func event(namespace: String, room: String?, name: String, arguments: [JSON], ack: Int?, key: String? = nil,
+                      id: String? = nil) -> [UInt8] {
         var out = Array("{\"type\":\"event\",\"ns\":".utf8)
         JSON.writeString(namespace, to: &out)
         if let room {
@@ -18,6 +19,7 @@ enum Packet {
             out += Array(",\"key\":".utf8)
             JSON.writeString(key, to: &out)
         }
+        if let id { out += Array(",\"mid\":\"\(id)\"".utf8) }
         out += Array(",\"event\":".utf8)
         JSON.writeString(name, to: &out)
         out += Array(",\"args\":".utf8)

@@ -44,7 +44,8 @@ final class SocketState {
     func join(room: String, key: String, options: SubscriptionOptions = SubscriptionOptions()) {
         let after = resumeRooms.removeValue(forKey: room)
         let session = session, namespace = namespace.name
-        session.join(key, options: options, resumeAfter: after, formerly: formerly) { result in
+        // Every copy of a packet sent to several rooms is replayed: the client takes one by its `mid`.
+        session.join(key, options: options, resumeAfter: after, formerly: formerly, replayEveryCopy: true) { result in
             switch result {
             case .gapTooOld(let oldest, let last):
                 session.send(Packet.gap(namespace: namespace, room: room, oldest: oldest, last: last))

@@ -115,9 +115,11 @@ public struct Session: Sendable, Hashable, CustomStringConvertible {
     /// sent first, from history, leaving out those that excluded `formerly`
     /// (who the client was before it reconnected); `resumed` says how it went.
     public func join(_ room: String, options: SubscriptionOptions = SubscriptionOptions(), resumeAfter: UInt64? = nil,
-                     formerly: SubscriberID? = nil, resumed: (@Sendable (LoopBroadcaster.ResumeResult) -> Void)? = nil) {
+                     formerly: SubscriberID? = nil, replayEveryCopy: Bool = false,
+                     resumed: (@Sendable (LoopBroadcaster.ResumeResult) -> Void)? = nil) {
         perform { table, record in
-            table.join(record, room, options: options, resumeAfter: resumeAfter, formerly: formerly, resumed: resumed)
+            table.join(record, room, options: options, resumeAfter: resumeAfter, formerly: formerly, replayEveryCopy: replayEveryCopy,
+                       resumed: resumed)
         }
     }
 

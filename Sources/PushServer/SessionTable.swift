@@ -207,10 +207,11 @@ final class SessionTable: DeliverySink {
     // MARK: Rooms
 
     func join(_ record: SessionRecord, _ room: String, options: SubscriptionOptions, resumeAfter: UInt64?, formerly: SubscriberID?,
-              resumed: (@Sendable (LoopBroadcaster.ResumeResult) -> Void)?) {
+              replayEveryCopy: Bool, resumed: (@Sendable (LoopBroadcaster.ResumeResult) -> Void)?) {
         if let index = rooms.roomIndex(of: room), record.memberships.contains(where: { $0.room == index }) { return }
         record.memberships.append(rooms.subscribe(record.id.member, to: room, format: record.carrier.format, options: options,
-                                                  resumeAfter: resumeAfter, formerly: formerly, resumed: resumed))
+                                                  resumeAfter: resumeAfter, formerly: formerly, replayEveryCopy: replayEveryCopy,
+                                                  resumed: resumed))
     }
 
     /// The session's client read what it was sent: what its rooms held back may go.

@@ -84,3 +84,80 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(gap["last"], 0)
     }
 }
+
+/// A packet sent to several rooms, and a client that resumes them: memberships
+/// then are not memberships now, so every copy is replayed, each carrying the
+/// packet's one `mid`, and the client takes the first (as client.js does).
+final class MultiRoomResumeTests: XCTestCase {
+    private func server() throws -> (PushServer, EventServer, Int) {
+        try makeEventServer(threads: 1, configure: { io in
+            io.onConnection { socket in
+                socket.on("join") { arguments, ack in
+                    for room in arguments.compactMap(\.string) { socket.join(room) }
+                    ack(true)
+                }
+                socket.on("to-room") { arguments, _ in io.to(arguments[0].string!).emit("msg", arguments[1]) }
+                socket.on("to-rooms") { arguments, _ in io.to(arguments[0].string!).to(arguments[1].string!).emit("msg", arguments[2]) }
+            }
+        })
+    }
+
+    /// The `msg` texts a client takes until `last`, dropping packets whose `mid` it has seen.
+    private func taken(_ client: EventsClient, until last: String, seen: inout Set<String>) throws -> [String] {
+        var texts: [String] = []
+        for packet in try client.events(named: "msg", until: .string(last)) {
+            if let id = packet["mid"]?.string, !seen.insert(id).inserted { continue }
+            texts.append(packet["args"]?[0]?.string ?? "?")
+        }
+        return texts
+    }
+
+    func testAPacketMissedInOneRoomComesBackThoughTheClientIsNowInTheOtherToo() throws {
+        let (server, _, port) = try self.server()
+        defer { server.shutdown() }
+        let x = try EventsClient(port: port, transport: .webSocket)
+        let y = try EventsClient(port: port, transport: .webSocket)
+        for client in [x, y] { XCTAssertEqual(try client.connect()["type"], "connect") }
+        try x.emit("join", ["b"], ack: 1)
+        _ = try x.next("ack")
+        try y.emit("to-room", ["b", "first"])
+        let lastB = try XCTUnwrap(x.skip(to: "event")["seq"]?.int)
+        x.vanish()
+        usleep(200_000)
+        try y.emit("to-rooms", ["a", "b", "missed"])
+        usleep(100_000)
+        let back = try EventsClient(port: port, transport: .webSocket)
+        XCTAssertEqual(try back.connect(resume: ["id": .string(x.id), "rooms": ["b": JSON(lastB)]])["type"], "connect")
+        try back.emit("join", ["a", "b"], ack: 1)
+        try y.emit("to-room", ["b", "end"])
+        var seen: Set<String> = []
+        XCTAssertEqual(try taken(back, until: "end", seen: &seen), ["missed", "end"])
+    }
+
+    func testAPacketTakenThroughAnotherRoomComesAgainWithItsIdAndIsDropped() throws {
+        let (server, _, port) = try self.server()
+        defer { server.shutdown() }
+        let x = try EventsClient(port: port, transport: .webSocket)
+        let y = try EventsClient(port: port, transport: .webSocket)
+        for client in [x, y] { XCTAssertEqual(try client.connect()["type"], "connect") }
+        try x.emit("join", ["b"], ack: 1)
+        _ = try x.next("ack")
+        try y.emit("to-room", ["b", "first"])
+        let lastB = try XCTUnwrap(x.skip(to: "event")["seq"]?.int)
+        try x.emit("join", ["a"], ack: 2)
+        _ = try x.skip(to: "ack")
+        try y.emit("to-rooms", ["a", "b", "seen"])
+        let seenPacket = try x.skip(to: "event")
+        XCTAssertEqual(seenPacket["room"], "a", "live, it came through the first room only")
+        let id = try XCTUnwrap(seenPacket["mid"]?.string, "a packet sent to several rooms carries an id")
+        let lastA = try XCTUnwrap(seenPacket["seq"]?.int)
+        x.vanish()
+        usleep(200_000)
+        let back = try EventsClient(port: port, transport: .webSocket)
+        XCTAssertEqual(try back.connect(resume: ["id": .string(x.id), "rooms": ["a": JSON(lastA), "b": JSON(lastB)]])["type"], "connect")
+        try back.emit("join", ["b", "a"], ack: 1)
+        try y.emit("to-room", ["b", "end"])
+        var seen: Set<String> = [id]  // what the client remembers from before it dropped
+        XCTAssertEqual(try taken(back, until: "end", seen: &seen), ["end"], "the copy through b was dropped by its id")
+    }
+}
