@@ -10,6 +10,10 @@ extension ChatStore {
         try await awaiting { createUser(named: name, completion: $0) }
     }
 
+    public func createUser(named name: String, keyDigest: String) async throws(ChatStoreError) -> User {
+        try await awaiting { createUser(named: name, keyDigest: keyDigest, completion: $0) }
+    }
+
     public func addFriendship(_ a: Int64, _ b: Int64) async throws(ChatStoreError) -> Friendship {
         try await awaiting { addFriendship(a, b, completion: $0) }
     }
@@ -40,6 +44,10 @@ extension ChatStore {
 
     public func user(id: Int64) async throws(ChatStoreError) -> User? {
         try await awaiting { user(id: id, completion: $0) }
+    }
+
+    public func user(id: Int64, keyDigest: String) async throws(ChatStoreError) -> User? {
+        try await awaiting { user(id: id, keyDigest: keyDigest, completion: $0) }
     }
 }
 

@@ -63,6 +63,12 @@ public final class ChatStore: Sendable {
         write(completion) { statements throws(ChatStoreError) in try statements.createUser(named: name) }
     }
 
+    /// A new user that the key whose digest is `keyDigest` signs in as
+    /// (`user(id:keyDigest:)`); `.nameTaken` as above.
+    public func createUser(named name: String, keyDigest: String, completion: @escaping Completion<User>) {
+        write(completion) { statements throws(ChatStoreError) in try statements.createUser(named: name, keyDigest: keyDigest) }
+    }
+
     /// Makes two users friends (in either order; adding a pair twice returns the stored one).
     public func addFriendship(_ a: Int64, _ b: Int64, completion: @escaping Completion<Friendship>) {
         write(completion) { statements throws(ChatStoreError) in try statements.addFriendship(a, b) }
@@ -107,6 +113,11 @@ public final class ChatStore: Sendable {
 
     public func user(id: Int64, completion: @escaping Completion<User?>) {
         read(completion) { statements throws(ChatStoreError) in try statements.user(id: id) }
+    }
+
+    /// The user `id`, when it was created with a key of this digest; nil otherwise.
+    public func user(id: Int64, keyDigest: String, completion: @escaping Completion<User?>) {
+        read(completion) { statements throws(ChatStoreError) in try statements.user(id: id, keyDigest: keyDigest) }
     }
 
     // MARK: The store
