@@ -6,6 +6,10 @@ extension ChatStore {
         try await awaiting { appendRoomMessage(from: sender, room: room, to: recipient, text: text, completion: $0) }
     }
 
+    public func appendRoomMessage(from sender: String, rooms: [String], text: String) async throws(ChatStoreError) -> [RoomMessage] {
+        try await awaiting { appendRoomMessage(from: sender, rooms: rooms, text: text, completion: $0) }
+    }
+
     public func createUser(named name: String) async throws(ChatStoreError) -> User {
         try await awaiting { createUser(named: name, completion: $0) }
     }

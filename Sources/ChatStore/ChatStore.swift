@@ -58,6 +58,13 @@ public final class ChatStore: Sendable {
         }
     }
 
+    /// Stores one message in each of `rooms` (a row per room, in their order), all or none.
+    public func appendRoomMessage(from sender: String, rooms: [String], text: String, completion: @escaping Completion<[RoomMessage]>) {
+        write(completion) { statements throws(ChatStoreError) in
+            try statements.appendRoomMessage(from: sender, rooms: rooms, text: text)
+        }
+    }
+
     /// A new user; `.nameTaken` when another has the name (ignoring ASCII case).
     public func createUser(named name: String, completion: @escaping Completion<User>) {
         write(completion) { statements throws(ChatStoreError) in try statements.createUser(named: name) }

@@ -39,6 +39,18 @@ final class WriteStatements {
         return .success(RoomMessage(id: connection.lastInsertedID, time: time, from: sender, room: room, to: recipient, text: text))
     }
 
+    /// One message to several rooms: a row per room, all in the batch's transaction.
+    func appendRoomMessage(from sender: String, rooms: [String], text: String) throws(ChatStoreError) -> Result<[RoomMessage], ChatStoreError> {
+        guard !rooms.isEmpty else { return .failure(.invalidArgument("a message to rooms needs at least one room")) }
+        var stored: [RoomMessage] = []
+        stored.reserveCapacity(rooms.count)
+        for room in rooms {
+            guard case .success(let message) = try appendRoomMessage(from: sender, room: room, to: nil, text: text) else { continue }
+            stored.append(message)
+        }
+        return .success(stored)
+    }
+
     func createUser(named name: String) throws(ChatStoreError) -> Result<User, ChatStoreError> {
         guard !name.isEmpty else { return .failure(.invalidArgument("a user name cannot be empty")) }
         let created = wallClockMilliseconds()
