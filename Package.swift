@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layers, top to bottom; a module imports only modules above it (see DESIGN.md):
 // CEpoll → Reactor → WebSocketCodec → Broadcast → PushServer → Events → executables;
-// CSQLite → ChatStore (which takes only threads and a semaphore from Reactor).
+// CSQLite → ChatStore (which takes only threads and a semaphore from Reactor);
+// Events + ChatStore → Chat (the chat room and friend chat) → chat-server.
 // Redis (a client on the Reactor) beside WebSocketCodec.
 // CZlib is the system zlib (permessage-deflate in WebSocketCodec), a system
 // library, not a package: Debian's zlib1g-dev provides it.
@@ -31,6 +32,7 @@ let package = Package(
         .executable(name: "echo-server", targets: ["echo-server"]),
         .executable(name: "wsbench", targets: ["wsbench"]),
         .executable(name: "push-demo", targets: ["push-demo"]),
+        .executable(name: "chat-server", targets: ["chat-server"]),
     ],
     targets: [
         .target(name: "CEpoll"),
@@ -45,9 +47,13 @@ let package = Package(
         // The system's SQLite (Debian: libsqlite3-dev), not a package dependency.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "ChatStore", dependencies: ["CSQLite", "Reactor"]),
+        // The chat room and friend chat: Events for the wire, ChatStore for keeping.
+        .target(name: "Chat", dependencies: ["Events", "ChatStore", "PushServer", "Reactor", "WebSocketCodec"],
+                exclude: ["chat.html", "embed-page.sh"], swiftSettings: optimized),
         .executableTarget(name: "echo-server", dependencies: ["PushServer", "Events"]),
         .executableTarget(name: "wsbench", dependencies: ["Reactor", "WebSocketCodec"]),
         .executableTarget(name: "push-demo", dependencies: ["PushServer", "Broadcast", "Reactor"]),
+        .executableTarget(name: "chat-server", dependencies: ["Chat", "ChatStore", "PushServer", "Reactor"]),
         .executableTarget(name: "reactor-bench", dependencies: ["Reactor"], path: "Benchmarks/reactor-bench"),
         .executableTarget(name: "events-testbed", dependencies: ["Events", "PushServer", "Reactor"], path: "Tests/EventsTestbed"),
         .executableTarget(name: "redis-bench", dependencies: ["Redis", "Reactor"], path: "Benchmarks/redis-bench"),
