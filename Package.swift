@@ -66,8 +66,11 @@ let package = Package(
         // Blocking clients the server tests drive by hand.
         .target(name: "TestSupport", dependencies: ["Reactor", "WebSocketCodec"], path: "Tests/TestSupport"),
         .testTarget(name: "PushServerTests", dependencies: ["PushServer", "Broadcast", "Reactor", "WebSocketCodec", "TestSupport"]),
-        .testTarget(name: "EventsTests", dependencies: ["Events", "PushServer", "Broadcast", "Reactor", "WebSocketCodec", "TestSupport"]),
-        .testTarget(name: "ChatStoreTests", dependencies: ["ChatStore", "Reactor", "chatstore-bench"]),
+        // The events protocol's client, driven by hand, for the tests of what runs on it.
+        .target(name: "EventsTestSupport", dependencies: ["Events", "PushServer", "Reactor", "TestSupport"], path: "Tests/EventsTestSupport"),
+        .testTarget(name: "EventsTests", dependencies: ["Events", "PushServer", "Broadcast", "Reactor", "WebSocketCodec", "TestSupport", "EventsTestSupport"]),
+        .testTarget(name: "ChatTests", dependencies: ["Chat", "ChatStore", "Events", "PushServer", "Reactor", "TestSupport", "EventsTestSupport"]),
+        .testTarget(name: "ChatStoreTests", dependencies: ["ChatStore", "Reactor", "TestSupport", "chatstore-bench"]),
         .testTarget(name: "wsbenchTests", dependencies: ["wsbench", "Reactor", "WebSocketCodec", "PushServer", "Broadcast"]),
     ]
 )

@@ -1,5 +1,6 @@
 @testable import ChatStore
 import Glibc
+import TestSupport
 import XCTest
 
 /// Opening: a new file is created only where nothing is; a file that is not
