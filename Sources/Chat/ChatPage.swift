@@ -13,12 +13,12 @@ enum ChatPage {
 <style>
   :root { --line: #d8dde3; --muted: #6b7480; --accent: #2f6fdb; --red: #c9302c; --green: #2e8b57; --private: #7a3fb0; }
   * { box-sizing: border-box; }
-  body { font: 15px/1.4 system-ui, sans-serif; margin: 0; color: #1d2329; background: #f4f6f8; }
+  body { font: 15px/1.4 system-ui, sans-serif; margin: 0; color: #1d2329; background: #f4f6f8; display: flex; flex-direction: column; height: 100vh; }
   header { display: flex; gap: 1rem; align-items: baseline; padding: .6rem 1rem; background: #1d2329; color: #fff; }
   header h1 { font-size: 1.1rem; margin: 0; }
   header .status { color: #b9c2cc; font-size: .9rem; }
   header .me { margin-left: auto; font-weight: 600; }
-  main { display: grid; grid-template-columns: minmax(0, 1fr) 15rem minmax(0, 22rem); gap: 1rem; padding: 1rem; height: calc(100vh - 2.6rem); }
+  main { display: grid; grid-template-columns: minmax(0, 1fr) 15rem minmax(0, 22rem); gap: 1rem; padding: 1rem; flex: 1; min-height: 0; }
   section, aside > div { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .6rem .8rem; min-height: 0; }
   aside { display: flex; flex-direction: column; gap: 1rem; min-height: 0; }
   h2 { font-size: .95rem; margin: 0 0 .4rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
@@ -391,6 +391,9 @@ $("friend-say").onsubmit = (event) => {
   input.value = "";
 };
 $("older").onclick = () => loadConversation(state.nextBefore);
+// A page put away (another page, or the back/forward cache) leaves the chat; shown again, it comes back.
+window.addEventListener("pagehide", () => socket.disconnect());
+window.addEventListener("pageshow", (event) => { if (event.persisted) socket.connect(); });
 renderRooms();
 </script>
 </body>

@@ -24,6 +24,7 @@ public final class ChatService<Storage: ChatStorage>: Sendable {
         self.storage = storage
         self.configuration = configuration
         server.get("/") { _ in ChatPage.reply }
+        server.get("/favicon.ico") { _ in HTTPReply(status: 204) }  // none, rather than a 404 in every browser console
         events.use { [self] socket in try await signIn(socket) }
         events.onConnection { [self] socket in connected(socket) }
     }
