@@ -59,6 +59,7 @@ let package = Package(
         .executableTarget(name: "redis-bench", dependencies: ["Redis", "Reactor"], path: "Benchmarks/redis-bench"),
         .executableTarget(name: "micro-bench", dependencies: ["WebSocketCodec", "Broadcast", "Reactor", "Redis"], path: "Benchmarks/micro-bench"),
         .executableTarget(name: "chatstore-bench", dependencies: ["ChatStore", "Reactor"], path: "Benchmarks/chatstore-bench"),
+        .executableTarget(name: "chat-bench", dependencies: ["Reactor", "WebSocketCodec"], path: "Benchmarks/chat-bench", swiftSettings: optimized),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CEpoll", "reactor-bench"]),
         .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec", "CZlib"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "Reactor"]),
