@@ -68,7 +68,7 @@ OUT=Benchmarks/results/chat.md
     echo "SQLite $(pkg-config --modversion sqlite3), load average $(cut -d' ' -f1-3 /proc/loadavg) at the start."
     echo "chat-server \`--threads 1\` pinned to core 0 (its store's writer and reader threads too), chat-bench pinned to core 1."
     echo "$USERS users enter the chat room (in no named room, so each message goes to all of them, the sender too); then, for"
-    echo "$STEP_SECONDS s per rate, they send short messages (`bench T STEP`, about 30 characters) in turn at the total rate, open loop, each stamped with its"
+    echo "$STEP_SECONDS s per rate, they send short messages (\`bench T STEP\`, about 30 characters) in turn at the total rate, open loop, each stamped with its"
     echo "scheduled send time. *stored* = acknowledged (after COMMIT) per second; *delivered / expected* = deliveries received"
     echo "within 2 s after the step over acknowledged × users; latencies from the scheduled send to each delivery and to the"
     echo "acknowledgement. Server and client CPU are % of one core over the sending window."
