@@ -1,5 +1,4 @@
 import PushServer
-import Reactor
 
 /// echo-server's command line.
 struct EchoServerOptions {
@@ -7,7 +6,9 @@ struct EchoServerOptions {
     var publishToken: String?
     var staticDirectory: String?
 
-    typealias UsageError = CommandLineFlags.UsageError
+    struct UsageError: Error {
+        let message: String
+    }
 
     static let usage = """
     usage: echo-server [options]
@@ -39,28 +40,46 @@ struct EchoServerOptions {
     /// nil when --help was asked.
     static func parse(_ arguments: [String]) throws(UsageError) -> EchoServerOptions? {
         var options = EchoServerOptions()
-        var flags = CommandLineFlags(arguments)
-        while let name = flags.next() {
+        var remaining = arguments[...]
+        while let argument = remaining.popFirst() {
+            var name = argument
+            var inlineValue: String?
+            if let equals = argument.firstIndex(of: "="), argument.hasPrefix("--") {
+                name = String(argument[..<equals])
+                inlineValue = String(argument[argument.index(after: equals)...])
+            }
+            func value() throws(UsageError) -> String {
+                if let inlineValue { return inlineValue }
+                guard let next = remaining.popFirst() else { throw UsageError(message: "\(name) needs a value") }
+                return next
+            }
+            func integer(_ range: ClosedRange<Int>) throws(UsageError) -> Int {
+                let text = try value()
+                guard let number = Int(text), range.contains(number) else {
+                    throw UsageError(message: "\(name) needs a whole number in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
+                }
+                return number
+            }
             switch name {
             case "-h", "--help": return nil
-            case "--host": options.configuration.host = try flags.value()
-            case "--port": options.configuration.port = try flags.integer(0...65535)
-            case "--threads": options.configuration.threads = try flags.integer(1...1024)
-            case "--max-message": options.configuration.maxMessageSize = try flags.integer(0...(1 << 31))
-            case "--ping-interval": options.configuration.pingInterval = .seconds(try flags.integer(0...86400))
-            case "--pong-timeout": options.configuration.pongTimeout = .seconds(try flags.integer(1...86400))
+            case "--host": options.configuration.host = try value()
+            case "--port": options.configuration.port = try integer(0...65535)
+            case "--threads": options.configuration.threads = try integer(1...1024)
+            case "--max-message": options.configuration.maxMessageSize = try integer(0...(1 << 31))
+            case "--ping-interval": options.configuration.pingInterval = .seconds(try integer(0...86400))
+            case "--pong-timeout": options.configuration.pongTimeout = .seconds(try integer(1...86400))
             case "--publish-token":
-                let token = try flags.value()
-                guard !token.isEmpty else { throw UsageError("--publish-token needs a non-empty token") }
+                let token = try value()
+                guard !token.isEmpty else { throw UsageError(message: "--publish-token needs a non-empty token") }
                 options.publishToken = token
-            case "--cors": options.configuration.corsOrigins = try flags.value().split(separator: ",").map(String.init)
-            case "--static": options.staticDirectory = try flags.value()
-            case "--queue-cap": options.configuration.broadcast.maxQueuedBytes = try flags.integer(1024...(1 << 30))
+            case "--cors": options.configuration.corsOrigins = try value().split(separator: ",").map(String.init)
+            case "--static": options.staticDirectory = try value()
+            case "--queue-cap": options.configuration.broadcast.maxQueuedBytes = try integer(1024...(1 << 30))
             case "--slow":
-                let policy = try flags.value()
-                guard policy == "skip" || policy == "close" else { throw UsageError("--slow takes skip or close, got '\(policy)'") }
+                let policy = try value()
+                guard policy == "skip" || policy == "close" else { throw UsageError(message: "--slow takes skip or close, got '\(policy)'") }
                 options.configuration.broadcast.slowSubscriberPolicy = policy == "skip" ? .skip : .close
-            default: throw flags.unknown()
+            default: throw UsageError(message: "unknown option \(argument)")
             }
         }
         return options
