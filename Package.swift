@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layers, top to bottom; a module imports only modules above it (see DESIGN.md):
 // CEpoll, COpenSSL → Reactor → WebSocketCodec → Broadcast → PushServer → Events → executables;
-// CSQLite → ChatStore (which takes only threads and a semaphore from Reactor).
+// CSQLite → ChatStore (which takes only threads and a semaphore from Reactor);
+// Events + ChatStore → Chat (the chat room and friend chat) → chat-server.
 // Redis (a client on the Reactor) beside WebSocketCodec.
 // CZlib is the system zlib (permessage-deflate in WebSocketCodec), a system
 // library, not a package: Debian's zlib1g-dev provides it.
@@ -31,6 +32,7 @@ let package = Package(
         .executable(name: "echo-server", targets: ["echo-server"]),
         .executable(name: "wsbench", targets: ["wsbench"]),
         .executable(name: "push-demo", targets: ["push-demo"]),
+        .executable(name: "chat-server", targets: ["chat-server"]),
     ],
     targets: [
         .target(name: "CEpoll"),
@@ -47,15 +49,20 @@ let package = Package(
         // The system's SQLite (Debian: libsqlite3-dev), not a package dependency.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "ChatStore", dependencies: ["CSQLite", "Reactor"]),
+        // The chat room and friend chat: Events for the wire, ChatStore for keeping.
+        .target(name: "Chat", dependencies: ["Events", "ChatStore", "PushServer", "Reactor", "WebSocketCodec"],
+                exclude: ["chat.html", "embed-page.sh"], swiftSettings: optimized),
         .executableTarget(name: "echo-server", dependencies: ["PushServer", "Events"]),
         .executableTarget(name: "wsbench", dependencies: ["Reactor", "WebSocketCodec"]),
         .executableTarget(name: "push-demo", dependencies: ["PushServer", "Broadcast", "Reactor"]),
+        .executableTarget(name: "chat-server", dependencies: ["Chat", "ChatStore", "PushServer", "Reactor"]),
         .executableTarget(name: "reactor-bench", dependencies: ["Reactor"], path: "Benchmarks/reactor-bench"),
         .executableTarget(name: "events-testbed", dependencies: ["Events", "PushServer", "Reactor"], path: "Tests/EventsTestbed"),
         .executableTarget(name: "redis-bench", dependencies: ["Redis", "Reactor"], path: "Benchmarks/redis-bench"),
         .executableTarget(name: "micro-bench", dependencies: ["WebSocketCodec", "Broadcast", "Reactor", "Redis", "COpenSSL"],
                           path: "Benchmarks/micro-bench"),
         .executableTarget(name: "chatstore-bench", dependencies: ["ChatStore", "Reactor"], path: "Benchmarks/chatstore-bench"),
+        .executableTarget(name: "chat-bench", dependencies: ["Reactor", "WebSocketCodec"], path: "Benchmarks/chat-bench", swiftSettings: optimized),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CEpoll", "COpenSSL", "reactor-bench"]),
         .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec", "CZlib"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "Reactor"]),
@@ -63,8 +70,11 @@ let package = Package(
         // Blocking clients the server tests drive by hand.
         .target(name: "TestSupport", dependencies: ["Reactor", "WebSocketCodec"], path: "Tests/TestSupport"),
         .testTarget(name: "PushServerTests", dependencies: ["PushServer", "Broadcast", "Reactor", "WebSocketCodec", "TestSupport"]),
-        .testTarget(name: "EventsTests", dependencies: ["Events", "PushServer", "Broadcast", "Reactor", "WebSocketCodec", "TestSupport"]),
-        .testTarget(name: "ChatStoreTests", dependencies: ["ChatStore", "Reactor", "chatstore-bench"]),
+        // The events protocol's client, driven by hand, for the tests of what runs on it.
+        .target(name: "EventsTestSupport", dependencies: ["Events", "PushServer", "Reactor", "TestSupport"], path: "Tests/EventsTestSupport"),
+        .testTarget(name: "EventsTests", dependencies: ["Events", "PushServer", "Broadcast", "Reactor", "WebSocketCodec", "TestSupport", "EventsTestSupport"]),
+        .testTarget(name: "ChatTests", dependencies: ["Chat", "ChatStore", "Events", "PushServer", "Reactor", "TestSupport", "EventsTestSupport"]),
+        .testTarget(name: "ChatStoreTests", dependencies: ["ChatStore", "Reactor", "TestSupport", "chatstore-bench"]),
         .testTarget(name: "wsbenchTests", dependencies: ["wsbench", "Reactor", "WebSocketCodec", "PushServer", "Broadcast"]),
     ]
 )

@@ -6,8 +6,16 @@ extension ChatStore {
         try await awaiting { appendRoomMessage(from: sender, room: room, to: recipient, text: text, completion: $0) }
     }
 
+    public func appendRoomMessage(from sender: String, rooms: [String], text: String) async throws(ChatStoreError) -> [RoomMessage] {
+        try await awaiting { appendRoomMessage(from: sender, rooms: rooms, text: text, completion: $0) }
+    }
+
     public func createUser(named name: String) async throws(ChatStoreError) -> User {
         try await awaiting { createUser(named: name, completion: $0) }
+    }
+
+    public func createUser(named name: String, keyDigest: String) async throws(ChatStoreError) -> User {
+        try await awaiting { createUser(named: name, keyDigest: keyDigest, completion: $0) }
     }
 
     public func addFriendship(_ a: Int64, _ b: Int64) async throws(ChatStoreError) -> Friendship {
@@ -40,6 +48,10 @@ extension ChatStore {
 
     public func user(id: Int64) async throws(ChatStoreError) -> User? {
         try await awaiting { user(id: id, completion: $0) }
+    }
+
+    public func user(id: Int64, keyDigest: String) async throws(ChatStoreError) -> User? {
+        try await awaiting { user(id: id, keyDigest: keyDigest, completion: $0) }
     }
 }
 

@@ -58,9 +58,22 @@ public final class ChatStore: Sendable {
         }
     }
 
+    /// Stores one message in each of `rooms` (a row per room, in their order), all or none.
+    public func appendRoomMessage(from sender: String, rooms: [String], text: String, completion: @escaping Completion<[RoomMessage]>) {
+        write(completion) { statements throws(ChatStoreError) in
+            try statements.appendRoomMessage(from: sender, rooms: rooms, text: text)
+        }
+    }
+
     /// A new user; `.nameTaken` when another has the name (ignoring ASCII case).
     public func createUser(named name: String, completion: @escaping Completion<User>) {
         write(completion) { statements throws(ChatStoreError) in try statements.createUser(named: name) }
+    }
+
+    /// A new user that the key whose digest is `keyDigest` signs in as
+    /// (`user(id:keyDigest:)`); `.nameTaken` as above.
+    public func createUser(named name: String, keyDigest: String, completion: @escaping Completion<User>) {
+        write(completion) { statements throws(ChatStoreError) in try statements.createUser(named: name, keyDigest: keyDigest) }
     }
 
     /// Makes two users friends (in either order; adding a pair twice returns the stored one).
@@ -107,6 +120,11 @@ public final class ChatStore: Sendable {
 
     public func user(id: Int64, completion: @escaping Completion<User?>) {
         read(completion) { statements throws(ChatStoreError) in try statements.user(id: id) }
+    }
+
+    /// The user `id`, when it was created with a key of this digest; nil otherwise.
+    public func user(id: Int64, keyDigest: String, completion: @escaping Completion<User?>) {
+        read(completion) { statements throws(ChatStoreError) in try statements.user(id: id, keyDigest: keyDigest) }
     }
 
     // MARK: The store

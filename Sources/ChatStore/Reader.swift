@@ -28,6 +28,7 @@ final class ReadStatements {
     private let commit: Statement
     private let userByName: Statement
     private let userByID: Statement
+    private let userByKey: Statement
     private let friendshipOfPair: Statement
     private let friendsOf: Statement
     private let conversationPage: Statement
@@ -46,6 +47,9 @@ final class ReadStatements {
         commit = try connection.prepare("COMMIT")
         userByName = try connection.prepare(SQL.userByName)
         userByID = try connection.prepare(SQL.userByID)
+        userByKey = try connection.prepare("""
+            SELECT u.id, u.name, u.created FROM users u JOIN user_keys k ON k.user = u.id WHERE u.id = ?1 AND k.digest = ?2
+            """)
         friendshipOfPair = try connection.prepare(SQL.friendshipOfPair)
         friendsOf = try connection.prepare("""
             SELECT u.id, u.name, u.created FROM friendships f
@@ -115,6 +119,12 @@ final class ReadStatements {
     func user(id: Int64) throws(ChatStoreError) -> User? {
         userByID.bind(id, at: 1)
         return try userByID.firstRow(User.init(row:))
+    }
+
+    func user(id: Int64, keyDigest: String) throws(ChatStoreError) -> User? {
+        userByKey.bind(id, at: 1)
+        try userByKey.bind(keyDigest, at: 2)
+        return try userByKey.firstRow(User.init(row:))
     }
 
     private func friendship(_ a: Int64, _ b: Int64) throws(ChatStoreError) -> Friendship? {

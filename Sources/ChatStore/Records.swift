@@ -7,6 +7,13 @@ public struct User: Equatable, Sendable {
     public let id: Int64
     public let name: String
     public let created: Int64
+
+    /// For callers that keep users without the store (a run with storage off, tests).
+    public init(id: Int64, name: String, created: Int64) {
+        self.id = id
+        self.name = name
+        self.created = created
+    }
 }
 
 /// A message of the chat room. `room` nil: public (everyone); `to` non-nil:
@@ -37,6 +44,15 @@ public struct Friendship: Equatable, Sendable {
     public let first: Int64
     public let second: Int64
     public let created: Int64
+
+    /// For callers that keep friendships without the store; `first` must be the smaller id.
+    public init(id: Int64, first: Int64, second: Int64, created: Int64) {
+        precondition(first < second, "a friendship is stored smaller id first")
+        self.id = id
+        self.first = first
+        self.second = second
+        self.created = created
+    }
 
     /// The pair in storage order, whichever way round it is given.
     static func key(_ a: Int64, _ b: Int64) -> (Int64, Int64) { a < b ? (a, b) : (b, a) }
@@ -73,6 +89,11 @@ public struct FriendMessage: Equatable, Sendable {
 public struct ConversationPage: Equatable, Sendable {
     public let messages: [FriendMessage]
     public let nextBefore: Int64?
+
+    public init(messages: [FriendMessage], nextBefore: Int64?) {
+        self.messages = messages
+        self.nextBefore = nextBefore
+    }
 }
 
 /// What the writer has done since the store opened.

@@ -50,6 +50,15 @@ enum Schema {
         );
         CREATE INDEX friend_messages_by_friendship ON friend_messages (friendship, id);
         """,
+        // 2: sign-in keys. The chat server gives a browser a secret key when
+        // its user takes a name, so that browser (and no other) is that user
+        // again later; only the key's digest is kept.
+        """
+        CREATE TABLE user_keys (
+            user INTEGER PRIMARY KEY REFERENCES users (id),
+            digest TEXT NOT NULL
+        );
+        """,
     ]
 
     static var version: Int { migrations.count }

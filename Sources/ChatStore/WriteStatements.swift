@@ -7,6 +7,7 @@ import Glibc
 final class WriteStatements {
     private let insertRoomMessage: Statement
     private let insertUser: Statement
+    private let insertUserKey: Statement
     private let userByID: Statement
     private let friendshipOfPair: Statement
     private let insertFriendship: Statement
@@ -18,6 +19,7 @@ final class WriteStatements {
         insertRoomMessage = try connection.prepare(
             "INSERT INTO room_messages (time, sender, room, recipient, text) VALUES (?1, ?2, ?3, ?4, ?5)")
         insertUser = try connection.prepare("INSERT INTO users (name, created) VALUES (?1, ?2)")
+        insertUserKey = try connection.prepare("INSERT INTO user_keys (user, digest) VALUES (?1, ?2)")
         userByID = try connection.prepare(SQL.userByID)
         friendshipOfPair = try connection.prepare(SQL.friendshipOfPair)
         insertFriendship = try connection.prepare(
@@ -37,6 +39,18 @@ final class WriteStatements {
         return .success(RoomMessage(id: connection.lastInsertedID, time: time, from: sender, room: room, to: recipient, text: text))
     }
 
+    /// One message to several rooms: a row per room, all in the batch's transaction.
+    func appendRoomMessage(from sender: String, rooms: [String], text: String) throws(ChatStoreError) -> Result<[RoomMessage], ChatStoreError> {
+        guard !rooms.isEmpty else { return .failure(.invalidArgument("a message to rooms needs at least one room")) }
+        var stored: [RoomMessage] = []
+        stored.reserveCapacity(rooms.count)
+        for room in rooms {
+            guard case .success(let message) = try appendRoomMessage(from: sender, room: room, to: nil, text: text) else { continue }
+            stored.append(message)
+        }
+        return .success(stored)
+    }
+
     func createUser(named name: String) throws(ChatStoreError) -> Result<User, ChatStoreError> {
         guard !name.isEmpty else { return .failure(.invalidArgument("a user name cannot be empty")) }
         let created = wallClockMilliseconds()
@@ -48,6 +62,17 @@ final class WriteStatements {
             return .failure(.nameTaken(name))
         }
         return .success(User(id: connection.lastInsertedID, name: name, created: created))
+    }
+
+    /// A new user and the digest of the key that signs in as it, in one transaction.
+    func createUser(named name: String, keyDigest: String) throws(ChatStoreError) -> Result<User, ChatStoreError> {
+        guard !keyDigest.isEmpty else { return .failure(.invalidArgument("a key digest cannot be empty")) }
+        let result = try createUser(named: name)
+        guard case .success(let user) = result else { return result }
+        insertUserKey.bind(user.id, at: 1)
+        try insertUserKey.bind(keyDigest, at: 2)
+        try insertUserKey.run()
+        return result
     }
 
     /// The friendship of the pair, new or (in either order) already stored.

@@ -1,5 +1,6 @@
 @testable import ChatStore
 import Glibc
+import TestSupport
 import XCTest
 
 /// Opening: a new file is created only where nothing is; a file that is not
@@ -13,7 +14,7 @@ final class OpenErrorTests: ScratchTestCase {
         XCTAssertEqual(try connection.integer("PRAGMA user_version"), Int64(ChatStore.schemaVersion))
         XCTAssertEqual(try connection.strings("PRAGMA journal_mode"), ["wal"])
         XCTAssertEqual(try connection.strings("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"),
-                       ["friend_messages", "friendships", "room_messages", "users"])
+                       ["friend_messages", "friendships", "room_messages", "user_keys", "users"])
     }
 
     func testAnEmptyFileIsAnEmptyDatabase() throws {
@@ -102,7 +103,7 @@ final class OpenErrorTests: ScratchTestCase {
             try ChatStore(path: path).close()
             XCTFail("the migration succeeded over a conflicting table")
         } catch {
-            guard case .migrationFailed(path, 1, let reason) = error else { return XCTFail("\(error)") }
+            guard case .migrationFailed(path, ChatStore.schemaVersion, let reason) = error else { return XCTFail("\(error)") }
             XCTAssertTrue(reason.contains("friend_messages already exists"), reason)
         }
         XCTAssertEqual(try foreign.integer("PRAGMA user_version"), 0)

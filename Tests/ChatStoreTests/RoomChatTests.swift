@@ -99,3 +99,21 @@ final class RoomChatTests: StoreTestCase {
         return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 }
+
+/// A message to several rooms is a row in each, stored together.
+final class SeveralRoomsTests: StoreTestCase {
+    func testOneMessageToSeveralRoomsIsARowInEach() async throws {
+        let stored = try await store.appendRoomMessage(from: "alice", rooms: ["Red", "Green"], text: "to both")
+        XCTAssertEqual(stored.map(\.room), ["Red", "Green"])
+        XCTAssertEqual(stored.map(\.text), ["to both", "to both"])
+        XCTAssertEqual(stored[1].id, stored[0].id + 1, "the rows are not consecutive")
+        let inGreen = try await store.roomHistory(for: "bob", rooms: ["Green"])
+        XCTAssertEqual(inGreen, [stored[1]])
+        do {
+            _ = try await store.appendRoomMessage(from: "alice", rooms: [], text: "to none")
+            XCTFail("a message to no room was stored")
+        } catch {
+            XCTAssertEqual(error, .invalidArgument("a message to rooms needs at least one room"))
+        }
+    }
+}

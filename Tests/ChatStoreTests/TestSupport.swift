@@ -2,6 +2,7 @@
 import Glibc
 import Reactor
 import Synchronization
+import TestSupport
 import XCTest
 
 /// A test with a directory of its own, removed after it. (XCTest keeps
@@ -35,47 +36,11 @@ class StoreTestCase: ScratchTestCase {
     }
 }
 
-/// A directory of its own for each test, removed with what is in it.
-final class ScratchDirectory {
-    let path: String
-
-    init() {
-        var template = Array("/tmp/chatstore-test-XXXXXX".utf8CString)
-        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
-    }
-
-    deinit {
-        if let directory = opendir(path) {
-            while let entry = readdir(directory) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if name != "." && name != ".." { unlink(path + "/" + name) }
-            }
-            closedir(directory)
-        }
-        rmdir(path)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-}
-
 func writeFile(_ path: String, _ bytes: [UInt8]) {
     let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     precondition(descriptor >= 0, "cannot create \(path)")
     _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
     close(descriptor)
-}
-
-func readFile(_ path: String) -> [UInt8]? {
-    let descriptor = open(path, O_RDONLY)
-    guard descriptor >= 0 else { return nil }
-    defer { close(descriptor) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        if count <= 0 { return bytes }
-        bytes += chunk[0..<count]
-    }
 }
 
 func fileExists(_ path: String) -> Bool { access(path, F_OK) == 0 }

@@ -25,7 +25,7 @@ from pathlib import Path
 from websockets.sync.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
-from headless_chromium import free_port, headless_chromium  # noqa: E402
+from headless_chromium import DevTools, free_port, headless_chromium  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE.parent.parent / "Sources" / "Events"
@@ -67,40 +67,6 @@ PageFiles.extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "t
 
 def canonical(value):
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
-class DevTools:
-    def __init__(self, websocket):
-        self.socket = websocket
-        self.counter = 0
-        self.messages = []  # console errors and exceptions of the page, for failure reports
-
-    def call(self, method, **params):
-        self.counter += 1
-        self.socket.send(json.dumps({"id": self.counter, "method": method, "params": params}))
-        while True:
-            reply = json.loads(self.socket.recv())
-            if reply.get("id") == self.counter:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
-            self.note(reply)
-
-    def note(self, event):
-        method, params = event.get("method"), event.get("params", {})
-        if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "warning", "assert"):
-            self.messages.append("console: " + " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
-        elif method == "Runtime.exceptionThrown":
-            details = params.get("exceptionDetails", {})
-            self.messages.append("exception: " + details.get("exception", {}).get("description", details.get("text", "")))
-        elif method == "Log.entryAdded":
-            entry = params.get("entry", {})
-            if entry.get("level") == "error":
-                self.messages.append(f"log: {entry.get('text')} {entry.get('url', '')}")
-
-    def evaluate(self, expression):
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
-        return result.get("result", {}).get("value")
 
 
 def run_pages(devtools, args, page_origin):

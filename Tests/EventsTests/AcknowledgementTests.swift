@@ -1,4 +1,5 @@
 import Events
+import EventsTestSupport
 import PushServer
 import Reactor
 import Synchronization

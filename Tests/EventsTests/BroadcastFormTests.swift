@@ -1,5 +1,6 @@
 import Broadcast
 import Events
+import EventsTestSupport
 import PushServer
 import TestSupport
 import XCTest

@@ -1,4 +1,5 @@
 import Events
+import EventsTestSupport
 import PushServer
 import TestSupport
 import XCTest
@@ -7,17 +8,8 @@ import XCTest
 /// client in the repository (Sources/Events/embed-client.sh makes it so).
 final class ClientScriptTests: XCTestCase {
     private func source(_ name: String) throws -> String {
-        let directory = String(#filePath.prefix(upTo: #filePath.range(of: "/Tests/EventsTests/")!.lowerBound))
-        guard let file = fopen(directory + "/Sources/Events/" + name, "r") else { throw EventsClient.Failure("cannot read \(name)") }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count == 0 { break }
-            bytes += chunk[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        guard let text = repositoryText("Sources/Events/" + name) else { throw EventsClient.Failure("cannot read \(name)") }
+        return text
     }
 
     func testTheServedClientIsTheOneInTheRepository() throws {

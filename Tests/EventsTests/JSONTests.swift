@@ -1,4 +1,5 @@
 import Events
+import EventsTestSupport
 import XCTest
 
 final class JSONTests: XCTestCase {

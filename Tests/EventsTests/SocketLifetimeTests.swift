@@ -1,4 +1,5 @@
 import Events
+import EventsTestSupport
 import Glibc
 import PushServer
 import Reactor

@@ -1,8 +1,12 @@
 """Headless Chromium with its DevTools endpoint, for the Python drivers of
-browser tests (Tests/Demo, Tests/Events).
+browser tests (Tests/Demo, Tests/Events, Tests/Chat).
 
     with headless_chromium("clock-page", "--window-size=1400,430") as page_url:
-        with websockets.sync.client.connect(page_url, max_size=None) as devtools: ...
+        with websockets.sync.client.connect(page_url, max_size=None) as socket:
+            page = DevTools(socket)
+            page.call("Page.navigate", url=...)
+            page.evaluate("document.title")
+        second_tab_url = open_tab(page_url)  # another page of the same browser (same profile)
 
 Needs Debian's `chromium`; without it, exits with status 2 and says how to get it.
 """
@@ -14,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 
@@ -51,3 +56,47 @@ def headless_chromium(name, *flags):
         chrome.kill()
         chrome.wait()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def open_tab(page_url, url="about:blank"):
+    """Opens another page in the browser `page_url` belongs to; returns its DevTools WebSocket URL."""
+    port = urllib.parse.urlsplit(page_url).port
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/json/new?{urllib.parse.quote(url, safe='')}", method="PUT")
+    return json.load(urllib.request.urlopen(request, timeout=5))["webSocketDebuggerUrl"]
+
+
+class DevTools:
+    """One page over the DevTools protocol: calls, evaluation, and the page's
+    console errors and exceptions (for failure reports)."""
+
+    def __init__(self, websocket):
+        self.socket = websocket
+        self.counter = 0
+        self.messages = []  # console errors and exceptions of the page, for failure reports
+
+    def call(self, method, **params):
+        self.counter += 1
+        self.socket.send(json.dumps({"id": self.counter, "method": method, "params": params}))
+        while True:
+            reply = json.loads(self.socket.recv())
+            if reply.get("id") == self.counter:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+            self.note(reply)
+
+    def note(self, event):
+        method, params = event.get("method"), event.get("params", {})
+        if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "warning", "assert"):
+            self.messages.append("console: " + " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
+        elif method == "Runtime.exceptionThrown":
+            details = params.get("exceptionDetails", {})
+            self.messages.append("exception: " + details.get("exception", {}).get("description", details.get("text", "")))
+        elif method == "Log.entryAdded":
+            entry = params.get("entry", {})
+            if entry.get("level") == "error":
+                self.messages.append(f"log: {entry.get('text')} {entry.get('url', '')}")
+
+    def evaluate(self, expression):
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result.get("result", {}).get("value")

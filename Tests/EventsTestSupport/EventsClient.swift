@@ -3,10 +3,9 @@ import Glibc
 import PushServer
 import Reactor
 import TestSupport
-import XCTest
 
 /// A server on a free port with an events layer that `configure` sets up.
-func makeEventServer(threads: Int = 2, server adjustServer: (inout ServerConfiguration) -> Void = { _ in },
+public func makeEventServer(threads: Int = 2, server adjustServer: (inout ServerConfiguration) -> Void = { _ in },
                      _ adjust: (inout EventServerConfiguration) -> Void = { _ in },
                      configure: (EventServer) -> Void = { _ in }) throws -> (PushServer, EventServer, Int) {
     var configuration = ServerConfiguration()
@@ -27,22 +26,22 @@ func makeEventServer(threads: Int = 2, server adjustServer: (inout ServerConfigu
 
 /// An events-protocol client over one transport, driven by hand: packets
 /// out, packets in (pings answered on the way).
-final class EventsClient {
-    enum Transport: CaseIterable { case webSocket, eventStream, polling }
+public final class EventsClient {
+    public enum Transport: CaseIterable, Sendable { case webSocket, eventStream, polling }
 
-    let transport: Transport
-    let port: Int
+    public let transport: Transport
+    public let port: Int
     private var webSocket: TestClient?
     private var stream: HTTPTestClient?
     private var poster: HTTPTestClient?
     private var polls: HTTPTestClient?
     private var received: [JSON] = []
     /// The session's token and public id, from its `open` packet.
-    private(set) var sid = ""
-    private(set) var id = ""
-    private(set) var open: JSON = .null
+    public private(set) var sid = ""
+    public private(set) var id = ""
+    public private(set) var open: JSON = .null
 
-    init(port: Int, transport: Transport, query: String = "") throws {
+    public init(port: Int, transport: Transport, query: String = "") throws {
         self.port = port
         self.transport = transport
         let suffix = query.isEmpty ? "" : "?" + query
@@ -66,9 +65,9 @@ final class EventsClient {
         self.id = id
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-        init(_ description: String) { self.description = description }
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public init(_ description: String) { self.description = description }
     }
 
     private static func lines(_ body: [UInt8]) throws -> [JSON] {
@@ -76,7 +75,7 @@ final class EventsClient {
     }
 
     /// Sends one packet (over POST for SSE and polling: a status other than 204 throws).
-    func send(_ packet: JSON) throws {
+    public func send(_ packet: JSON) throws {
         switch transport {
         case .webSocket:
             webSocket!.sendFrame(.text, packet.serialized())
@@ -88,7 +87,7 @@ final class EventsClient {
     }
 
     /// The next packet from the server, pings answered and skipped.
-    func next() throws -> JSON {
+    public func next() throws -> JSON {
         while true {
             let packet = try nextPacket()
             if packet["type"] == "ping" {
@@ -100,7 +99,7 @@ final class EventsClient {
     }
 
     /// The next packet, pings included and not answered.
-    func nextPacket() throws -> JSON {
+    public func nextPacket() throws -> JSON {
         if !received.isEmpty { return received.removeFirst() }
         switch transport {
         case .webSocket:
@@ -122,14 +121,14 @@ final class EventsClient {
     }
 
     /// The next packet that is not a `seq`-less ping, of type `type`.
-    func next(_ type: String) throws -> JSON {
+    public func next(_ type: String) throws -> JSON {
         let packet = try next()
         guard packet["type"]?.string == type else { throw Failure("expected \(type), got \(packet)") }
         return packet
     }
 
     /// The next packet of type `type`, others skipped.
-    func skip(to type: String) throws -> JSON {
+    public func skip(to type: String) throws -> JSON {
         while true {
             let packet = try next()
             if packet["type"]?.string == type { return packet }
@@ -138,7 +137,7 @@ final class EventsClient {
 
     /// Connects to a namespace; returns the server's answer (`connect` or `connect_error`).
     @discardableResult
-    func connect(_ namespace: String = "/", auth: JSON? = nil, resume: JSON? = nil) throws -> JSON {
+    public func connect(_ namespace: String = "/", auth: JSON? = nil, resume: JSON? = nil) throws -> JSON {
         var packet: [(String, JSON)] = [("type", "connect"), ("ns", .string(namespace))]
         if let auth { packet.append(("auth", auth)) }
         if let resume { packet.append(("resume", resume)) }
@@ -146,14 +145,14 @@ final class EventsClient {
         return try next()
     }
 
-    func emit(_ event: String, _ arguments: [JSON] = [], namespace: String = "/", ack: Int? = nil) throws {
+    public func emit(_ event: String, _ arguments: [JSON] = [], namespace: String = "/", ack: Int? = nil) throws {
         var packet: [(String, JSON)] = [("type", "event"), ("ns", .string(namespace)), ("event", .string(event)), ("args", .array(arguments))]
         if let ack { packet.append(("ack", JSON(ack))) }
         try send(.object(packet))
     }
 
     /// Drops the transport with RST, as a vanished client.
-    func vanish() {
+    public func vanish() {
         webSocket?.reset()
         stream?.reset()
         polls?.reset()
@@ -164,7 +163,7 @@ final class EventsClient {
 extension EventsClient {
     /// The `event` packets named `name` until one carries `last` as its first
     /// argument (included), other packets skipped: what a client was sent.
-    func events(named name: String, until last: JSON) throws -> [JSON] {
+    public func events(named name: String, until last: JSON) throws -> [JSON] {
         var seen: [JSON] = []
         while true {
             let packet = try next()
