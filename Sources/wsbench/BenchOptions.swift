@@ -77,6 +77,11 @@ struct BenchOptions: Sendable, Equatable {
     var stepSubscribers: Int? = nil
     /// Step mode: the largest room whose p95 stays under this wins.
     var p95LimitNanoseconds: UInt64? = nil
+    /// Soak: one window this long (it is also the duration), sampled every `sampleIntervalNanoseconds`.
+    var soakNanoseconds: UInt64? = nil
+    var sampleIntervalNanoseconds: UInt64 = 60 * nanosecondsPerSecond
+    /// Soak: where to also write the samples as CSV.
+    var soakCSVPath: String? = nil
 
     init(host: String, port: UInt16 = 80, path: String = "/", threads: Int) {
         self.host = host
@@ -185,6 +190,10 @@ enum BenchOptionsParser {
               --server-pid PID    read the server's CPU from /proc/PID/stat
               --step N            step mode: add N subscribers per step
               --p95-limit D       step mode: largest room whose p95 stays under D
+              --soak D            soak: run D (instead of -d), sampling RSS, descriptors (own and --server-pid's)
+                                  and latency; fails unless memory and descriptors stay flat within 2%
+              --sample-interval D soak: time between samples                  default 60s
+              --soak-csv FILE     soak: also write the samples as CSV
           -h, --help              usage with examples
 
         Durations take ns, us, ms, s (the default), m or h, e.g. 1.5s; sizes take k/KiB or m/MiB (×1024).
@@ -212,6 +221,7 @@ enum BenchOptionsParser {
         case connections, threads, duration, rate, size, scenario, publishers, ramp, bind, warmup, timeout, json
         case allowLoss = "allow-loss", rates, findMax = "find-max", serverPID = "server-pid", step
         case p95Limit = "p95-limit", webSocketSubscribers = "ws-subscribers"
+        case soak, sampleInterval = "sample-interval", soakCSV = "soak-csv"
 
         var shortName: Character? {
             switch self {
@@ -297,6 +307,13 @@ enum BenchOptionsParser {
             options.serverPID = pid
         case .step: options.stepSubscribers = try positiveInteger(value, for: spelling)
         case .p95Limit: options.p95LimitNanoseconds = try positiveDuration(value, for: spelling)
+        case .soak:
+            options.soakNanoseconds = try positiveDuration(value, for: spelling)
+            options.durationNanoseconds = options.soakNanoseconds!
+        case .sampleInterval: options.sampleIntervalNanoseconds = try positiveDuration(value, for: spelling)
+        case .soakCSV:
+            guard !value.isEmpty else { throw UsageError("\(spelling) needs a file name") }
+            options.soakCSVPath = value
         case .allowLoss, .findMax: preconditionFailure("\(option) takes no value")
         }
     }
@@ -345,6 +362,14 @@ enum BenchOptionsParser {
         }
         if let limit = given[.p95Limit], given[.step] == nil {
             throw UsageError("\(limit) only applies to step mode (--step)")
+        }
+        if let soak = given[.soak] {
+            if scenario == .connect { throw UsageError("\(soak) does not apply to --scenario connect") }
+            if let other = given[.rates] ?? given[.findMax] ?? given[.step] ?? given[.duration] {
+                throw UsageError("\(soak) cannot be combined with \(other) (a soak is one window of its own length)")
+            }
+        } else if let other = given[.sampleInterval] ?? given[.soakCSV] {
+            throw UsageError("\(other) only applies to a soak (--soak)")
         }
     }
 
