@@ -6,8 +6,8 @@
 // Invariants (ASan guards every read: each prefix is its own exact allocation):
 //   - the answer does not depend on how the bytes arrived;
 //   - an accepted head is a prefix of the input within the limit, ends with
-//     CRLFCRLF with no bare LF, has status 101 and carries the expected
-//     accept value; a rejection says why;
+//     CRLFCRLF with no bare LF, has status 101 in HTTP/1.1 (or a later 1.x)
+//     and carries the expected accept value; a rejection says why;
 //   - the request the client sends is one the server's parser and handshake accept.
 
 import FuzzSupport
@@ -43,8 +43,9 @@ public func fuzzClientHandshake(_ data: UnsafePointer<UInt8>?, _ size: Int) -> C
         let head = bytes[..<headLength]
         invariant(isHead(head), "the head does not end with CRLFCRLF or has a bare LF")
         let status = Array(head.dropFirst(8).prefix(5))
-        invariant(head.starts(with: Array("HTTP/1.".utf8)) && (status == Array(" 101 ".utf8) || status == Array(" 101\r".utf8)),
-                  "accepted a status line other than HTTP/1.x 101")
+        invariant(head.starts(with: Array("HTTP/1.".utf8)) && head[head.startIndex + 7] != UInt8(ascii: "0")
+                  && (status == Array(" 101 ".utf8) || status == Array(" 101\r".utf8)),
+                  "accepted a status line other than HTTP/1.1 (or a later 1.x) 101")
         invariant(head.firstRange(of: Array(client.expectedAccept.utf8)) != nil, "accepted without the expected accept value")
     }
 
