@@ -7,7 +7,7 @@
 #   Benchmarks/results/soak-CONNECTIONS.{csv,json,svg} and soak-CONNECTIONS.txt (the table)
 #
 #   Benchmarks/soak.sh                       # the one-hour soak: 10,000 connections, 2 msg/s, a sample a minute
-#   Benchmarks/soak.sh 60s 1000 20 5s        # DURATION CONNECTIONS RATE INTERVAL (CI's short soak)
+#   Benchmarks/soak.sh 90s 1000 200 5s 30s   # DURATION CONNECTIONS RATE INTERVAL WARM-UP (CI's short soak)
 #
 # Long: not part of .ci/run (which runs the 60-second one); run it nightly or before a release.
 set -euo pipefail
@@ -16,6 +16,8 @@ duration="${1:-1h}"
 connections="${2:-10000}"
 rate="${3:-2}"
 interval="${4:-60s}"
+warmup=()
+if [[ -n "${5:-}" ]]; then warmup=(--soak-warmup "$5"); fi
 
 swift build -c release --product echo-server --product wsbench >/dev/null
 ulimit -n 20000 2>/dev/null || true
@@ -34,7 +36,7 @@ if (( connections > 20000 )); then bind=(--bind 127.0.0.2-127.0.0.40); fi
 echo "soak: $connections connections, $rate msg/s, $duration, a sample every $interval (server pid $SERVER)"
 set +e
 .build/release/wsbench --scenario broadcast -c "$connections" -r "$rate" -t 1 --ramp 2000 "${bind[@]}" \
-    --soak "$duration" --sample-interval "$interval" --server-pid "$SERVER" \
+    --soak "$duration" --sample-interval "$interval" "${warmup[@]}" --server-pid "$SERVER" \
     --json "$out.json" --soak-csv "$out.csv" "ws://127.0.0.1:$PORT/room/soak" 2>/dev/null | tee "$out.txt"
 status=${PIPESTATUS[0]}
 set -e

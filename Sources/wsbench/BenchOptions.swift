@@ -80,6 +80,8 @@ struct BenchOptions: Sendable, Equatable {
     /// Soak: one window this long (it is also the duration), sampled every `sampleIntervalNanoseconds`.
     var soakNanoseconds: UInt64? = nil
     var sampleIntervalNanoseconds: UInt64 = 60 * nanosecondsPerSecond
+    /// Soak: samples this early are not judged; nil: max(one interval, 10% of the soak).
+    var soakWarmUpNanoseconds: UInt64? = nil
     /// Soak: where to also write the samples as CSV.
     var soakCSVPath: String? = nil
 
@@ -193,6 +195,7 @@ enum BenchOptionsParser {
               --soak D            soak: run D (instead of -d), sampling RSS, descriptors (own and --server-pid's)
                                   and latency; fails unless memory and descriptors stay flat within 2%
               --sample-interval D soak: time between samples                  default 60s
+              --soak-warmup D     soak: samples this early are not judged      default max(interval, 10% of the soak)
               --soak-csv FILE     soak: also write the samples as CSV
           -h, --help              usage with examples
 
@@ -221,7 +224,7 @@ enum BenchOptionsParser {
         case connections, threads, duration, rate, size, scenario, publishers, ramp, bind, warmup, timeout, json
         case allowLoss = "allow-loss", rates, findMax = "find-max", serverPID = "server-pid", step
         case p95Limit = "p95-limit", webSocketSubscribers = "ws-subscribers"
-        case soak, sampleInterval = "sample-interval", soakCSV = "soak-csv"
+        case soak, sampleInterval = "sample-interval", soakCSV = "soak-csv", soakWarmUp = "soak-warmup"
 
         var shortName: Character? {
             switch self {
@@ -311,6 +314,11 @@ enum BenchOptionsParser {
             options.soakNanoseconds = try positiveDuration(value, for: spelling)
             options.durationNanoseconds = options.soakNanoseconds!
         case .sampleInterval: options.sampleIntervalNanoseconds = try positiveDuration(value, for: spelling)
+        case .soakWarmUp:
+            guard let warmUp = parseDuration(value) else {
+                throw UsageError("\(spelling) needs a duration such as 30s, 5m or 0, got '\(value)'")
+            }
+            options.soakWarmUpNanoseconds = warmUp
         case .soakCSV:
             guard !value.isEmpty else { throw UsageError("\(spelling) needs a file name") }
             options.soakCSVPath = value
@@ -368,7 +376,10 @@ enum BenchOptionsParser {
             if let other = given[.rates] ?? given[.findMax] ?? given[.step] ?? given[.duration] {
                 throw UsageError("\(soak) cannot be combined with \(other) (a soak is one window of its own length)")
             }
-        } else if let other = given[.sampleInterval] ?? given[.soakCSV] {
+            if let warmUp = options.soakWarmUpNanoseconds, let length = options.soakNanoseconds, warmUp >= length {
+                throw UsageError("--soak-warmup must be shorter than the soak, or nothing is judged")
+            }
+        } else if let other = given[.sampleInterval] ?? given[.soakCSV] ?? given[.soakWarmUp] {
             throw UsageError("\(other) only applies to a soak (--soak)")
         }
     }

@@ -60,7 +60,9 @@ enum BenchRun {
                     result.windows.append(coordinator.runWindow(rate: options.messagesPerSecond, label: "soak", soak: sampler))
                     result.soak = SoakResult(
                         intervalNanoseconds: sampler.intervalNanoseconds, samples: sampler.samples,
-                        verdict: SoakVerdict(samples: sampler.samples, soakNanoseconds: soak, intervalNanoseconds: sampler.intervalNanoseconds))
+                        verdict: SoakVerdict(
+                            samples: sampler.samples, soakNanoseconds: soak, intervalNanoseconds: sampler.intervalNanoseconds,
+                            warmUpNanoseconds: options.soakWarmUpNanoseconds))
                 } else {
                     result.windows.append(coordinator.runWindow(rate: options.messagesPerSecond, label: "measure"))
                 }

@@ -1,5 +1,5 @@
 /// Whether a soak stayed flat (README, "Soak"). The samples taken in the
-/// warm-up, the first max(one interval, 10% of the soak), are left out: the
+/// warm-up, by default the first max(one interval, 10% of the soak), are left out: the
 /// allocator, the kernel's socket buffers and the room's history fill then.
 /// Through the rest, each series gets a least-squares line; its drift is the
 /// line's rise from the first judged sample to the last, as a share of the
@@ -24,9 +24,10 @@ struct SoakVerdict: Sendable, Equatable {
     var judgedSamples: Int
     var series: [Series]
 
-    init(samples: [SoakSample], soakNanoseconds: UInt64, intervalNanoseconds: UInt64) {
-        let warmUp = max(intervalNanoseconds, soakNanoseconds / 10)
-        warmUpNanoseconds = warmUp
+    /// `warmUpNanoseconds`: nil for max(one interval, 10% of the soak).
+    init(samples: [SoakSample], soakNanoseconds: UInt64, intervalNanoseconds: UInt64, warmUpNanoseconds: UInt64? = nil) {
+        let warmUp = warmUpNanoseconds ?? max(intervalNanoseconds, soakNanoseconds / 10)
+        self.warmUpNanoseconds = warmUp
         let judged = samples.filter { $0.elapsedNanoseconds > warmUp }
         judgedSamples = judged.count
         series = []

@@ -5,7 +5,10 @@
 # until the first crash or SECONDS (default 600). Exit 0 when the bug was
 # found, with the time it took; 1 when it was not.
 #
-#   Tests/Fuzz/plant-bug.sh [--plant bound|value] [SECONDS]
+#   Tests/Fuzz/plant-bug.sh [--plant bound|value] [--no-seeds] [SECONDS]
+#
+# --no-seeds starts from an empty corpus: the time then says how fast the
+# fuzzer finds the bug on its own, not whether a seed happens to hit it.
 #
 #   bound (default): the 64-bit length is read once 9 bytes are there, not 10:
 #         a read one byte past the input (AddressSanitizer's to catch).
@@ -17,14 +20,21 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
 plant=bound
-if [[ "${1:-}" == "--plant" ]]; then plant="${2:-}"; shift 2; fi
+seeds=Corpus/frame-reader
+while [[ "${1:-}" == --* ]]; do
+    case "$1" in
+        --plant) plant="${2:-}"; shift 2 ;;
+        --no-seeds) seeds=""; shift ;;
+        *) echo "usage: $0 [--plant bound|value] [--no-seeds] [SECONDS]" >&2; exit 2 ;;
+    esac
+done
 seconds="${1:-600}"
 case "$plant" in
     bound) original='if available < 10 { return (.needMore, offset) }'
            planted='if available < 9 { return (.needMore, offset) }' ;;
     value) original='length = Int(UInt16(bigEndian: base.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self)))'
            planted='length = Int(UInt16(bigEndian: base.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self))) + 1' ;;
-    *) echo "usage: $0 [--plant bound|value] [SECONDS]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--plant bound|value] [--no-seeds] [SECONDS]" >&2; exit 2 ;;
 esac
 
 copy="$(mktemp -d /tmp/fanout-planted.XXXXXX)"
@@ -51,7 +61,7 @@ fi
 mkdir -p corpus
 start=$EPOCHREALTIME
 set +e
-.build/release/fuzz-frame-reader corpus Corpus/frame-reader -max_total_time="$seconds" -timeout=10 \
+.build/release/fuzz-frame-reader corpus $seeds -max_total_time="$seconds" -timeout=10 \
     -max_len=8192 -artifact_prefix="$copy/" >fuzz.log 2>&1
 status=$?
 set -e
@@ -61,6 +71,8 @@ if [[ $status -eq 0 ]]; then
     echo "plant-bug.sh: NOT FOUND: the '$plant' bug survived ${seconds}s of fuzzing (${runs:-?} executions)" >&2
     exit 1
 fi
-printf 'plant-bug.sh: found the %s bug after %.1f s (%s executions, seeds loaded included):\n' "$plant" "$elapsed" "${runs:-?}"
+start_from="from an empty corpus"
+[[ -n "$seeds" ]] && start_from="seeds loaded included"
+printf 'plant-bug.sh: found the %s bug after %.1f s (%s executions, %s):\n' "$plant" "$elapsed" "${runs:-?}" "$start_from"
 grep -E 'invariant broken|ERROR: AddressSanitizer' fuzz.log | head -2 || true
 grep -A1 -E '^MS: ' fuzz.log | tail -1 | cut -c1-200 || true

@@ -18,10 +18,10 @@ if [[ $(id -u) -ne 0 ]]; then
     echo "Tests/Netns/run.sh: needs root (ip netns, nft); run it as root or with sudo" >&2
     exit 2
 fi
-for tool in ip nft; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "installing $([[ $tool == ip ]] && echo iproute2 || echo nftables)"
-        apt-get install -y "$([[ $tool == ip ]] && echo iproute2 || echo nftables)" >/dev/null
+for tool in ip:iproute2 nft:nftables; do
+    if ! command -v "${tool%%:*}" >/dev/null; then
+        echo "installing ${tool#*:}"
+        apt-get install -y "${tool#*:}" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "${tool#*:}" >/dev/null; }
     fi
 done
 swift build -c release --product echo-server --product wsbench >/dev/null

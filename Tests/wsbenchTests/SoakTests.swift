@@ -59,6 +59,16 @@ final class SoakTests: XCTestCase {
         XCTAssertEqual(verdict(samples).failures, [])
     }
 
+    func testAnExplicitWarmUp() {
+        let samples = hour { minute in minute <= 20 ? (20 << 20) + minute * (1 << 20) : 40 << 20 }
+        XCTAssertEqual(verdict(samples).failures.count, 1, "memory still rising after the default 6 minutes")
+        let later = SoakVerdict(samples: samples, soakNanoseconds: 3600 * Self.second, intervalNanoseconds: 60 * Self.second,
+                                warmUpNanoseconds: 20 * 60 * Self.second)
+        XCTAssertEqual(later.warmUpNanoseconds, 1200 * Self.second)
+        XCTAssertEqual(later.judgedSamples, 40)
+        XCTAssertEqual(later.failures, [])
+    }
+
     func testTooFewSamplesCannotBeJudged() {
         let samples = Array(hour { _ in 40 << 20 }.prefix(8))  // minutes 1-8: two after the 6-minute warm-up
         let result = verdict(samples)
@@ -100,6 +110,8 @@ final class SoakTests: XCTestCase {
             (["--scenario", "connect", "--soak", "1h"], "does not apply to --scenario connect"),
             (["--sample-interval", "5s"], "only applies to a soak"),
             (["--soak-csv", "x.csv"], "only applies to a soak"),
+            (["--soak-warmup", "1m"], "only applies to a soak"),
+            (["--soak", "1m", "--soak-warmup", "2m"], "shorter than the soak"),
             (["--soak", "0"], "positive duration"),
         ] {
             XCTAssertThrowsError(try BenchOptionsParser.parse(arguments + [url])) { error in
@@ -107,7 +119,9 @@ final class SoakTests: XCTestCase {
                 XCTAssert(message.contains(fragment), "'\(message)' does not mention '\(fragment)'")
             }
         }
-        for word in ["--soak", "--sample-interval", "--soak-csv"] {
+        XCTAssertEqual(try BenchOptionsParser.parse(["--soak", "90s", "--soak-warmup", "30s", url])?.soakWarmUpNanoseconds,
+                       30 * Self.second)
+        for word in ["--soak", "--sample-interval", "--soak-csv", "--soak-warmup"] {
             XCTAssert(BenchOptionsParser.usage.contains(word), "usage lacks \(word)")
         }
     }
