@@ -31,7 +31,9 @@ server_ns="fanout-srv-$id"
 client_ns="fanout-cli-$id"
 veth_server="fs$id"
 veth_client="fc$id"
+checker=""
 cleanup() {
+    if [[ -n "$checker" ]]; then kill -TERM "$checker" 2>/dev/null || true; wait "$checker" 2>/dev/null || true; fi
     for ns in "$server_ns" "$client_ns"; do
         if ip netns list | grep -qw "$ns"; then
             # Whatever still runs in it (the server, a proxy) goes first.
@@ -41,7 +43,8 @@ cleanup() {
     done
     ip link delete "$veth_client" 2>/dev/null || true
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM  # through the EXIT trap
 
 ip netns add "$server_ns"
 ip netns add "$client_ns"
@@ -55,5 +58,11 @@ ip -n "$server_ns" link set "$veth_server" up
 ip -n "$client_ns" link set "$veth_client" up
 
 ulimit -n 20000
+# In the background, waited for: a signal to this script then runs the cleanup at once.
 ip netns exec "$client_ns" python3 Tests/Netns/netns_test.py --server-ns "$server_ns" --veth "$veth_server" \
-    --address 198.18.0.1 --server .build/release/echo-server --wsbench .build/release/wsbench "$@"
+    --address 198.18.0.1 --server .build/release/echo-server --wsbench .build/release/wsbench "$@" &
+checker=$!
+status=0
+wait "$checker" || status=$?
+checker=""
+exit "$status"
