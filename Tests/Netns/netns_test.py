@@ -104,7 +104,7 @@ def wsbench_room(args, url, extra=()):
     """A wsbench broadcast run's JSON report."""
     path = f"/tmp/netns-wsbench-{os.getpid()}.json"
     command = [args.wsbench, "--scenario", "broadcast", "-c", "100", "-r", "50", "-t", "1", "-d", "10s",
-               "--timeout", "20s", "--json", path, *extra, url]
+               "--timeout", "30s", "--json", path, *extra, url]
     subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
     with open(path) as file:
         report = json.load(file)
@@ -286,7 +286,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     for name in ("--server-ns", "--veth", "--address", "--server", "--wsbench"):
         parser.add_argument(name, required=True)
-    parser.add_argument("--loss", type=int, default=10, help="percent of packets dropped each way (default 10)")
+    parser.add_argument("--loss", type=int, default=5, help="percent of packets dropped each way (default 5)")
     args = parser.parse_args()
     server = ServerSide(args)
     try:
