@@ -2,11 +2,12 @@
 """A soak's samples as an SVG a person can open: three panels over time,
 resident memory (server and wsbench), open descriptors, and p50/p99 latency.
 
-    python3 Benchmarks/soak_chart.py SOAK.csv -o soak.svg [--title TEXT]
+    python3 Benchmarks/soak_chart.py SOAK.csv -o soak.svg [--warmup DURATION] [--title TEXT]
 
 SOAK.csv is `wsbench --soak D --soak-csv FILE`. The shaded band is the warm-up
-(the first max(one interval, 10% of the soak)), which the drift verdict leaves
-out. Plain SVG, no libraries.
+the drift verdict leaves out: --warmup (20m, 90s, 30) as given to
+`wsbench --soak-warmup`, or wsbench's default, max(one interval, 10% of the
+soak). Plain SVG, no libraries.
 """
 import csv
 import math
@@ -66,10 +67,19 @@ def panel(out, index, times, series, label, warm_up):
         out.append(f'<text x="{LEFT + plot_w + 52}" y="{ly + 4}">{name}</text>')
 
 
-def svg(data, title):
+def seconds(text):
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    for unit in ("ms", "s", "m", "h"):
+        if text.endswith(unit):
+            return float(text[:-len(unit)]) * units[unit]
+    return float(text)
+
+
+def svg(data, title, warm_up=None):
     times = data["t"]
     interval = times[1] - times[0] if len(times) > 1 else times[0]
-    warm_up = max(interval, (max(times) + interval / 2) / 10)  # the soak is about the last sample plus part of an interval
+    if warm_up is None:
+        warm_up = max(interval, (max(times) + interval / 2) / 10)  # the soak is about the last sample plus part of an interval
     height = TOP + 3 * PANEL_H + 2 * GAP + BOTTOM
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" font-family="sans-serif" font-size="12">',
            f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
@@ -90,12 +100,13 @@ def main():
         sys.exit(2)
     output = args[args.index("-o") + 1]
     title = args[args.index("--title") + 1] if "--title" in args else "wsbench soak"
+    warm_up = seconds(args[args.index("--warmup") + 1]) if "--warmup" in args else None
     data = read(args[0])
     if not data["t"]:
         print("soak_chart.py: no samples in " + args[0], file=sys.stderr)
         sys.exit(1)
     with open(output, "w") as file:
-        file.write(svg(data, title))
+        file.write(svg(data, title, warm_up))
     print(f"wrote {output} ({len(data['t'])} samples)")
 
 
