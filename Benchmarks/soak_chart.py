@@ -58,12 +58,13 @@ def panel(out, index, times, series, label, warm_up):
         out.append(f'<text x="{x(t):.1f}" y="{top + PANEL_H + 16}" text-anchor="middle">{t / 60:.1f}</text>')
     out.append(f'<text x="18" y="{top + PANEL_H / 2}" text-anchor="middle" transform="rotate(-90 18 {top + PANEL_H / 2})">{label}</text>')
     for n, (name, data, color) in enumerate(series):
+        dash = ' stroke-dasharray="7 5"' if n == 1 else ""  # equal series (descriptors) stay visible
         points = [(x(t), y(v)) for t, v in zip(times, data) if v is not None]
         if points:
             path = " ".join(f"{'M' if i == 0 else 'L'}{px:.1f},{py:.1f}" for i, (px, py) in enumerate(points))
-            out.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+            out.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="2"{dash}/>')
         ly = top + 15 + n * 20
-        out.append(f'<line x1="{LEFT + plot_w + 20}" x2="{LEFT + plot_w + 45}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="2"/>')
+        out.append(f'<line x1="{LEFT + plot_w + 20}" x2="{LEFT + plot_w + 45}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="2"{dash}/>')
         out.append(f'<text x="{LEFT + plot_w + 52}" y="{ly + 4}">{name}</text>')
 
 
