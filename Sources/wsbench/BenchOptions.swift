@@ -94,6 +94,13 @@ struct BenchOptions: Sendable, Equatable {
     var stepSubscribers: Int? = nil
     /// Step mode: the largest room whose p95 stays under this wins.
     var p95LimitNanoseconds: UInt64? = nil
+    /// Soak: one window this long (it is also the duration), sampled every `sampleIntervalNanoseconds`.
+    var soakNanoseconds: UInt64? = nil
+    var sampleIntervalNanoseconds: UInt64 = 60 * nanosecondsPerSecond
+    /// Soak: samples this early are not judged; nil: max(one interval, 10% of the soak).
+    var soakWarmUpNanoseconds: UInt64? = nil
+    /// Soak: where to also write the samples as CSV.
+    var soakCSVPath: String? = nil
 
     init(host: String, port: UInt16 = 80, path: String = "/", threads: Int) {
         self.host = host
@@ -208,6 +215,11 @@ enum BenchOptionsParser {
                                   it against the system's trusted roots and the URL's host
               --step N            step mode: add N subscribers per step
               --p95-limit D       step mode: largest room whose p95 stays under D
+              --soak D            soak: run D (instead of -d), sampling RSS, descriptors (own and --server-pid's)
+                                  and latency; fails unless memory and descriptors stay flat within 2%
+              --sample-interval D soak: time between samples                  default 60s
+              --soak-warmup D     soak: samples this early are not judged      default max(interval, 10% of the soak)
+              --soak-csv FILE     soak: also write the samples as CSV
           -h, --help              usage with examples
 
         Durations take ns, us, ms, s (the default), m or h, e.g. 1.5s; sizes take k/KiB or m/MiB (×1024).
@@ -239,6 +251,7 @@ enum BenchOptionsParser {
         case p95Limit = "p95-limit", webSocketSubscribers = "ws-subscribers", payload, deflate, insecure
         case serverNoContextTakeover = "server-no-context-takeover", clientNoContextTakeover = "client-no-context-takeover"
         case serverMaxWindowBits = "server-max-window-bits", clientMaxWindowBits = "client-max-window-bits"
+        case soak, sampleInterval = "sample-interval", soakCSV = "soak-csv", soakWarmUp = "soak-warmup"
 
         /// The permessage-deflate parameters, which only mean something with --deflate.
         var isDeflateParameter: Bool {
@@ -346,6 +359,18 @@ enum BenchOptionsParser {
         case .clientMaxWindowBits:
             let bits = try windowBits(value, for: spelling)
             options.deflateOffer { $0.clientMaxWindowBits = bits }
+        case .soak:
+            options.soakNanoseconds = try positiveDuration(value, for: spelling)
+            options.durationNanoseconds = options.soakNanoseconds!
+        case .sampleInterval: options.sampleIntervalNanoseconds = try positiveDuration(value, for: spelling)
+        case .soakWarmUp:
+            guard let warmUp = parseDuration(value) else {
+                throw UsageError("\(spelling) needs a duration such as 30s, 5m or 0, got '\(value)'")
+            }
+            options.soakWarmUpNanoseconds = warmUp
+        case .soakCSV:
+            guard !value.isEmpty else { throw UsageError("\(spelling) needs a file name") }
+            options.soakCSVPath = value
         case .allowLoss, .findMax, .deflate, .serverNoContextTakeover, .clientNoContextTakeover, .insecure:
             preconditionFailure("\(option) takes no value")
         }
@@ -410,6 +435,17 @@ enum BenchOptionsParser {
         }
         if let insecure = given[.insecure], !options.secure {
             throw UsageError("\(insecure) only applies to a wss:// (or https://) URL")
+        }
+        if let soak = given[.soak] {
+            if scenario == .connect { throw UsageError("\(soak) does not apply to --scenario connect") }
+            if let other = given[.rates] ?? given[.findMax] ?? given[.step] ?? given[.duration] {
+                throw UsageError("\(soak) cannot be combined with \(other) (a soak is one window of its own length)")
+            }
+            if let warmUp = options.soakWarmUpNanoseconds, let length = options.soakNanoseconds, warmUp >= length {
+                throw UsageError("--soak-warmup must be shorter than the soak, or nothing is judged")
+            }
+        } else if let other = given[.sampleInterval] ?? given[.soakCSV] ?? given[.soakWarmUp] {
+            throw UsageError("\(other) only applies to a soak (--soak)")
         }
     }
 

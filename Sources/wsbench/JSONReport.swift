@@ -121,6 +121,7 @@ enum JSONReport {
         if let window = result.windows.first, !result.isLadder, !result.isStep {
             members.append(("measured", self.window(window)))
         }
+        if let soak = result.soak { members.append(("soak", SoakReport.json(soak))) }
         if result.isLadder {
             members.append(("ladder", .object([
                 ("highest_kept_up_rate", result.highestKeptUpRate.map { .integer(Int64($0)) } ?? .null),

@@ -80,6 +80,7 @@ enum TextReport {
             }
             if !window.byTransport.isEmpty { lines.append(transportTable(window)) }
         }
+        if let soak = result.soak { lines.append(SoakReport.text(soak)) }
 
         if options.scenario != .connect {
             var loss = "Loss          lost \(totals.lost)  duplicated \(totals.duplicated)  reordered \(totals.reordered)"

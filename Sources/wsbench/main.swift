@@ -55,4 +55,8 @@ if let path = options.jsonPath, !JSONReport.write(result, to: path) {
     StandardError.write("wsbench: cannot write \(path): \(String(cString: strerror(errno)))")
     exit(ExitStatus.cannotRun)
 }
+if let path = options.soakCSVPath, let soak = result.soak, !SoakReport.write(soak, to: path) {
+    StandardError.write("wsbench: cannot write \(path): \(String(cString: strerror(errno)))")
+    exit(ExitStatus.cannotRun)
+}
 exit(result.exitStatus)
