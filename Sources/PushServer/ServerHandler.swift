@@ -25,6 +25,8 @@ final class ServerHandler: ConnectionHandler {
     private(set) unowned(unsafe) var connections: Connections<ServerHandler>!
     /// This loop's sessions, when the server has a session layer.
     private(set) var sessions: SessionTable!
+    /// This loop's permessage-deflate state, when the server offers it.
+    let deflate: LoopDeflate?
 
     init(routes: RouteTable, transports: ServerTransports, configuration: ServerConfiguration, rooms: LoopBroadcaster,
          loops: ServerLoops, board: StatisticsBoard) {
@@ -38,6 +40,7 @@ final class ServerHandler: ConnectionHandler {
         closeTimeout = configuration.closeTimeout.nanoseconds
         handshakeTimeout = configuration.handshakeTimeout.nanoseconds
         streamKeepAlive = configuration.streamKeepAlive.nanoseconds
+        deflate = transports.deflate.map(LoopDeflate.init)
         rooms.sink = self
         let loop = rooms.loop
         loop.scheduleRepeating(every: configuration.statisticsInterval.nanoseconds) { [unowned self] in

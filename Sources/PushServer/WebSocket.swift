@@ -89,7 +89,7 @@ public struct WebSocket {
     public func join(_ room: String, resumeAfter: UInt64? = nil,
                      resumed: (@Sendable (LoopBroadcaster.ResumeResult) -> Void)? = nil) {
         guard let connection = openConnection else { return }
-        handler.join(connection, room, resumeAfter: resumeAfter, resumed: resumed)
+        handler.join(connection, room, format: handler.webSocketFormat(of: connection), resumeAfter: resumeAfter, resumed: resumed)
     }
 
     public func leave(_ room: String) {
