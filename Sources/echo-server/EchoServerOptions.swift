@@ -1,4 +1,5 @@
 import PushServer
+import WebSocketCodec
 
 /// echo-server's command line.
 struct EchoServerOptions {
@@ -26,6 +27,9 @@ struct EchoServerOptions {
       --queue-cap BYTES     bytes a room member may have queued before it is closed (1008)
                                                                         default 1048576
       --slow skip           skip messages for a member over the cap instead of closing it
+      --deflate             accept permessage-deflate (RFC 7692): compress what is sent to
+                            clients that offer it (room messages once for all of them), inflate
+                            what they send; messages under 64 bytes go plain
       -h, --help            this text
 
     ws://HOST:PORT/room/NAME[?self=0]  joins room NAME; what it sends goes to the room
@@ -75,6 +79,7 @@ struct EchoServerOptions {
             case "--cors": options.configuration.corsOrigins = try value().split(separator: ",").map(String.init)
             case "--static": options.staticDirectory = try value()
             case "--queue-cap": options.configuration.broadcast.maxQueuedBytes = try integer(1024...(1 << 30))
+            case "--deflate": options.configuration.deflate = PerMessageDeflate.ServerPolicy()
             case "--slow":
                 let policy = try value()
                 guard policy == "skip" || policy == "close" else { throw UsageError(message: "--slow takes skip or close, got '\(policy)'") }
