@@ -3,6 +3,7 @@ import Glibc
 import PushServer
 import Reactor
 import TestSupport
+import WebSocketCodec
 import XCTest
 
 /// A server on a free port with an events layer that `configure` sets up.
@@ -42,13 +43,14 @@ final class EventsClient {
     private(set) var id = ""
     private(set) var open: JSON = .null
 
-    init(port: Int, transport: Transport, query: String = "") throws {
+    /// `deflate`: offered on the WebSocket transport.
+    init(port: Int, transport: Transport, query: String = "", deflate: PerMessageDeflate.ClientOffer? = nil) throws {
         self.port = port
         self.transport = transport
         let suffix = query.isEmpty ? "" : "?" + query
         switch transport {
         case .webSocket:
-            webSocket = try TestClient(port: port, path: "/events/ws" + suffix)
+            webSocket = try TestClient(port: port, path: "/events/ws" + suffix, deflate: deflate)
         case .eventStream:
             let stream = try HTTPTestClient(port: port)
             stream.send("GET", "/events/sse" + suffix)
@@ -65,6 +67,11 @@ final class EventsClient {
         self.sid = sid
         self.id = id
     }
+
+    /// permessage-deflate as the WebSocket transport agreed it, if it did.
+    var deflate: PerMessageDeflate.Parameters? { webSocket?.deflate }
+    /// Whether the last packet received over WebSocket arrived compressed.
+    var lastPacketWasCompressed: Bool { webSocket?.lastMessageWasCompressed ?? false }
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
