@@ -61,8 +61,9 @@ public struct WebSocketReader {
     /// The same on a connection that negotiated permessage-deflate (RFC 7692 §6): RSV1 may be set
     /// on the first frame of a data message (on a continuation or control frame it is a 1002),
     /// and such a message is inflated by `inflater` once its last frame is in. The compressed
-    /// payload counts against `limits.maxMessageSize`, and so does the inflated one: inflating
-    /// stops as soon as it passes the limit (1009, the rest never inflated). Data that does not
+    /// payload is held to `limits.maxCompressedMessageSize` as it arrives, and the inflated one to
+    /// `limits.maxMessageSize`: inflating stops as soon as it passes the limit (1009, the rest
+    /// never inflated). Data that does not
     /// inflate, or inflated text that is not UTF-8, is a 1007. An inflated message's bytes live in
     /// the inflater: valid until its next use, by this reader or another sharing it.
     public mutating func read(
@@ -94,7 +95,7 @@ public struct WebSocketReader {
             // The rest of a frame being streamed into the partial message.
             if let message = open, message.frameRemaining > 0 {
                 let length = Swift.min(message.frameRemaining, total - offset)
-                let finalSize = message.frameFin ? message.count + message.frameRemaining : limits.maxMessageSize
+                let finalSize = message.frameFin ? message.count + message.frameRemaining : Self.sizeLimit(limits, message.compressed)
                 guard let phase = message.append(
                     base + offset, length: length, mask: message.frameMask, phase: message.framePhase, finalSize: finalSize)
                 else {
@@ -155,6 +156,7 @@ public struct WebSocketReader {
 
             var headerLength = masked ? 6 : 2
             var length = shortLength
+            let sizeLimit = Self.sizeLimit(limits, compressed)
             if shortLength == 126 {
                 if available < 4 { return (.needMore, offset) }
                 length = Int(UInt16(bigEndian: base.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self)))
@@ -162,13 +164,13 @@ public struct WebSocketReader {
             } else if shortLength == 127 {
                 if available < 10 { return (.needMore, offset) }
                 let long = UInt64(bigEndian: base.loadUnaligned(fromByteOffset: offset + 2, as: UInt64.self))
-                if long > UInt64(limits.maxMessageSize) { return tooBig(limits, consumed: offset) }
+                if long > UInt64(sizeLimit) { return tooBig(sizeLimit, compressed, consumed: offset) }
                 length = Int(long)
                 headerLength += 8
             }
             let isControl = opcodeBits >= 8
-            if !isControl && length > limits.maxMessageSize - (open?.count ?? 0) {
-                return tooBig(limits, consumed: offset)
+            if !isControl && length > sizeLimit - (open?.count ?? 0) {
+                return tooBig(sizeLimit, compressed, consumed: offset)
             }
             if available < headerLength { return (.needMore, offset) }
             let mask = masked ? MaskKey(loadingFrom: base + offset + headerLength - 4) : nil
@@ -205,7 +207,7 @@ public struct WebSocketReader {
                 return control(opcodeBits, UnsafeRawBufferPointer(payload), consumed: end)
             }
             if let message = open {
-                let finalSize = fin ? message.count + length : limits.maxMessageSize
+                let finalSize = fin ? message.count + length : sizeLimit
                 if message.append(base + payloadStart, length: length, mask: mask, phase: 0, finalSize: finalSize) == nil {
                     return fail(.invalidPayload, "text message is not valid UTF-8", consumed: offset)
                 }
@@ -224,7 +226,7 @@ public struct WebSocketReader {
             }
             let message = PartialMessage(opcode: opcode, compressed: compressed)
             state = .partial(message)
-            if message.append(base + payloadStart, length: length, mask: mask, phase: 0, finalSize: limits.maxMessageSize) == nil {
+            if message.append(base + payloadStart, length: length, mask: mask, phase: 0, finalSize: sizeLimit) == nil {
                 return fail(.invalidPayload, "text message is not valid UTF-8", consumed: offset)
             }
             offset = end
@@ -299,8 +301,14 @@ public struct WebSocketReader {
         }
     }
 
-    private mutating func tooBig(_ limits: WebSocketLimits, consumed: Int) -> (event: WebSocketEvent, consumed: Int) {
-        fail(.messageTooBig, "message larger than \(limits.maxMessageSize) bytes", consumed: consumed)
+    /// The most bytes a message may have as it arrives: compressed ones a little more (see `WebSocketLimits`).
+    @inline(__always)
+    private static func sizeLimit(_ limits: WebSocketLimits, _ compressed: Bool) -> Int {
+        compressed ? limits.maxCompressedMessageSize : limits.maxMessageSize
+    }
+
+    private mutating func tooBig(_ limit: Int, _ compressed: Bool, consumed: Int) -> (event: WebSocketEvent, consumed: Int) {
+        fail(.messageTooBig, "\(compressed ? "compressed message" : "message") larger than \(limit) bytes", consumed: consumed)
     }
 
     private mutating func fail(_ code: CloseCode, _ reason: String, consumed: Int) -> (event: WebSocketEvent, consumed: Int) {

@@ -223,18 +223,19 @@ final class DeflateTests: XCTestCase {
         return 0
     }
 
-    /// The limit is 2 MiB: it must exceed the bomb's 1,061,884 compressed bytes, since a
-    /// compressed message is refused by its own size first (then nothing is inflated and the
-    /// test would prove nothing). While refusing it the server holds the compressed message and
-    /// at most the limit plus one byte of output, which grows by doubling (a realloc may hold the
-    /// old 1 MiB and the new 2 MiB at once): at most about 4 MiB, freed once the 1009 is sent.
+    /// The limit is 1 MiB, the smallest that lets the bomb reach the inflater: its 1,061,884
+    /// compressed bytes are more than 1 MiB but within what a compressed message may have
+    /// (`maxCompressedMessageSize`, 1/8 + 1/64 more); a smaller limit refuses it by its compressed
+    /// size, inflating nothing, and the test would prove nothing. While refusing it the server
+    /// holds the compressed message and at most the limit plus one byte of output, which grows by
+    /// doubling (a realloc may hold the old half and the new whole at once): about 2.5 MiB.
     func testAOneGibibyteZipBombGets1009WhileTheServersMemoryStaysWithinAFewMebibytes() throws {
-        let limit = 2 << 20
+        let limit = 1 << 20
         let (server, port) = try makeDeflateServer { $0.maxMessageSize = limit }
         defer { server.shutdown() }
         let bomb = zipBomb(mebibytes: 1024)
-        XCTAssertGreaterThan(bomb.count, 1 << 20)
-        XCTAssertLessThan(bomb.count, limit)
+        XCTAssertGreaterThan(bomb.count, limit)
+        XCTAssertLessThanOrEqual(bomb.count, WebSocketLimits(maxMessageSize: limit).maxCompressedMessageSize)
         let frame = FrameEncoder.frame(opcode: .binary, reservedBits: .rsv1, payload: bomb, maskKey: MaskKey(1, 2, 3, 4))
         // Warm up the inflate path (the loop's inflater, zlib's state) and the receive path with a small message.
         let client = try TestClient(port: port, path: "/echo", deflate: offer)
