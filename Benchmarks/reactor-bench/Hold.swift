@@ -3,17 +3,22 @@ import Reactor
 import Synchronization
 
 /// Opens connections and keeps them idle; with an upgrade request, counts
-/// a connection as held once its `101 Switching Protocols` arrives.
+/// a connection as held once its `101 Switching Protocols` arrives, and, when
+/// the request offers extensions, those whose 101 accepted one.
 final class HoldHandler: ConnectionHandler, Sendable {
     struct Context: ConnectionContext { var upgraded = false }
     let opened = Atomic<Int>(0)
     let failed = Atomic<Int>(0)
+    let withExtension = Atomic<Int>(0)
     let upgradeRequest: [UInt8]?
 
-    init(upgradePath: String?) {
+    /// `extensions`: a Sec-WebSocket-Extensions value to offer (a browser's is
+    /// `permessage-deflate; client_max_window_bits`).
+    init(upgradePath: String?, extensions: String?) {
+        let offer = extensions.map { "Sec-WebSocket-Extensions: \($0)\r\n" } ?? ""
         upgradeRequest = upgradePath.map {
             Array(("GET \($0) HTTP/1.1\r\nHost: reactor-bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8)
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\(offer)\r\n").utf8)
         }
     }
 
@@ -25,12 +30,18 @@ final class HoldHandler: ConnectionHandler, Sendable {
         if upgradeRequest != nil && !connection.context.upgraded && bytes.starts(with: "HTTP/1.1 101".utf8) {
             connection.context.upgraded = true
             opened.add(1, ordering: .relaxed)
+            if Self.acceptsAnExtension(bytes) { withExtension.add(1, ordering: .relaxed) }
         }
         return bytes.count
     }
 
     func connectionClosed(_ connection: Connection<HoldHandler>, reason: CloseReason) {
         failed.add(1, ordering: .relaxed)
+    }
+
+    /// Whether a 101 (which arrives whole) has a Sec-WebSocket-Extensions header.
+    private static func acceptsAnExtension(_ bytes: UnsafeMutableRawBufferPointer) -> Bool {
+        String(decoding: bytes, as: UTF8.self).lowercased().contains("\r\nsec-websocket-extensions:")
     }
 }
 
@@ -53,7 +64,7 @@ func hold(_ arguments: Arguments) throws {
     let group = try EventLoopGroup(loopCount: arguments.threads)
     let handler = Mutex<[HoldHandler]>([])
     group.onEveryLoop { loop in
-        let holder = HoldHandler(upgradePath: arguments["--upgrade"])
+        let holder = HoldHandler(upgradePath: arguments["--upgrade"], extensions: arguments["--extensions"])
         handler.withLock { $0.append(holder) }
         let connections = Connections(loop: loop, handler: holder)
         let share = count / group.loops.count + (loop.index < count % group.loops.count ? 1 : 0)
@@ -69,7 +80,8 @@ func hold(_ arguments: Arguments) throws {
         let opened = holders.reduce(0) { $0 + $1.opened.load(ordering: .relaxed) }
         let failed = holders.reduce(0) { $0 + $1.failed.load(ordering: .relaxed) }
         if !reported && opened + failed >= count {
-            print("held \(opened) connections (\(failed) failed)")
+            let agreed = holders.reduce(0) { $0 + $1.withExtension.load(ordering: .relaxed) }
+            print("held \(opened) connections (\(failed) failed, \(agreed) with an extension accepted)")
             fflush(nil)
             reported = true
         }
