@@ -103,14 +103,14 @@ def describe(msg: str | bytes) -> str:
     return f"{kind} message of {size} bytes"
 
 
-async def run(url: str, seed: int, timeout: float) -> Checks:
+async def run(url: str, seed: int, timeout: float, deflate: bool = False) -> Checks:
     checks = Checks()
     rng = random.Random(seed)
     plan = [(f"echo {kind} {size_name(n)}", kind, n) for n in SIZES for kind in ("text", "binary")]
     names = [p[0] for p in plan] + ["ping/pong", "close 1000"]
 
     try:
-        ws = await asyncio.wait_for(connect(url, max_size=MAX_SIZE, compression=None,
+        ws = await asyncio.wait_for(connect(url, max_size=MAX_SIZE, compression="deflate" if deflate else None,
                                             ping_interval=None, close_timeout=10), timeout)
     except Exception as e:  # noqa: BLE001 - any failure to connect fails the check
         checks.fail("connect", f"{url}: {e.__class__.__name__}: {e}")
@@ -118,6 +118,13 @@ async def run(url: str, seed: int, timeout: float) -> Checks:
             checks.fail(name, "not run (no connection)")
         return checks
     checks.ok("connect", url)
+    if deflate:
+        # The client compresses what it sends and inflates what comes back, both ways through the server's codec.
+        agreed = ws.response.headers.get("Sec-WebSocket-Extensions") or ""
+        if agreed.startswith("permessage-deflate"):
+            checks.ok("permessage-deflate agreed", agreed)
+        else:
+            checks.fail("permessage-deflate agreed", f"the server answered {agreed or 'no extension'}")
 
     done = 0
     try:
@@ -174,9 +181,11 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
     ap.add_argument("--timeout", type=float, default=TIMEOUT,
                     help=f"seconds allowed for each step (default {TIMEOUT:g})")
+    ap.add_argument("--deflate", action="store_true",
+                    help="offer permessage-deflate (websockets' default offer) and require the server to accept it")
     args = ap.parse_args()
     print(f"websockets {websockets.__version__}, python {sys.version.split()[0]}, url {args.url}")
-    checks = asyncio.run(run(args.url, args.seed, args.timeout))
+    checks = asyncio.run(run(args.url, args.seed, args.timeout, args.deflate))
     print(f"{checks.passed} passed, {checks.failed} failed")
     return 1 if checks.failed else 0
 
