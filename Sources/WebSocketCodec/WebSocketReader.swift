@@ -95,7 +95,7 @@ public struct WebSocketReader {
             // The rest of a frame being streamed into the partial message.
             if let message = open, message.frameRemaining > 0 {
                 let length = Swift.min(message.frameRemaining, total - offset)
-                let finalSize = message.frameFin ? message.count + message.frameRemaining : Self.sizeLimit(limits, message.compressed)
+                let finalSize = message.frameFin ? message.count + message.frameRemaining : limits.maxMessageSize
                 guard let phase = message.append(
                     base + offset, length: length, mask: message.frameMask, phase: message.framePhase, finalSize: finalSize)
                 else {
@@ -156,7 +156,6 @@ public struct WebSocketReader {
 
             var headerLength = masked ? 6 : 2
             var length = shortLength
-            let sizeLimit = Self.sizeLimit(limits, compressed)
             if shortLength == 126 {
                 if available < 4 { return (.needMore, offset) }
                 length = Int(UInt16(bigEndian: base.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self)))
@@ -164,13 +163,17 @@ public struct WebSocketReader {
             } else if shortLength == 127 {
                 if available < 10 { return (.needMore, offset) }
                 let long = UInt64(bigEndian: base.loadUnaligned(fromByteOffset: offset + 2, as: UInt64.self))
-                if long > UInt64(sizeLimit) { return tooBig(sizeLimit, compressed, consumed: offset) }
+                // A compressed message may be a little larger (see `WebSocketLimits`): checked only past the plain limit.
+                if long > UInt64(limits.maxMessageSize), !compressed || long > UInt64(limits.maxCompressedMessageSize) {
+                    return tooBig(limits, compressed: compressed, consumed: offset)
+                }
                 length = Int(long)
                 headerLength += 8
             }
             let isControl = opcodeBits >= 8
-            if !isControl && length > sizeLimit - (open?.count ?? 0) {
-                return tooBig(sizeLimit, compressed, consumed: offset)
+            if !isControl && length > limits.maxMessageSize - (open?.count ?? 0),
+               !compressed || length > limits.maxCompressedMessageSize - (open?.count ?? 0) {
+                return tooBig(limits, compressed: compressed, consumed: offset)
             }
             if available < headerLength { return (.needMore, offset) }
             let mask = masked ? MaskKey(loadingFrom: base + offset + headerLength - 4) : nil
@@ -207,7 +210,7 @@ public struct WebSocketReader {
                 return control(opcodeBits, UnsafeRawBufferPointer(payload), consumed: end)
             }
             if let message = open {
-                let finalSize = fin ? message.count + length : sizeLimit
+                let finalSize = fin ? message.count + length : limits.maxMessageSize
                 if message.append(base + payloadStart, length: length, mask: mask, phase: 0, finalSize: finalSize) == nil {
                     return fail(.invalidPayload, "text message is not valid UTF-8", consumed: offset)
                 }
@@ -226,7 +229,7 @@ public struct WebSocketReader {
             }
             let message = PartialMessage(opcode: opcode, compressed: compressed)
             state = .partial(message)
-            if message.append(base + payloadStart, length: length, mask: mask, phase: 0, finalSize: sizeLimit) == nil {
+            if message.append(base + payloadStart, length: length, mask: mask, phase: 0, finalSize: limits.maxMessageSize) == nil {
                 return fail(.invalidPayload, "text message is not valid UTF-8", consumed: offset)
             }
             offset = end
@@ -301,14 +304,10 @@ public struct WebSocketReader {
         }
     }
 
-    /// The most bytes a message may have as it arrives: compressed ones a little more (see `WebSocketLimits`).
-    @inline(__always)
-    private static func sizeLimit(_ limits: WebSocketLimits, _ compressed: Bool) -> Int {
-        compressed ? limits.maxCompressedMessageSize : limits.maxMessageSize
-    }
-
-    private mutating func tooBig(_ limit: Int, _ compressed: Bool, consumed: Int) -> (event: WebSocketEvent, consumed: Int) {
-        fail(.messageTooBig, "\(compressed ? "compressed message" : "message") larger than \(limit) bytes", consumed: consumed)
+    private mutating func tooBig(_ limits: WebSocketLimits, compressed: Bool, consumed: Int) -> (event: WebSocketEvent, consumed: Int) {
+        let reason = compressed ? "compressed message larger than \(limits.maxCompressedMessageSize) bytes"
+            : "message larger than \(limits.maxMessageSize) bytes"
+        return fail(.messageTooBig, reason, consumed: consumed)
     }
 
     private mutating func fail(_ code: CloseCode, _ reason: String, consumed: Int) -> (event: WebSocketEvent, consumed: Int) {
