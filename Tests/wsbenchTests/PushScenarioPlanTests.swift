@@ -96,8 +96,18 @@ final class PushScenarioPlanTests: XCTestCase {
         }
         let large = try ReceiveBenchmark.run(ReceiveBenchmark.Options(frames: 1_000, size: 1_000, perRead: 0))
         XCTAssert(large.isValid, ReceiveBenchmark.report(large, size: 1_000))
+        // The SSE subscriber's chunks and the events room packets, through their own readers.
+        for scenario in [Scenario.sse, .events] {
+            for (size, perRead) in [(64, 0), (64, 1), (44, 7), (1_000, 0)] {
+                let result = try ReceiveBenchmark.run(ReceiveBenchmark.Options(frames: 5_000, size: size, perRead: perRead, scenario: scenario))
+                XCTAssert(result.isValid, ReceiveBenchmark.report(result, size: size, scenario: scenario))
+            }
+        }
         XCTAssertEqual(try ReceiveBenchmark.parse(["--frames", "5", "--size", "100", "--per-read", "2"]),
                        ReceiveBenchmark.Options(frames: 5, size: 100, perRead: 2))
+        XCTAssertEqual(try ReceiveBenchmark.parse(["--scenario", "events"]).scenario, .events)
         XCTAssertThrowsError(try ReceiveBenchmark.parse(["--size", "10"]))
+        XCTAssertThrowsError(try ReceiveBenchmark.parse(["--scenario", "events", "--size", "40"]))
+        XCTAssertThrowsError(try ReceiveBenchmark.parse(["--scenario", "longpoll"]))
     }
 }
