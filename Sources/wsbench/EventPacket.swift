@@ -1,4 +1,5 @@
 import Glibc
+import WebSocketCodec
 
 /// wsbench's side of the events protocol (README, "The events protocol"):
 /// the packets it sends, and what it reads of those it gets, in place.
@@ -8,9 +9,11 @@ import Glibc
 /// the argument of event `message`. The message needs no escaping in a JSON
 /// string, so a receiver finds it between `"args":["` and `"]}` and reads
 /// its header there: no JSON parser, no allocation. The room packet
-/// echo-server writes has one shape, checked in one pass (`roomMessage`);
-/// any other packet (members in another order, spaces, a ping) is walked
-/// member by member (`scan`).
+/// echo-server writes has one shape, checked in one pass (`roomMessage`),
+/// which also finds every byte of it ASCII, so the receive path need not
+/// check the text frame's UTF-8 first; any other packet (members in another
+/// order, spaces, a ping) is validated as UTF-8 and walked member by member
+/// (`scan`).
 enum EventPacket {
     // MARK: Sent
 
@@ -50,9 +53,10 @@ enum EventPacket {
     private static var afterMessage: StaticString { #""]}"# }
 
     /// Where the message lies in a room packet of the shape echo-server
-    /// writes; nil for any other packet (`scan` reads those). Its bytes are
-    /// the message if `isPlainString` says so (`read` asks that only of what
-    /// follows the header, whose hex digits cannot be a quote or a backslash).
+    /// writes, every byte outside the message checked ASCII; nil for any
+    /// other packet (`scan` reads those). Its bytes are the message if
+    /// `isPlainString` says so (`read` asks that only of what follows the
+    /// header, whose hex digits cannot be a quote or a backslash).
     @inline(__always)
     static func roomMessage(_ base: UnsafeRawPointer, count: Int) -> Range<Int>? {
         var index = sequenceKey.utf8CodeUnitCount
@@ -62,16 +66,21 @@ enum EventPacket {
         guard index > digits, count &- index > afterSequence.utf8CodeUnitCount, matches(base, index, afterSequence) else { return nil }
         index &+= afterSequence.utf8CodeUnitCount
         // The room's name: short, so a byte loop beats a call.
-        while index < count && base.load(fromByteOffset: index, as: UInt8.self) != UInt8(ascii: "\"") { index &+= 1 }
+        while index < count {
+            let byte = base.load(fromByteOffset: index, as: UInt8.self)
+            if byte == UInt8(ascii: "\"") { break }
+            if byte >= 0x80 { return nil }  // perhaps valid UTF-8: the slow path checks
+            index &+= 1
+        }
         let start = index &+ afterRoom.utf8CodeUnitCount
         let end = count &- afterMessage.utf8CodeUnitCount
         guard start <= end, matches(base, index, afterRoom), matches(base, end, afterMessage) else { return nil }
         return start..<end
     }
 
-    /// No quote and no backslash in `start..<end`: the bytes are the
-    /// string's value. A word at a time, both in one pass (two `memchr`
-    /// calls were an eighth of the receive path).
+    /// No quote, no backslash and nothing but ASCII in `start..<end`: the
+    /// bytes are the string's value. A word at a time, all in one pass (two
+    /// `memchr` calls were an eighth of the receive path).
     @inline(__always)
     static func isPlainString(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) -> Bool {
         let ones: UInt64 = 0x0101_0101_0101_0101
@@ -85,20 +94,35 @@ enum EventPacket {
             // A zero byte in either: its top bit survives (exact for the first one, enough for "any").
             found |= (quotes &- ones) & ~quotes & tops
             found |= (backslashes &- ones) & ~backslashes & tops
+            found |= word & tops
             index &+= 8
         }
         while index < end {
             let byte = base.load(fromByteOffset: index, as: UInt8.self)
-            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte >= 0x80 { return false }
             index &+= 1
         }
         return found == 0
     }
 
-    /// The caller has checked that `text` fits at `offset`.
+    /// The caller has checked that `text` fits at `offset`. Word by word
+    /// from the literal, which the optimizer folds to constants (a `bcmp`
+    /// call cost more than the compare).
     @inline(__always)
     private static func matches(_ base: UnsafeRawPointer, _ offset: Int, _ text: StaticString) -> Bool {
-        memcmp(base + offset, text.utf8Start, text.utf8CodeUnitCount) == 0
+        let count = text.utf8CodeUnitCount
+        let literal = UnsafeRawPointer(text.utf8Start)
+        var index = 0
+        var differ: UInt64 = 0
+        while index &+ 8 <= count {
+            differ |= base.loadUnaligned(fromByteOffset: offset &+ index, as: UInt64.self) ^ literal.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            index &+= 8
+        }
+        while index < count {
+            differ |= UInt64(base.load(fromByteOffset: offset &+ index, as: UInt8.self) ^ literal.load(fromByteOffset: index, as: UInt8.self))
+            index &+= 1
+        }
+        return differ == 0
     }
 
     // MARK: Received: any packet
@@ -205,7 +229,11 @@ enum EventPacket {
 extension EventPacket: HeaderFormat {
     static var isText: Bool { true }
     static var countsByTransport: Bool { false }
+    static var checksItsText: Bool { true }
 
+    /// The message's header. The room packet's shape is all ASCII when it
+    /// reads (the header's hex, its padding checked here); any other packet
+    /// is first checked to be UTF-8.
     @inline(__always)
     static func read(_ payload: UnsafeRawPointer, count: Int) -> MessageHeader.Fields? {
         if let message = roomMessage(payload, count: count) {
@@ -213,16 +241,19 @@ extension EventPacket: HeaderFormat {
                   isPlainString(payload, message.lowerBound + TextMessageHeader.size, message.upperBound) else { return nil }
             return fields
         }
-        guard let message = scan(payload, count: count)?.message else { return nil }
+        guard UTF8Validator.isValid(UnsafeRawBufferPointer(start: payload, count: count)),
+              let message = scan(payload, count: count)?.message else { return nil }
         return TextMessageHeader.read(payload + message.lowerBound, count: message.count)
     }
 
-    /// A ping wants its pong; a `close` or `disconnect` ends the session.
+    /// A ping wants its pong; a `close` or `disconnect` ends the session;
+    /// text that is not UTF-8 breaks the protocol.
     static func notAMessage(_ payload: UnsafeRawPointer, count: Int) -> LoadGenerator.MessageOutcome {
+        guard UTF8Validator.isValid(UnsafeRawBufferPointer(start: payload, count: count)) else { return .invalidText }
         switch scan(payload, count: count)?.type {
-        case .ping: .pinged
-        case .close, .disconnect: .sessionEnded
-        default: .foreign
+        case .ping: return .pinged
+        case .close, .disconnect: return .sessionEnded
+        default: return .foreign
         }
     }
 }

@@ -7,11 +7,11 @@ import WebSocketCodec
 // bucket; no allocation. So does a text frame in the sse and longpoll
 // scenarios and of ticker payloads, once a word-at-a-time check finds it
 // ASCII (so valid UTF-8), and an event packet in the events scenario, whose
-// message `EventPacket` finds in place. Anything else goes through
-// `WebSocketReader`, compressed (RSV1) frames included, which it inflates.
-// SSE streams and poll responses have their own readers
-// (LoadGenerator+EventStream, +LongPolling) and share the booking below; so
-// does the events session's opening (LoadGenerator+Events).
+// message `EventPacket` finds in place (checking the packet's text itself).
+// Anything else goes through `WebSocketReader`, compressed (RSV1) frames
+// included, which it inflates. SSE streams and poll responses have their own
+// readers (LoadGenerator+EventStream, +LongPolling) and share the booking
+// below; the events session's opening is LoadGenerator+Events.
 extension LoadGenerator {
     func connection(_ connection: Connection<LoadGenerator>, received bytes: UnsafeMutableRawBufferPointer) -> Int {
         switch connection.context.phase {
@@ -85,8 +85,8 @@ extension LoadGenerator {
                     }
                     if available >= headerLength &+ length {
                         let payload = base + (offset &+ headerLength)
-                        // Text that is not all ASCII goes to the reader, which validates its UTF-8.
-                        if first == 0x82 || Self.isASCII(payload, count: length) {
+                        // Text that is not all ASCII goes to the reader, which validates its UTF-8 (event packets check their own).
+                        if first == 0x82 || Header.checksItsText || Self.isASCII(payload, count: length) {
                             outcome.formUnion(receiveMessage(payload, length: length, now: now, window, state: &state, header))
                             offset &+= headerLength &+ length
                             continue frames
@@ -118,7 +118,11 @@ extension LoadGenerator {
             case .pong:
                 break
             case .close(let code, _):
-                if outcome.contains(.sessionEnded) {
+                if outcome.contains(.invalidText) {
+            fail(connection, "protocol error from the server: invalid UTF-8 in a text message", code: .invalidPayload)
+            return total
+        }
+        if outcome.contains(.sessionEnded) {
                     // The close packet's close frame: one failure, counted below as the session's end.
                     statistics.pointee.closesByCode[code?.rawValue ?? 1005, default: 0] += 1
                     break frames
@@ -136,6 +140,10 @@ extension LoadGenerator {
         connection.context = state
         if outcome.contains(.foreign) {
             fail(connection, "a message that is not wsbench's (or a publisher's own despite ?self=0)", code: .policyViolation)
+            return total
+        }
+        if outcome.contains(.invalidText) {
+            fail(connection, "protocol error from the server: invalid UTF-8 in a text message", code: .invalidPayload)
             return total
         }
         if outcome.contains(.sessionEnded) {
@@ -158,6 +166,8 @@ extension LoadGenerator {
         static let pinged = MessageOutcome(rawValue: 4)
         /// events: the server closed the session (or disconnected the namespace).
         static let sessionEnded = MessageOutcome(rawValue: 8)
+        /// events: a text frame that is not UTF-8 (event packets check their own text).
+        static let invalidText = MessageOutcome(rawValue: 16)
     }
 
     /// The hot path's copy of the generator's window fields (stored

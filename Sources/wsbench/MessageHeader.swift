@@ -48,12 +48,17 @@ protocol HeaderFormat {
     static var isText: Bool { get }
     /// Receivers count per transport too (the sse and longpoll scenarios).
     static var countsByTransport: Bool { get }
+    /// Text: `read` takes only ASCII and `notAMessage` checks UTF-8, so
+    /// the receive path need not check a text frame before handing it over.
+    static var checksItsText: Bool { get }
     static func read(_ payload: UnsafeRawPointer, count: Int) -> MessageHeader.Fields?
     /// What a frame that `read` found no header in means.
     static func notAMessage(_ payload: UnsafeRawPointer, count: Int) -> LoadGenerator.MessageOutcome
 }
 
 extension HeaderFormat {
+    static var checksItsText: Bool { false }
+
     /// Not one of wsbench's messages: the server broke the run.
     static func notAMessage(_ payload: UnsafeRawPointer, count: Int) -> LoadGenerator.MessageOutcome { .foreign }
 }

@@ -125,6 +125,22 @@ final class EventsPacketTests: XCTestCase {
         }
     }
 
+    func testTextBeyondASCII() {
+        // The fast path takes only ASCII; the rest is checked as UTF-8 first, then read member by member.
+        XCTAssertEqual(read(#"{"seq":1,"type":"event","ns":"/","room":"café","event":"message","args":[""# + message() + #""]}"#), fields)
+        let padded = #"{"seq":1,"type":"event","ns":"/","room":"a","event":"message","args":[""# + message() + #"é"]}"#
+        XCTAssertNil(read(padded), "the message is not wsbench's: 'x' padding only")
+        XCTAssertEqual(outcome(padded), .foreign)
+        var invalid = Array((#"{"seq":1,"type":"event","ns":"/","room":"ab","event":"message","args":[""# + message() + #""]}"#).utf8)
+        invalid[42] = 0xFF  // in the room's name
+        invalid.withUnsafeBytes { bytes in
+            XCTAssertNil(EventPacket.read(bytes.baseAddress!, count: bytes.count))
+            XCTAssertEqual(EventPacket.notAMessage(bytes.baseAddress!, count: bytes.count), .invalidText)
+        }
+        let ping = Array(#"{"type":"ping","x":"\#u{FF}"}"#.utf8).map { $0 == 0xC3 ? 0xC0 : $0 }  // an overlong form: not UTF-8
+        ping.withUnsafeBytes { XCTAssertEqual(EventPacket.notAMessage($0.baseAddress!, count: $0.count), .invalidText) }
+    }
+
     func testEveryCutOfTheRoomPacketIsRefusedWithoutReadingPastIt() {
         let packet = Array((#"{"seq":12,"type":"event","ns":"/","room":"lobby","event":"message","args":[""# + message() + #""]}"#).utf8)
         for length in 0..<packet.count {
