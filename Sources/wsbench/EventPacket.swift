@@ -62,20 +62,60 @@ enum EventPacket {
         var index = sequenceKey.utf8CodeUnitCount
         guard count > index, matches(base, 0, sequenceKey) else { return nil }
         let digits = index
-        while index < count && base.load(fromByteOffset: index, as: UInt8.self) &- 48 < 10 { index &+= 1 }
+        index = endOfDigits(base, index, count)
         guard index > digits, count &- index > afterSequence.utf8CodeUnitCount, matches(base, index, afterSequence) else { return nil }
         index &+= afterSequence.utf8CodeUnitCount
-        // The room's name: short, so a byte loop beats a call.
-        while index < count {
-            let byte = base.load(fromByteOffset: index, as: UInt8.self)
-            if byte == UInt8(ascii: "\"") { break }
-            if byte >= 0x80 { return nil }  // perhaps valid UTF-8: the slow path checks
-            index &+= 1
-        }
+        // The room's name, ASCII (other text may be valid UTF-8: the slow path checks).
+        guard let quote = closingQuote(base, index, count) else { return nil }
+        index = quote
         let start = index &+ afterRoom.utf8CodeUnitCount
         let end = count &- afterMessage.utf8CodeUnitCount
         guard start <= end, matches(base, index, afterRoom), matches(base, end, afterMessage) else { return nil }
         return start..<end
+    }
+
+    private static var ones: UInt64 { 0x0101_0101_0101_0101 }
+    private static var tops: UInt64 { 0x8080_8080_8080_8080 }
+
+    /// Where the run of decimal digits from `index` ends, a word at a time
+    /// while a word fits (a sequence number is up to 20 digits).
+    @inline(__always)
+    private static func endOfDigits(_ base: UnsafeRawPointer, _ index: Int, _ count: Int) -> Int {
+        var index = index
+        while index &+ 8 <= count {
+            let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            let seven = word & ~tops
+            // Digits: top bit clear, at least '0' and below ':' (a byte below 0x80 plus 0x80 - k carries into its top bit when it is at least k).
+            let digits = ~word & (seven &+ ones &* 0x50) & ~(seven &+ ones &* 0x46) & tops
+            guard digits == tops else { return index &+ (~digits & tops).trailingZeroBitCount / 8 }
+            index &+= 8
+        }
+        while index < count && base.load(fromByteOffset: index, as: UInt8.self) &- 48 < 10 { index &+= 1 }
+        return index
+    }
+
+    /// The first quote from `index`, every byte before it ASCII; nil if
+    /// none, or if a byte before it is not ASCII.
+    @inline(__always)
+    private static func closingQuote(_ base: UnsafeRawPointer, _ index: Int, _ count: Int) -> Int? {
+        var index = index
+        while index &+ 8 <= count {
+            let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            let quotes = word ^ (ones &* 0x22)
+            // Exact for the first quote: a borrow only runs upward.
+            let found = (quotes &- ones) & ~quotes & tops
+            let before = found == 0 ? ~0 : (found & (0 &- found)) &- 1  // the bytes before the first quote
+            guard word & tops & before == 0 else { return nil }
+            if found != 0 { return index &+ found.trailingZeroBitCount / 8 }
+            index &+= 8
+        }
+        while index < count {
+            let byte = base.load(fromByteOffset: index, as: UInt8.self)
+            if byte == UInt8(ascii: "\"") { return index }
+            if byte >= 0x80 { return nil }
+            index &+= 1
+        }
+        return nil
     }
 
     /// No quote, no backslash and nothing but ASCII in `start..<end`: the
@@ -83,19 +123,24 @@ enum EventPacket {
     /// `memchr` calls were an eighth of the receive path).
     @inline(__always)
     static func isPlainString(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let tops: UInt64 = 0x8080_8080_8080_8080
-        var index = start
         var found: UInt64 = 0
-        while index &+ 8 <= end {
-            let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+        @inline(__always) func check(_ offset: Int) {
+            let word = base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
             let quotes = word ^ (ones &* 0x22)
             let backslashes = word ^ (ones &* 0x5C)
             // A zero byte in either: its top bit survives (exact for the first one, enough for "any").
             found |= (quotes &- ones) & ~quotes & tops
             found |= (backslashes &- ones) & ~backslashes & tops
             found |= word & tops
+        }
+        var index = start
+        while index &+ 8 <= end {
+            check(index)
             index &+= 8
+        }
+        if index < end && end &- start >= 8 {
+            check(end &- 8)  // the last bytes, in a word that overlaps the one before
+            return found == 0
         }
         while index < end {
             let byte = base.load(fromByteOffset: index, as: UInt8.self)

@@ -91,6 +91,33 @@ final class EventsPacketTests: XCTestCase {
         XCTAssertEqual(read(#"{"seq":1,"type":"event","ns":"/","room":"a","event":"message","args":[""# + message(size: 44) + #""]}"#), fields)
     }
 
+    func testEverySequenceLengthAndRoomNameLength() {
+        // The digits and the room's name are scanned a word at a time: every length, every place a word ends.
+        var sequence: UInt64 = 1
+        for digits in 1...20 {
+            for nameLength in 0...20 {
+                let name = String(repeating: "r", count: nameLength)
+                let packet = #"{"seq":\#(sequence),"type":"event","ns":"/","room":"\#(name)","event":"message","args":[""# + message() + #""]}"#
+                Array(packet.utf8).withUnsafeBytes { bytes in
+                    XCTAssertNotNil(EventPacket.roomMessage(bytes.baseAddress!, count: bytes.count), "\(digits) digits, room of \(nameLength)")
+                }
+                XCTAssertEqual(read(packet), fields)
+                for position in 0..<nameLength {
+                    // Not ASCII: the fast path leaves it to the slow one, which reads it as UTF-8.
+                    var other = Array(name.utf8)
+                    other.replaceSubrange(position...position, with: Array("é".utf8))
+                    let text = #"{"seq":\#(sequence),"type":"event","ns":"/","room":""# + String(decoding: other, as: UTF8.self)
+                        + #"","event":"message","args":[""# + message() + #""]}"#
+                    Array(text.utf8).withUnsafeBytes { bytes in
+                        XCTAssertNil(EventPacket.roomMessage(bytes.baseAddress!, count: bytes.count), "é at \(position) of \(nameLength)")
+                    }
+                    XCTAssertEqual(read(text), fields, "é at \(position) of \(nameLength)")
+                }
+            }
+            if digits < 20 { sequence *= 10 }  // 1, 10, … 10^19: every length to 20 digits
+        }
+    }
+
     func testAnyMemberOrderAndSpacingIsRead() {
         let packets = [
             #"{"type":"event","ns":"/","event":"message","args":[""# + message() + #""]}"#,
