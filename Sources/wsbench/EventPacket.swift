@@ -152,22 +152,29 @@ enum EventPacket {
 
     /// The caller has checked that `text` fits at `offset`. Word by word
     /// from the literal, which the optimizer folds to constants (a `bcmp`
-    /// call cost more than the compare).
+    /// call cost more than the compare); a last, shorter piece is read as a
+    /// word that overlaps the one before.
     @inline(__always)
     private static func matches(_ base: UnsafeRawPointer, _ offset: Int, _ text: StaticString) -> Bool {
         let count = text.utf8CodeUnitCount
         let literal = UnsafeRawPointer(text.utf8Start)
+        let here = base + offset
+        @inline(__always) func differ<Word: FixedWidthInteger>(_ at: Int, _: Word.Type) -> Word {
+            here.loadUnaligned(fromByteOffset: at, as: Word.self) ^ literal.loadUnaligned(fromByteOffset: at, as: Word.self)
+        }
+        guard count >= 8 else {
+            if count >= 4 { return differ(0, UInt32.self) | differ(count &- 4, UInt32.self) == 0 }
+            if count >= 2 { return differ(0, UInt16.self) | differ(count &- 2, UInt16.self) == 0 }
+            return count == 0 || differ(0, UInt8.self) == 0
+        }
         var index = 0
-        var differ: UInt64 = 0
+        var different: UInt64 = 0
         while index &+ 8 <= count {
-            differ |= base.loadUnaligned(fromByteOffset: offset &+ index, as: UInt64.self) ^ literal.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            different |= differ(index, UInt64.self)
             index &+= 8
         }
-        while index < count {
-            differ |= UInt64(base.load(fromByteOffset: offset &+ index, as: UInt8.self) ^ literal.load(fromByteOffset: index, as: UInt8.self))
-            index &+= 1
-        }
-        return differ == 0
+        if index < count { different |= differ(count &- 8, UInt64.self) }
+        return different == 0
     }
 
     // MARK: Received: any packet
