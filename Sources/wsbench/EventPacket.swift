@@ -54,9 +54,9 @@ enum EventPacket {
 
     /// Where the message lies in a room packet of the shape echo-server
     /// writes, every byte outside the message checked ASCII; nil for any
-    /// other packet (`scan` reads those). Its bytes are the message if
-    /// `isPlainString` says so (`read` asks that only of what follows the
-    /// header, whose hex digits cannot be a quote or a backslash).
+    /// other packet (`scan` reads those). Whether the bytes between are a
+    /// whole string is `read`'s to check: a header of hex digits and 'x'
+    /// padding, so no quote or backslash.
     @inline(__always)
     static func roomMessage(_ base: UnsafeRawPointer, count: Int) -> Range<Int>? {
         var index = sequenceKey.utf8CodeUnitCount
@@ -118,36 +118,28 @@ enum EventPacket {
         return nil
     }
 
-    /// No quote, no backslash and nothing but ASCII in `start..<end`: the
-    /// bytes are the string's value. A word at a time, all in one pass (two
-    /// `memchr` calls were an eighth of the receive path).
+    /// All of `start..<end` is the 'x' padding wsbench sends (which also
+    /// makes it ASCII, with no quote or backslash: the string's value). A
+    /// word at a time, the last bytes in a word that overlaps the one before.
     @inline(__always)
-    static func isPlainString(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) -> Bool {
-        var found: UInt64 = 0
-        @inline(__always) func check(_ offset: Int) {
-            let word = base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-            let quotes = word ^ (ones &* 0x22)
-            let backslashes = word ^ (ones &* 0x5C)
-            // A zero byte in either: its top bit survives (exact for the first one, enough for "any").
-            found |= (quotes &- ones) & ~quotes & tops
-            found |= (backslashes &- ones) & ~backslashes & tops
-            found |= word & tops
+    static func isPadding(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) -> Bool {
+        let padding = ones &* UInt64(TextMessageHeader.padding)
+        guard end &- start >= 8 else {
+            var index = start
+            while index < end {
+                if base.load(fromByteOffset: index, as: UInt8.self) != TextMessageHeader.padding { return false }
+                index &+= 1
+            }
+            return true
         }
+        var different: UInt64 = 0
         var index = start
         while index &+ 8 <= end {
-            check(index)
+            different |= base.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ padding
             index &+= 8
         }
-        if index < end && end &- start >= 8 {
-            check(end &- 8)  // the last bytes, in a word that overlaps the one before
-            return found == 0
-        }
-        while index < end {
-            let byte = base.load(fromByteOffset: index, as: UInt8.self)
-            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte >= 0x80 { return false }
-            index &+= 1
-        }
-        return found == 0
+        if index < end { different |= base.loadUnaligned(fromByteOffset: end &- 8, as: UInt64.self) ^ padding }
+        return different == 0
     }
 
     /// The caller has checked that `text` fits at `offset`. Word by word
@@ -283,19 +275,23 @@ extension EventPacket: HeaderFormat {
     static var countsByTransport: Bool { false }
     static var checksItsText: Bool { true }
 
-    /// The message's header. The room packet's shape is all ASCII when it
-    /// reads (the header's hex, its padding checked here); any other packet
-    /// is first checked to be UTF-8.
+    /// The message's header, when the message is one of wsbench's: its
+    /// header, then 'x' padding, byte for byte as sent. The room packet's
+    /// shape is then all ASCII; any other packet is first checked to be UTF-8.
     @inline(__always)
     static func read(_ payload: UnsafeRawPointer, count: Int) -> MessageHeader.Fields? {
-        if let message = roomMessage(payload, count: count) {
-            guard let fields = TextMessageHeader.read(payload + message.lowerBound, count: message.count),
-                  isPlainString(payload, message.lowerBound + TextMessageHeader.size, message.upperBound) else { return nil }
-            return fields
-        }
+        guard let message = roomMessage(payload, count: count) else { return readAnyShape(payload, count: count) }
+        guard let fields = TextMessageHeader.read(payload + message.lowerBound, count: message.count),
+              isPadding(payload, message.lowerBound &+ TextMessageHeader.size, message.upperBound) else { return nil }
+        return fields
+    }
+
+    private static func readAnyShape(_ payload: UnsafeRawPointer, count: Int) -> MessageHeader.Fields? {
         guard UTF8Validator.isValid(UnsafeRawBufferPointer(start: payload, count: count)),
-              let message = scan(payload, count: count)?.message else { return nil }
-        return TextMessageHeader.read(payload + message.lowerBound, count: message.count)
+              let message = scan(payload, count: count)?.message,
+              let fields = TextMessageHeader.read(payload + message.lowerBound, count: message.count),
+              isPadding(payload, message.lowerBound + TextMessageHeader.size, message.upperBound) else { return nil }
+        return fields
     }
 
     /// A ping wants its pong; a `close` or `disconnect` ends the session;

@@ -138,6 +138,8 @@ final class EventsPacketTests: XCTestCase {
             #"{"seq":1,"type":"ack","ns":"/","room":"a","event":"message","args":[""# + text + #""]}"#,
             #"{"seq":1,"type":"event","ns":"/","room":"a","event":"message","args":[""# + text + #"","more"]}"#,
             #"{"seq":1,"type":"event","ns":"/","room":"a","event":"message","args":[""# + text + #"x","y"]}"#,
+            #"{"seq":1,"type":"event","ns":"/","room":"a","event":"message","args":[""# + text + #"y"]}"#,
+            #"{"type":"event","event":"message","args":[""# + text + #"y"]}"#,
             #"{"seq":1,"type":"event","ns":"/","room":"a","event":"message","args":[""# + text + #"\""]}"#,
             #"{"seq":1,"type":"event","ns":"/","room":"a","event":"message","args":[""# + text + #"\\"]}"#,
             #"{"seq":1,"type":"event","ns":"/","room":"a","event":"message","args":["\u0077"# + text.dropFirst() + #""]}"#,
@@ -251,15 +253,15 @@ final class EventsPacketTests: XCTestCase {
         }
     }
 
-    func testPlainStrings() {
+    func testPadding() {
         for length in 0..<40 {
-            let plain = [UInt8](repeating: UInt8(ascii: "x"), count: length)
-            XCTAssert(plain.withUnsafeBytes { EventPacket.isPlainString($0.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, 0, length) })
+            let padding = [UInt8](repeating: UInt8(ascii: "x"), count: length)
+            XCTAssert(padding.withUnsafeBytes { EventPacket.isPadding($0.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, 0, length) })
             for position in 0..<length {
-                for bad in [UInt8(ascii: "\""), UInt8(ascii: "\\")] {
-                    var text = plain
-                    text[position] = bad
-                    XCTAssertFalse(text.withUnsafeBytes { EventPacket.isPlainString($0.baseAddress!, 0, length) }, "\(bad) at \(position) of \(length)")
+                for other in [UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "y"), 0xF8] {
+                    var text = padding
+                    text[position] = other
+                    XCTAssertFalse(text.withUnsafeBytes { EventPacket.isPadding($0.baseAddress!, 0, length) }, "\(other) at \(position) of \(length)")
                 }
             }
         }
