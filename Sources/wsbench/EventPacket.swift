@@ -1,4 +1,3 @@
-import Glibc
 import WebSocketCodec
 
 /// wsbench's side of the events protocol (README, "The events protocol"):
@@ -7,8 +6,8 @@ import WebSocketCodec
 /// A publisher emits its text message (`TextMessageHeader` and 'x' padding)
 /// as the only argument of event `publish`; a room member gets it back as
 /// the argument of event `message`. The message needs no escaping in a JSON
-/// string, so a receiver finds it between `"args":["` and `"]}` and reads
-/// its header there: no JSON parser, no allocation. The room packet
+/// string, so a receiver finds it between `"args":["` and `"]}`, reads its
+/// header there and checks its padding: no JSON parser, no allocation. The room packet
 /// echo-server writes has one shape, checked in one pass (`roomMessage`),
 /// which also finds every byte of it ASCII, so the receive path need not
 /// check the text frame's UTF-8 first; any other packet (members in another
