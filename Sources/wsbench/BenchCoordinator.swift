@@ -201,7 +201,7 @@ final class BenchCoordinator {
         switch plan.scenario {
         case .echo:
             waitUntil(phase: "drain", deadline: drainDeadline, interruptible: false) { $0.outstandingReplies == 0 }
-        case .broadcast, .sse, .longpoll:
+        case .broadcast, .sse, .longpoll, .events:
             let expected = expectedDeliveries(from: baseline, to: published, receivers: sent.open)
             waitUntil(phase: "drain", deadline: drainDeadline, interruptible: false) { [self] _ in
                 let statistics = snapshot(merging: &latency)
@@ -213,7 +213,7 @@ final class BenchCoordinator {
         _ = onLoops { $0.closeOutLoss(published: published); return 0 }
         let after = snapshot(merging: &latency)
         var byTransport: [TransportWindow] = []
-        if plan.sendsText {
+        if plan.mixesTransports {
             for transport in Transport.allCases {
                 // A lone publisher (on WebSocket) hears nothing: it is not a receiver.
                 let receivers = sent.openByTransport[transport.rawValue] - (transport == .webSocket && plan.publisherCount == 1 ? 1 : 0)

@@ -46,7 +46,7 @@ enum BenchRun {
         switch options.scenario {
         case .connect:
             runConnectStorm(coordinator, &result)
-        case .echo, .broadcast, .sse, .longpoll:
+        case .echo, .broadcast, .sse, .longpoll, .events:
             if options.stepSubscribers != nil {
                 StepMode.run(coordinator, &result)
             } else {

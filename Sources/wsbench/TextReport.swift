@@ -10,7 +10,9 @@ enum TextReport {
         var setup = "  \(options.connections) connections"
         if options.scenario == .broadcast {
             setup += " (\(options.publishers) publishing, all subscribed)"
-        } else if options.scenario.sendsText {
+        } else if options.scenario.speaksEvents {
+            setup += " (\(options.publishers) publishing, all subscribed, events sessions over WebSocket)"
+        } else if options.scenario.mixesTransports {
             let others = options.connections - options.publishers - options.webSocketSubscribers
             setup += " (\(options.publishers) publishing over WebSocket, \(options.webSocketSubscribers) WebSocket subscribers, "
                 + "\(others) \(options.scenario.subscriberTransport.name) subscribers)"
