@@ -22,6 +22,11 @@ public struct BroadcastConfiguration: Sendable {
     /// forgotten, history and counters with it (checked every half of it),
     /// so rooms that clients invent do not pile up. Zero keeps every room.
     public var idleRoomTimeout: Duration = .seconds(300)
+    /// Where rooms are numbered and how they reach other processes; the default is this process alone.
+    public var backend: any RoomBackend = LocalRoomBackend()
+    /// With a backend that numbers elsewhere: messages a room's home loop holds above a gap
+    /// while it fetches what is missing; past it, the gap is given up (counted as missed).
+    public var maxHeldMessages = 10_000
 
     public init() {}
 }
