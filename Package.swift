@@ -4,7 +4,8 @@ import PackageDescription
 // Layers, top to bottom; a module imports only modules above it (see DESIGN.md):
 // CEpoll → Reactor → WebSocketCodec → Broadcast → PushServer → Events → executables;
 // CSQLite → ChatStore (which takes only threads and a semaphore from Reactor).
-// Redis (a client on the Reactor) beside WebSocketCodec.
+// Redis (a client on the Reactor) beside WebSocketCodec; RedisRooms (rooms across
+// nodes, a Broadcast backend on Redis) joins the two, so Broadcast needs no Redis.
 // CZlib is the system zlib (permessage-deflate in WebSocketCodec), a system
 // library, not a package: Debian's zlib1g-dev provides it.
 
@@ -25,6 +26,7 @@ let package = Package(
         .library(name: "WebSocketCodec", targets: ["WebSocketCodec"]),
         .library(name: "Broadcast", targets: ["Broadcast"]),
         .library(name: "Redis", targets: ["Redis"]),
+        .library(name: "RedisRooms", targets: ["RedisRooms"]),
         .library(name: "PushServer", targets: ["PushServer"]),
         .library(name: "Events", targets: ["Events"]),
         .library(name: "ChatStore", targets: ["ChatStore"]),
@@ -39,13 +41,14 @@ let package = Package(
         .target(name: "WebSocketCodec", dependencies: ["CZlib"], swiftSettings: optimized),
         .target(name: "Redis", dependencies: ["Reactor"], swiftSettings: optimized),
         .target(name: "Broadcast", dependencies: ["Reactor", "WebSocketCodec"], swiftSettings: optimized),
+        .target(name: "RedisRooms", dependencies: ["Broadcast", "Redis", "Reactor"], swiftSettings: optimized),
         .target(name: "PushServer", dependencies: ["Reactor", "WebSocketCodec", "Broadcast"], swiftSettings: optimized),
         .target(name: "Events", dependencies: ["PushServer", "Broadcast", "Reactor", "WebSocketCodec"],
                 exclude: ["client.js", "client-module-suffix.js", "embed-client.sh"], swiftSettings: optimized),
         // The system's SQLite (Debian: libsqlite3-dev), not a package dependency.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "ChatStore", dependencies: ["CSQLite", "Reactor"]),
-        .executableTarget(name: "echo-server", dependencies: ["PushServer", "Events"]),
+        .executableTarget(name: "echo-server", dependencies: ["PushServer", "Events", "RedisRooms", "Redis"]),
         .executableTarget(name: "wsbench", dependencies: ["Reactor", "WebSocketCodec"]),
         .executableTarget(name: "push-demo", dependencies: ["PushServer", "Broadcast", "Reactor"]),
         .executableTarget(name: "reactor-bench", dependencies: ["Reactor"], path: "Benchmarks/reactor-bench"),
