@@ -43,6 +43,9 @@ public struct ServerConfiguration: Sendable {
     public var statisticsInterval: Duration = .milliseconds(250)
     /// Longest wait a long-poll may ask for (`wait=`); longer asks are cut to this.
     public var maxPollWait: Duration = .seconds(60)
+    /// With a room backend that numbers elsewhere, `POST /publish` waits for its answer; past
+    /// this it answers 504 (the outcome is unknown). The backend's own timeouts come first.
+    public var publishTimeout: Duration = .seconds(15)
 
     public init() {}
 
