@@ -1,10 +1,14 @@
 import PushServer
+import Redis
+import RedisRooms
 
 /// echo-server's command line.
 struct EchoServerOptions {
     var configuration = ServerConfiguration()
     var publishToken: String?
     var staticDirectory: String?
+    /// Rooms across nodes through this Redis (`--redis`, `--node-id`); nil: this process alone.
+    var redisRooms: RedisRoomsConfiguration?
 
     struct UsageError: Error {
         let message: String
@@ -26,6 +30,10 @@ struct EchoServerOptions {
       --queue-cap BYTES     bytes a room member may have queued before it is closed (1008)
                                                                         default 1048576
       --slow skip           skip messages for a member over the cap instead of closing it
+      --redis URL           rooms span every node started with the same Redis:
+                            redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]     default: this node alone
+      --node-id ID          this node's name in the cluster (letters, digits, . _ -)
+                                                                        default: node-<random hex>
       -h, --help            this text
 
     ws://HOST:PORT/room/NAME[?self=0]  joins room NAME; what it sends goes to the room
@@ -35,11 +43,14 @@ struct EchoServerOptions {
     /events/ws, /events/sse, /events/poll (?room=NAME[&self=0]): the events protocol;
     event "publish" reaches the room as "message". Client: /events/client.js.
     http://HOST:PORT/ serves a page to try the echo in a browser.
+    With --redis, GET /cluster shows the cluster's nodes and rooms.
     """
 
     /// nil when --help was asked.
     static func parse(_ arguments: [String]) throws(UsageError) -> EchoServerOptions? {
         var options = EchoServerOptions()
+        var redisURL: String?
+        var nodeID: String?
         var remaining = arguments[...]
         while let argument = remaining.popFirst() {
             var name = argument
@@ -79,8 +90,19 @@ struct EchoServerOptions {
                 let policy = try value()
                 guard policy == "skip" || policy == "close" else { throw UsageError(message: "--slow takes skip or close, got '\(policy)'") }
                 options.configuration.broadcast.slowSubscriberPolicy = policy == "skip" ? .skip : .close
+            case "--redis": redisURL = try value()
+            case "--node-id": nodeID = try value()
             default: throw UsageError(message: "unknown option \(argument)")
             }
+        }
+        if let redisURL {
+            do {
+                options.redisRooms = try RedisRoomsConfiguration(redis: RedisConfiguration(url: redisURL), nodeID: nodeID)
+            } catch {
+                throw UsageError(message: "--redis \(redisURL.contains("@") ? "URL" : redisURL): \(error.message)")
+            }
+        } else if nodeID != nil {
+            throw UsageError(message: "--node-id names this node in a cluster: it needs --redis")
         }
         return options
     }

@@ -1,4 +1,6 @@
+import Broadcast
 import PushServer
+import RedisRooms
 
 /// echo-server's room mode: `/room/NAME` joins room NAME and publishes every
 /// message it sends there; `?self=0` leaves the sender out of its own messages.
@@ -15,5 +17,20 @@ enum RoomMode {
     static func excludesSelf(_ query: String?) -> Bool {
         guard let query else { return false }
         return query.split(separator: "&").contains("self=0")
+    }
+
+    /// Why a room WebSocket is closed with 1013 (at most 123 bytes).
+    static func closeReason(for error: PublishError) -> String {
+        switch error {
+        case .outcomeUnknown: "publish outcome unknown: Redis was lost; try again later"
+        case .unavailable: "not published: Redis is unavailable; try again later"
+        case .refused: "not published: Redis refused it; try again later"
+        }
+    }
+
+    /// `GET /cluster`: `{"node":"ID","nodes":{...},"rooms":{...}}`.
+    static func clusterJSON(node: String, _ presence: ClusterPresence) -> String {
+        let body = presence.json
+        return "{\"node\":\"\(node)\"," + body.dropFirst()
     }
 }
