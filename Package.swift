@@ -53,6 +53,7 @@ let package = Package(
         .executableTarget(name: "push-demo", dependencies: ["PushServer", "Broadcast", "Reactor"]),
         .executableTarget(name: "reactor-bench", dependencies: ["Reactor"], path: "Benchmarks/reactor-bench"),
         .executableTarget(name: "events-testbed", dependencies: ["Events", "PushServer", "Reactor"], path: "Tests/EventsTestbed"),
+        .executableTarget(name: "room-check", dependencies: ["Reactor", "WebSocketCodec"], path: "Tests/Cluster/RoomCheck"),
         .executableTarget(name: "redis-bench", dependencies: ["Redis", "Reactor"], path: "Benchmarks/redis-bench"),
         .executableTarget(name: "micro-bench", dependencies: ["WebSocketCodec", "Broadcast", "Reactor", "Redis"], path: "Benchmarks/micro-bench"),
         .executableTarget(name: "chatstore-bench", dependencies: ["ChatStore", "Reactor"], path: "Benchmarks/chatstore-bench"),
