@@ -61,6 +61,7 @@ let package = Package(
         .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec", "CZlib"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "Reactor"]),
         .testTarget(name: "BroadcastTests", dependencies: ["Broadcast", "Reactor", "WebSocketCodec"]),
+        .testTarget(name: "RedisRoomsTests", dependencies: ["RedisRooms", "Broadcast", "Reactor"]),
         // Blocking clients the server tests drive by hand.
         .target(name: "TestSupport", dependencies: ["Reactor", "WebSocketCodec"], path: "Tests/TestSupport"),
         .testTarget(name: "PushServerTests", dependencies: ["PushServer", "Broadcast", "Reactor", "WebSocketCodec", "TestSupport"]),

@@ -175,8 +175,9 @@ final class RedisLink {
     // MARK: From Redis
 
     private func received(_ message: RedisPubSubMessage) {
-        guard let room = keys.room(ofChannel: message.channel), listened.contains(room),
-              let (sequence, decoded, exclusion) = RoomMessageCodec.decodePublished(message.payload, localNode: configuration.nodeID) else {
+        guard let room = keys.room(ofChannel: message.channel) else { return counters.malformed += 1 }
+        guard listened.contains(room) else { return }  // sent before our UNSUBSCRIBE took effect
+        guard let (sequence, decoded, exclusion) = RoomMessageCodec.decodePublished(message.payload, localNode: configuration.nodeID) else {
             counters.malformed += 1
             return
         }
