@@ -50,16 +50,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    python3 -c 'import random, socket
-for _ in range(100):
-    port = random.randint(20000, 32000)
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port)); print(port); break
-        except OSError:
-            pass'
-}
+source Tests/lib/server-process.sh  # free_port
 
 REDIS_PORT=$(free_port)
 cat >"$WORK/redis.conf" <<EOF

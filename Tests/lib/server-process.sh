@@ -22,3 +22,15 @@ stop_server() {
     kill -KILL -- "-$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
 }
+
+# free_port: a port in 20000-32000 nothing listens on now (the machine is shared).
+free_port() {
+    python3 -c 'import random, socket
+for _ in range(100):
+    port = random.randint(20000, 32000)
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port)); print(port); break
+        except OSError:
+            pass'
+}
