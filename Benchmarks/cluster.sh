@@ -73,7 +73,7 @@ run() {
         PIDS+=($!)
         pids+=($!)
         check_args+=(--node "127.0.0.1:$port")
-        until curl -sf "http://127.0.0.1:$port/stats" >/dev/null; do sleep 0.1; done
+        until http_get "http://127.0.0.1:$port/stats" >/dev/null; do sleep 0.1; done
     done
     for pid in "${pids[@]}"; do check_args+=(--server-pid "$pid"); done
     echo "=== $name: $nodes node(s), $SUBSCRIBERS subscribers, $MESSAGES messages at $RATE/s" >&2

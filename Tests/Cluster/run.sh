@@ -40,6 +40,9 @@ for tool in echo-server room-check; do
     [[ -x "$BIN/$tool" ]] || { echo "cluster: $BIN/$tool is missing: swift build -c release" >&2; exit 2; }
 done
 
+# Each node holds 1,000 subscribers and more: above a 1,024-descriptor default.
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
 WORK="$(mktemp -d /tmp/fanout-cluster-XXXXXX)"
 PIDS=()
 REDIS_PID=""
@@ -86,7 +89,7 @@ for node in 1 2 3; do
 done
 for port in "${PORTS[@]}"; do
     for _ in $(seq 100); do
-        curl -sf "http://127.0.0.1:$port/stats" >/dev/null && break
+        http_get "http://127.0.0.1:$port/stats" >/dev/null && break
         sleep 0.1
     done
 done
@@ -94,7 +97,7 @@ NODES=()
 for port in "${PORTS[@]}"; do NODES+=(--node "127.0.0.1:$port"); done
 
 backend() {  # backend FIELD PORT: a field of /stats' "backend"
-    curl -sf "http://127.0.0.1:$2/stats" | python3 -c "import json, sys; print(json.load(sys.stdin)['backend']['$1'])"
+    http_get "http://127.0.0.1:$2/stats" | python3 -c "import json, sys; print(json.load(sys.stdin)['backend']['$1'])"
 }
 
 MESSAGES=10000
@@ -112,7 +115,7 @@ echo "=== cluster 3: Redis killed and restarted mid-stream"
 acknowledged() {
     local total=0
     for port in "${PORTS[@]}"; do
-        total=$((total + $(curl -sf "http://127.0.0.1:$port/stats" | python3 -c "import json, sys; print(json.load(sys.stdin)['backend']['publishes']['acknowledged'])")))
+        total=$((total + $(http_get "http://127.0.0.1:$port/stats" | python3 -c "import json, sys; print(json.load(sys.stdin)['backend']['publishes']['acknowledged'])")))
     done
     echo "$total"
 }
