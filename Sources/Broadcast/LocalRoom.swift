@@ -66,6 +66,8 @@ final class LocalRoom {
     var fillRequest: UInt64?
     /// Resumes waiting for the room to be synchronized, or for messages older than its history.
     var waitingReplays: [WaitingReplay] = []
+    /// Found waiting for its synchronization by the last periodic check.
+    var unsynchronizedAtLastCheck = false
 
     var statistics = RoomStatistics()
     /// When anything last happened to the room here (monotonic nanoseconds).

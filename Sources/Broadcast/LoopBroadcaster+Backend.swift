@@ -121,6 +121,24 @@ extension LoopBroadcaster {
         }
     }
 
+    /// How often a loop looks for its rooms left waiting on the backend.
+    static let waitingRoomCheckInterval: UInt64 = 2_000_000_000
+
+    /// Nothing is left held for want of an event to move it: a room still waiting for its
+    /// synchronization since the last check is listened to again (the backend synchronizes it
+    /// again), and a gap with no fill in flight (the fill failed) is asked for again.
+    func checkWaitingRooms() {
+        for case let room? in roomsByIndex where room.listening && room.home == loop.index {
+            guard room.resequencer.isSynchronized else {
+                if room.unsynchronizedAtLastCheck { backend.listen(to: room.name) }
+                room.unsynchronizedAtLastCheck = true
+                continue
+            }
+            room.unsynchronizedAtLastCheck = false
+            if room.fillRequest == nil { apply(room.resequencer.retry(), to: room) }
+        }
+    }
+
     /// Carries out what the resequencer decided.
     private func apply(_ outcome: Resequencer<NumberedMessage>.Outcome, to room: LocalRoom) {
         sequencing.duplicates += outcome.duplicates

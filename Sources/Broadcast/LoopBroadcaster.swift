@@ -78,6 +78,9 @@ public final class LoopBroadcaster {
         if idle > 0 {
             loop.scheduleRepeating(every: max(idle / 2, 10_000_000)) { [unowned self] in forgetIdleRooms(idleFor: idle) }
         }
+        if !numbersLocally {
+            loop.scheduleRepeating(every: Self.waitingRoomCheckInterval) { [unowned self] in checkWaitingRooms() }
+        }
     }
 
     deinit { slices.deallocate() }

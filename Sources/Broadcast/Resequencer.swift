@@ -140,9 +140,17 @@ struct Resequencer<Element> {
     }
 
     /// The fill could not be made (the backend is unavailable): asked again once more arrives,
-    /// or after the next synchronization.
+    /// at the next `retry`, or after the next synchronization.
     mutating func fetchFailed() {
         fillInFlight = nil
+    }
+
+    /// Asks again for what is missing, when no fill is in flight (one failed, and nothing has
+    /// arrived since to ask for it).
+    mutating func retry() -> Outcome {
+        var outcome = Outcome()
+        settle(&outcome)
+        return outcome
     }
 
     /// Releases what follows `last`, gives up a gap held up too long, asks for what is missing.

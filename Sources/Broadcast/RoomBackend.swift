@@ -30,7 +30,8 @@ public protocol RoomBackend: AnyObject, Sendable {
                  completion: PublishCompletion?) -> UInt64?
 
     /// This process has members of `room` now: send its messages to the room's home loop
-    /// here, starting with `.synchronized` (where the room stands). On the home loop.
+    /// here, starting with `.synchronized` (where the room stands). On the home loop. Called
+    /// again while the room is still waiting for `.synchronized`: synchronize it again.
     func listen(to room: String)
 
     /// This process has no member of `room` any more. On the home loop.

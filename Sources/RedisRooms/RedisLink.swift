@@ -119,7 +119,12 @@ final class RedisLink {
     }
 
     private func listen(to room: String) {
-        guard listened.insert(room).inserted, let client else { return }
+        guard let client else { return }
+        guard listened.insert(room).inserted else {
+            // The home loop still waits to know where the room stands: asked again.
+            if client.isUp { synchronize(room) }
+            return
+        }
         client.subscribe([keys.channel(room)])
         // After the SUBSCRIBE on the same connection: every message numbered after the answer arrives.
         if client.isUp { synchronize(room) }
@@ -130,17 +135,30 @@ final class RedisLink {
         client.unsubscribe([keys.channel(room)])
     }
 
-    /// Where the room stands, for its home loop. Unanswerable now (Redis down): the next
-    /// reconnection synchronizes every listened room.
-    private func synchronize(_ room: String) {
+    /// Where the room stands, for its home loop (which holds what arrives until it knows).
+    /// Unanswerable now (Redis down): the next reconnection synchronizes every listened room. An
+    /// error answer (a restarted Redis still loading its data answers LOADING) is asked again shortly.
+    private func synchronize(_ room: String, attempt: Int = 0) {
         try? client?.get(keys.sequence(room)) { [unowned self] result in
-            guard case .success(let value) = result, listened.contains(room) else { return }
-            let last = value.flatMap { RoomMessageCodec.decimal($0) } ?? 0
-            queue(.synchronized(room: room, lastSequence: last), for: room)
+            guard listened.contains(room) else { return }
+            switch result {
+            case .success(let value):
+                let last = value.flatMap { RoomMessageCodec.decimal($0) } ?? 0
+                queue(.synchronized(room: room, lastSequence: last), for: room)
+            case .failure(.server):
+                later(attempt) { [unowned self] in synchronize(room, attempt: attempt + 1) }
+            case .failure:
+                break  // the connection went: synchronized again when it is back
+            }
         }
     }
 
-    private func fetch(_ room: String, after: UInt64, through: UInt64, request: UInt64) {
+    /// Runs `body` after a wait that doubles with `attempt`, from 50 ms to 2 s.
+    private func later(_ attempt: Int, _ body: @escaping () -> Void) {
+        loop.schedule(after: UInt64(min(2_000, 50 << min(attempt, 6))) * 1_000_000, body)
+    }
+
+    private func fetch(_ room: String, after: UInt64, through: UInt64, request: UInt64, attempt: Int = 0) {
         guard let client, through > after else {
             queue(.fetched(room: room, request: request, messages: [], complete: true), for: room)
             return
@@ -163,6 +181,9 @@ final class RedisLink {
                     }
                     counters.fetched += messages.count
                     queue(.fetched(room: room, request: request, messages: messages, complete: entries.count < limit), for: room)
+                case .failure(.server(let error)) where error.code == "LOADING" || error.code == "BUSY":
+                    // A restarted Redis loading its data, or a script running long: asked again shortly.
+                    later(attempt) { [unowned self] in fetch(room, after: after, through: through, request: request, attempt: attempt + 1) }
                 case .failure(let error):
                     queue(.fetchFailed(room: room, request: request, reason: "\(error)"), for: room)
                 }

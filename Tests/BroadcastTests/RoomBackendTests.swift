@@ -226,6 +226,30 @@ final class RoomBackendTests: XCTestCase {
         XCTAssertEqual(harness.on(0) { _, sink in sink.received[other]?.messages }, ["mine", "theirs"])
     }
 
+    /// Nothing waits forever on an answer that did not come: a room left unsynchronized is
+    /// listened to again, and a gap whose fill failed is asked for again, by the periodic check.
+    func testARoomLeftWaitingIsAskedForAgain() throws {
+        let (harness, backend) = try harness(loops: 1)
+        let member = ConnectionID(slot: 1, generation: 1)
+        harness.on(0) { rooms, _ in _ = rooms.subscribe(member, to: "stuck") }
+        harness.settle()
+        XCTAssertEqual(backend.listened.withLock { $0 }, ["stuck"])
+        // The backend's answer to the listen was lost (Redis answered LOADING, say).
+        XCTAssertTrue(waitUntil(seconds: 10) { backend.listened.withLock { $0.count } >= 2 }, "listened to again")
+        backend.send([.synchronized(room: "stuck", lastSequence: 0), backend.message("stuck", 1, "m1"), backend.message("stuck", 3, "m3")],
+                     for: "stuck")
+        harness.settle()
+        let first = try XCTUnwrap(backend.fetches.withLock { $0.first })
+        backend.send([.fetchFailed(room: "stuck", request: first.request, reason: "LOADING")], for: "stuck")
+        XCTAssertTrue(waitUntil(seconds: 10) { backend.fetches.withLock { $0.count } >= 2 }, "the fill is asked for again")
+        let again = try XCTUnwrap(backend.fetches.withLock { $0.last })
+        XCTAssertEqual([again.after, again.through], [1, 2])
+        backend.send([.fetched(room: "stuck", request: again.request, messages: backend.numbered("stuck", 2...2), complete: true)],
+                     for: "stuck")
+        harness.settle()
+        XCTAssertEqual(harness.on(0) { _, sink in sink.received[member]?.messages }, ["m1", "m2", "m3"])
+    }
+
     /// The backend restarted without its data: the room starts over and its history goes.
     func testARoomStartsOverWhenTheBackendWentBack() throws {
         let (harness, backend) = try harness(loops: 1)
