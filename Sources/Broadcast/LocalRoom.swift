@@ -68,6 +68,8 @@ final class LocalRoom {
     var waitingReplays: [WaitingReplay] = []
     /// Found waiting for its synchronization by the last periodic check.
     var unsynchronizedAtLastCheck = false
+    /// The fill found in flight by the last periodic check: still in flight at the next, it is taken for lost.
+    var fillRequestAtLastCheck: UInt64?
 
     var statistics = RoomStatistics()
     /// When anything last happened to the room here (monotonic nanoseconds).

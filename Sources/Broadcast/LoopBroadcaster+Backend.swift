@@ -37,6 +37,8 @@ struct WaitingReplay {
     let after: UInt64
     /// The fetch in flight for it, once asked, and the range it covers.
     var request: UInt64?
+    /// The fetch found in flight by the last periodic check.
+    var requestAtLastCheck: UInt64?
     var through: UInt64 = 0
     /// What came so far (a backend may answer a long range in parts).
     var fetched: [NumberedMessage] = []
@@ -126,7 +128,9 @@ extension LoopBroadcaster {
 
     /// Nothing is left held for want of an event to move it: a room still waiting for its
     /// synchronization since the last check is listened to again (the backend synchronizes it
-    /// again), and a gap with no fill in flight (the fill failed) is asked for again.
+    /// again); a fill, or a resume's fetch, still unanswered since the last check is taken for
+    /// lost and asked again (a late answer is then ignored); a gap with no fill in flight (the
+    /// fill failed) is asked for again.
     func checkWaitingRooms() {
         for case let room? in roomsByIndex where room.listening && room.home == loop.index {
             guard room.resequencer.isSynchronized else {
@@ -135,7 +139,20 @@ extension LoopBroadcaster {
                 continue
             }
             room.unsynchronizedAtLastCheck = false
+            if let request = room.fillRequest, request == room.fillRequestAtLastCheck {
+                room.fillRequest = nil
+                room.resequencer.fetchFailed()
+            }
+            room.fillRequestAtLastCheck = room.fillRequest
             if room.fillRequest == nil { apply(room.resequencer.retry(), to: room) }
+            for index in room.waitingReplays.indices {
+                let waiting = room.waitingReplays[index]
+                if let request = waiting.request, request == waiting.requestAtLastCheck {
+                    room.waitingReplays[index].fetched = []
+                    askForOlder(room, &room.waitingReplays[index], after: waiting.after)
+                }
+                room.waitingReplays[index].requestAtLastCheck = room.waitingReplays[index].request
+            }
         }
     }
 
@@ -195,7 +212,7 @@ extension LoopBroadcaster {
     }
 
     /// Asks for the messages after `after` that the history no longer (or does not yet) hold.
-    private func askForOlder(_ room: LocalRoom, _ waiting: inout WaitingReplay, after: UInt64) {
+    func askForOlder(_ room: LocalRoom, _ waiting: inout WaitingReplay, after: UInt64) {
         nextRequest += 1
         waiting.request = nextRequest
         waiting.through = (room.history.oldestSequence ?? room.lastSequence + 1) - 1

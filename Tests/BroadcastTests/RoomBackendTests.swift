@@ -227,7 +227,8 @@ final class RoomBackendTests: XCTestCase {
     }
 
     /// Nothing waits forever on an answer that did not come: a room left unsynchronized is
-    /// listened to again, and a gap whose fill failed is asked for again, by the periodic check.
+    /// listened to again, a gap whose fill failed or was never answered is asked for again, by
+    /// the periodic check.
     func testARoomLeftWaitingIsAskedForAgain() throws {
         let (harness, backend) = try harness(loops: 1)
         let member = ConnectionID(slot: 1, generation: 1)
@@ -248,6 +249,16 @@ final class RoomBackendTests: XCTestCase {
                      for: "stuck")
         harness.settle()
         XCTAssertEqual(harness.on(0) { _, sink in sink.received[member]?.messages }, ["m1", "m2", "m3"])
+        // A fill whose answer never comes (lost with its connection, say) is asked again.
+        backend.send([backend.message("stuck", 5, "m5")], for: "stuck")
+        XCTAssertTrue(waitUntil { backend.fetches.withLock { $0.count } == 3 })
+        XCTAssertTrue(waitUntil(seconds: 10) { backend.fetches.withLock { $0.count } >= 4 }, "the unanswered fill is asked again")
+        let last = try XCTUnwrap(backend.fetches.withLock { $0.last })
+        XCTAssertEqual([last.after, last.through], [3, 4])
+        backend.send([.fetched(room: "stuck", request: last.request, messages: backend.numbered("stuck", 4...4), complete: true)],
+                     for: "stuck")
+        harness.settle()
+        XCTAssertEqual(harness.on(0) { _, sink in sink.received[member]?.messages }, ["m1", "m2", "m3", "m4", "m5"])
     }
 
     /// The backend restarted without its data: the room starts over and its history goes.

@@ -129,6 +129,8 @@ acknowledged() {
     done
     echo "$total"
 }
+# Some data, so that the restarted Redis spends a while loading it (answering LOADING), as a real one does.
+redis-cli -p "$REDIS_PORT" eval "for i = 1, 200000 do redis.call('SET', 'pad:' .. i, 'xxxxxxxxxxxxxxxx') end return 1" 0 >/dev/null
 BEFORE=$(acknowledged)
 "$BIN/room-check" "${NODES[@]}" --room outage --subscribers 200 --publishers 2 --messages 4000 --rate 400 \
     --token "$TOKEN" --threads 2 --drain-timeout 60 --json "$WORK/outage.json" &
