@@ -5,7 +5,8 @@ import PackageDescription
 // CEpoll, COpenSSL → Reactor → WebSocketCodec → Broadcast → PushServer → Events → executables;
 // CSQLite → ChatStore (which takes only threads and a semaphore from Reactor);
 // Events + ChatStore → Chat (the chat room and friend chat) → chat-server.
-// Redis (a client on the Reactor) beside WebSocketCodec.
+// Redis (a client on the Reactor) beside WebSocketCodec; RedisRooms (rooms across
+// nodes, a Broadcast backend on Redis) joins the two, so Broadcast needs no Redis.
 // CZlib is the system zlib (permessage-deflate in WebSocketCodec), a system
 // library, not a package: Debian's zlib1g-dev provides it.
 
@@ -26,6 +27,7 @@ let package = Package(
         .library(name: "WebSocketCodec", targets: ["WebSocketCodec"]),
         .library(name: "Broadcast", targets: ["Broadcast"]),
         .library(name: "Redis", targets: ["Redis"]),
+        .library(name: "RedisRooms", targets: ["RedisRooms"]),
         .library(name: "PushServer", targets: ["PushServer"]),
         .library(name: "Events", targets: ["Events"]),
         .library(name: "ChatStore", targets: ["ChatStore"]),
@@ -43,6 +45,7 @@ let package = Package(
         .target(name: "WebSocketCodec", dependencies: ["CZlib"], swiftSettings: optimized),
         .target(name: "Redis", dependencies: ["Reactor"], swiftSettings: optimized),
         .target(name: "Broadcast", dependencies: ["Reactor", "WebSocketCodec"], swiftSettings: optimized),
+        .target(name: "RedisRooms", dependencies: ["Broadcast", "Redis", "Reactor"], swiftSettings: optimized),
         .target(name: "PushServer", dependencies: ["Reactor", "WebSocketCodec", "Broadcast"], swiftSettings: optimized),
         .target(name: "Events", dependencies: ["PushServer", "Broadcast", "Reactor", "WebSocketCodec"],
                 exclude: ["client.js", "client-module-suffix.js", "embed-client.sh"], swiftSettings: optimized),
@@ -52,12 +55,13 @@ let package = Package(
         // The chat room and friend chat: Events for the wire, ChatStore for keeping.
         .target(name: "Chat", dependencies: ["Events", "ChatStore", "PushServer", "Reactor", "WebSocketCodec"],
                 exclude: ["chat.html", "embed-page.sh"], swiftSettings: optimized),
-        .executableTarget(name: "echo-server", dependencies: ["PushServer", "Events"]),
+        .executableTarget(name: "echo-server", dependencies: ["PushServer", "Events", "RedisRooms", "Redis"]),
         .executableTarget(name: "wsbench", dependencies: ["Reactor", "WebSocketCodec"]),
         .executableTarget(name: "push-demo", dependencies: ["PushServer", "Broadcast", "Reactor"]),
         .executableTarget(name: "chat-server", dependencies: ["Chat", "ChatStore", "PushServer", "Reactor"]),
         .executableTarget(name: "reactor-bench", dependencies: ["Reactor"], path: "Benchmarks/reactor-bench"),
         .executableTarget(name: "events-testbed", dependencies: ["Events", "PushServer", "Reactor"], path: "Tests/EventsTestbed"),
+        .executableTarget(name: "room-check", dependencies: ["Reactor", "WebSocketCodec"], path: "Tests/Cluster/RoomCheck"),
         .executableTarget(name: "redis-bench", dependencies: ["Redis", "Reactor"], path: "Benchmarks/redis-bench"),
         .executableTarget(name: "micro-bench", dependencies: ["WebSocketCodec", "Broadcast", "Reactor", "Redis", "COpenSSL"],
                           path: "Benchmarks/micro-bench"),
@@ -67,6 +71,7 @@ let package = Package(
         .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec", "CZlib"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "Reactor"]),
         .testTarget(name: "BroadcastTests", dependencies: ["Broadcast", "Reactor", "WebSocketCodec"]),
+        .testTarget(name: "RedisRoomsTests", dependencies: ["RedisRooms", "Broadcast", "Reactor"]),
         // Blocking clients the server tests drive by hand.
         .target(name: "TestSupport", dependencies: ["Reactor", "WebSocketCodec"], path: "Tests/TestSupport"),
         .testTarget(name: "PushServerTests", dependencies: ["PushServer", "Broadcast", "Reactor", "WebSocketCodec", "TestSupport"]),

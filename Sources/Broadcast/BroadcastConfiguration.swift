@@ -24,6 +24,11 @@ public struct BroadcastConfiguration: Sendable {
     public var idleRoomTimeout: Duration = .seconds(300)
     /// Options of rooms known before start (`Broadcaster.setOptions` sets them later).
     public var roomOptions: [String: RoomOptions] = [:]
+    /// Where rooms are numbered and how they reach other processes; the default is this process alone.
+    public var backend: any RoomBackend = LocalRoomBackend()
+    /// With a backend that numbers elsewhere: messages a room's home loop holds above a gap
+    /// while it fetches what is missing; past it, the gap is given up (counted as missed).
+    public var maxHeldMessages = 10_000
 
     public init() {}
 }

@@ -9,6 +9,8 @@ public final class Broadcaster: Sendable {
     public let configuration: BroadcastConfiguration
     /// The wire formats messages are encoded in, each by its encoder.
     public let formats: WireFormatRegistry
+    /// Where rooms are numbered (`configuration.backend`).
+    public let backend: any RoomBackend
     let loopCount: Int
     private let registry = PartRegistry()
 
@@ -17,6 +19,7 @@ public final class Broadcaster: Sendable {
         self.group = group
         self.configuration = configuration
         self.formats = formats
+        backend = configuration.backend
         loopCount = group.loops.count
         let made = Mutex<[Int: LoopBound<LoopBroadcaster>]>([:])
         group.onEveryLoop { loop in
@@ -24,6 +27,7 @@ public final class Broadcaster: Sendable {
             made.withLock { $0[loop.index] = LoopBound(part, loop: loop) }
         }
         registry.parts = made.withLock { parts in (0..<loopCount).map { parts[$0]! } }
+        backend.attach(to: self)
     }
 
     /// The broadcaster's part on `loop`; use it there only.
@@ -42,9 +46,36 @@ public final class Broadcaster: Sendable {
         part.loop.execute { body(part.value) }
     }
 
-    /// Publishes from any thread (a backend feeding a ticker, say).
-    public func publish(_ message: BroadcastMessage, to room: String, excluding exclusion: Exclusion = Exclusion()) {
-        post(to: homeLoop(of: room)) { $0.publish(message, to: room, excluding: exclusion) }
+    /// Publishes from any thread (a backend feeding a ticker, say). `completion` runs on the room's home loop.
+    public func publish(_ message: BroadcastMessage, to room: String, excluding exclusion: Exclusion = Exclusion(),
+                        completion: PublishCompletion? = nil) {
+        post(to: homeLoop(of: room)) { $0.publish(message, to: room, excluding: exclusion, completion: completion) }
+    }
+
+    /// For a backend that numbers rooms elsewhere: hands `events` to loop `index` (the home loop
+    /// of their rooms, `homeLoop(of:)`), which handles them in order. From any thread.
+    public func handle(_ events: [RoomBackendEvent], onLoop index: Int) {
+        post(to: index) { $0.handle(events) }
+    }
+
+    /// Runs `body` with every loop's part, on that loop, and hands what they returned (by loop
+    /// index) to `then`, on the loop that answered last. Never waits: usable from a loop.
+    public func gather<Value: Sendable>(_ body: @escaping @Sendable (LoopBroadcaster) -> Value,
+                                        then: @escaping @Sendable ([Value]) -> Void) {
+        let registry = registry
+        let count = loopCount
+        let gathered = Mutex<[Int: Value]>([:])
+        for index in 0..<count {
+            let part = registry.parts[index]
+            part.loop.execute {
+                let value = body(part.value)
+                let all = gathered.withLock { results -> [Value]? in
+                    results[index] = value
+                    return results.count == count ? (0..<count).map { results[$0]! } : nil
+                }
+                if let all { then(all) }
+            }
+        }
     }
 
     /// Sets what every member of `room` gets (conflation), on every loop,
@@ -65,21 +96,8 @@ public final class Broadcaster: Sendable {
     /// returns, by loop index. Unlike `statistics()` it does not block, so a
     /// task on a loop can await it.
     public func collect<Value: Sendable>(_ body: @escaping @Sendable (LoopBroadcaster) -> Value) async -> [Value] {
-        let registry = registry
-        let count = loopCount
-        let gathered = Mutex<[Int: Value]>([:])
-        return await withCheckedContinuation { continuation in
-            for index in 0..<count {
-                let part = registry.parts[index]
-                part.loop.execute {
-                    let value = body(part.value)
-                    let all = gathered.withLock { results -> [Value]? in
-                        results[index] = value
-                        return results.count == count ? (0..<count).map { results[$0]! } : nil
-                    }
-                    if let all { continuation.resume(returning: all) }
-                }
-            }
+        await withCheckedContinuation { continuation in
+            gather(body) { continuation.resume(returning: $0) }
         }
     }
 

@@ -50,11 +50,29 @@ struct History {
         case gapTooOld(oldestAvailable: UInt64?)
     }
 
+    /// Whether every message after `sequence` is held, given the room's last assigned sequence.
+    func covers(after sequence: UInt64, lastAssigned: UInt64) -> Bool {
+        sequence >= lastAssigned || oldestSequence.map { $0 <= sequence + 1 } ?? false
+    }
+
     /// The messages after `sequence`, given the room's last assigned sequence.
     func messages(after sequence: UInt64, lastAssigned: UInt64) -> Replay {
         if sequence >= lastAssigned { return .messages([]) }
-        guard let oldest = oldestSequence, oldest <= sequence + 1 else { return .gapTooOld(oldestAvailable: oldestSequence) }
-        let first = head + Int(sequence + 1 - oldest)
-        return .messages(Array(entries[first...]))
+        guard covers(after: sequence, lastAssigned: lastAssigned) else { return .gapTooOld(oldestAvailable: oldestSequence) }
+        // Searched, not computed: with a backend that numbers elsewhere, a room's sequence may skip
+        // numbers this process never got.
+        var low = head, high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            if entries[middle].sequence <= sequence { low = middle + 1 } else { high = middle }
+        }
+        return .messages(Array(entries[low...]))
+    }
+
+    /// Forgets every message (the room started over).
+    mutating func removeAll() {
+        entries.removeAll()
+        head = 0
+        bytes = 0
     }
 }

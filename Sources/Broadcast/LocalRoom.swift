@@ -70,21 +70,39 @@ final class LocalRoom {
     /// The formats some member uses somewhere: each message is encoded in these.
     var formats = WireFormats()
 
+    // On the home loop only, with a backend that numbers elsewhere.
+    /// This process listens to the room through the backend: it has members.
+    var listening = false
+    var resequencer: Resequencer<NumberedMessage>
+    /// The request number of the fill the resequencer asked for.
+    var fillRequest: UInt64?
+    /// Resumes waiting for the room to be synchronized, or for messages older than its history.
+    var waitingReplays: [WaitingReplay] = []
+    /// Found waiting for its synchronization by the last periodic check.
+    var unsynchronizedAtLastCheck = false
+    /// The fill found in flight by the last periodic check: still in flight at the next, it is taken for lost.
+    var fillRequestAtLastCheck: UInt64?
+
     var statistics = RoomStatistics()
     /// When anything last happened to the room here (monotonic nanoseconds).
     var lastActive: UInt64 = 0
 
     /// Nothing here needs the room: no member, no resume, nothing to deliver
-    /// or seal, no other loop to send to.
+    /// or seal, no other loop to send to, nothing listened to.
     var isUnused: Bool {
         memberCount == 0 && floors.isEmpty && pending.isEmpty && builder == nil && remoteLoops.isEmpty
+            && !listening && waitingReplays.isEmpty
     }
 
-    init(name: String, index: UInt32, home: Int, history: History, formatCount: Int) {
+    /// Members on any loop of this process (on the home loop, which knows the others).
+    var hasMembersAnywhere: Bool { memberCount > 0 || !remoteLoops.isEmpty }
+
+    init(name: String, index: UInt32, home: Int, history: History, formatCount: Int, maxHeld: Int) {
         self.name = name
         self.index = index
         self.home = home
         self.history = history
+        resequencer = Resequencer(maxHeld: maxHeld)
         lists = [MemberList](repeating: MemberList(), count: formatCount)
     }
 

@@ -14,6 +14,13 @@ public final class LoopBroadcaster {
     public let loop: EventLoop
     let configuration: BroadcastConfiguration
     unowned let group: Broadcaster
+    /// Numbers rooms (this process, or a backend that spans processes); `numbersLocally` is its answer, kept.
+    let backend: any RoomBackend
+    let numbersLocally: Bool
+    /// Numbers the fetches this loop asks the backend for.
+    var nextRequest: UInt64 = 0
+    /// What putting the backend's messages in order found, on this loop's home rooms.
+    public internal(set) var sequencing = SequencingStatistics()
 
     /// The broadcaster this is a part of (every loop's).
     public var broadcaster: Broadcaster { group }
@@ -67,12 +74,15 @@ public final class LoopBroadcaster {
         let room: String
         let message: BroadcastMessage
         let exclusion: Exclusion
+        let completion: PublishCompletion?
     }
 
     init(loop: EventLoop, group: Broadcaster, configuration: BroadcastConfiguration) {
         self.loop = loop
         self.group = group
         self.configuration = configuration
+        backend = configuration.backend
+        numbersLocally = configuration.backend.numbersLocally
         forwards = Array(repeating: [], count: group.loopCount)
         outgoing = Array(repeating: [], count: group.loopCount)
         roomOptions = configuration.roomOptions
@@ -82,6 +92,9 @@ public final class LoopBroadcaster {
         let idle = configuration.idleRoomTimeout.nanoseconds
         if idle > 0 {
             loop.scheduleRepeating(every: max(idle / 2, 10_000_000)) { [unowned self] in forgetIdleRooms(idleFor: idle) }
+        }
+        if !numbersLocally {
+            loop.scheduleRepeating(every: Self.waitingRoomCheckInterval) { [unowned self] in checkWaitingRooms() }
         }
     }
 
@@ -116,7 +129,7 @@ public final class LoopBroadcaster {
         let room = LocalRoom(
             name: name, index: index, home: group.homeLoop(of: name),
             history: History(maxCount: configuration.historyCount, maxBytes: configuration.historyBytes),
-            formatCount: group.formats.count)
+            formatCount: group.formats.count, maxHeld: configuration.maxHeldMessages)
         room.lastActive = loop.now
         room.conflates = roomOptions[name]?.conflate ?? false
         roomsByName[name] = room
@@ -184,6 +197,7 @@ public final class LoopBroadcaster {
         if !options.isDefault { room.options[connection] = options }
         if room.home == loop.index {
             room.formats.insert(format)
+            if !numbersLocally { listenIfNeeded(room) }
         } else if formatIsNewHere {
             let origin = loop.index
             group.post(to: room.home) { $0.interest(in: name, from: origin, format: format) }
@@ -200,9 +214,10 @@ public final class LoopBroadcaster {
             } else {
                 let origin = loop.index
                 group.post(to: room.home) { home in
-                    let answer = home.replay(name, after: sequence)
-                    home.group.post(to: origin) {
-                        $0.finishResume(name, connection, format, answer, formerly: formerly, replayEveryCopy: replayEveryCopy, resumed)
+                    home.replay(name, after: sequence) { answer in
+                        home.group.post(to: origin) {
+                            $0.finishResume(name, connection, format, answer, formerly: formerly, replayEveryCopy: replayEveryCopy, resumed)
+                        }
                     }
                 }
             }
@@ -218,6 +233,8 @@ public final class LoopBroadcaster {
         if room.memberCount == 0 && room.home != loop.index {
             let name = room.name, origin = loop.index
             group.post(to: room.home) { $0.noInterest(in: name, from: origin) }
+        } else if room.memberCount == 0 && !numbersLocally {
+            stopListeningIfUnneeded(room)
         }
     }
 
@@ -226,16 +243,29 @@ public final class LoopBroadcaster {
         let room = room(named: name)
         room.remoteLoops.insert(origin)
         room.formats.insert(format)
+        if !numbersLocally { listenIfNeeded(room) }
     }
 
     /// On the home loop: another loop lost its last member.
     private func noInterest(in name: String, from origin: Int) {
-        roomsByName[name]?.remoteLoops.remove(origin)
+        guard let room = roomsByName[name] else { return }
+        room.remoteLoops.remove(origin)
+        if !numbersLocally { stopListeningIfUnneeded(room) }
     }
 
-    /// On the home loop: the history after `sequence`, as batches and indices.
-    private func replay(_ name: String, after sequence: UInt64) -> ReplayAnswer {
+    /// On the home loop: the history after `sequence`, as batches and indices, to `answer`: at
+    /// once from this loop's history, or, with a backend that numbers elsewhere, once the room
+    /// is synchronized and what is older than the history has been fetched.
+    func replay(_ name: String, after sequence: UInt64, answer: @escaping (ReplayAnswer) -> Void) {
         let room = room(named: name)
+        guard numbersLocally || room.resequencer.isSynchronized && room.history.covers(after: sequence, lastAssigned: room.lastSequence) else {
+            return replayFromBackend(room, after: sequence, answer: answer)
+        }
+        answer(localReplay(room, after: sequence))
+    }
+
+    /// The history after `sequence`, from this loop's history alone.
+    func localReplay(_ room: LocalRoom, after sequence: UInt64) -> ReplayAnswer {
         // What is still in the open batch is delivered with it, after the replay.
         sealOpenBatch(room)
         switch room.history.messages(after: sequence, lastAssigned: room.lastSequence) {
@@ -254,8 +284,8 @@ public final class LoopBroadcaster {
     }
 
     /// Back on the member's loop: send the replay, then let new messages through.
-    private func finishResume(_ name: String, _ connection: ConnectionID, _ format: WireFormat, _ answer: ReplayAnswer,
-                              formerly: SubscriberID?, replayEveryCopy: Bool, _ resumed: (@Sendable (ResumeResult) -> Void)?) {
+    func finishResume(_ name: String, _ connection: ConnectionID, _ format: WireFormat, _ answer: ReplayAnswer,
+                      formerly: SubscriberID?, replayEveryCopy: Bool, _ resumed: (@Sendable (ResumeResult) -> Void)?) {
         guard let room = roomsByName[name], room.floors[connection] != nil, let sink = sink(for: format) else { return }  // left meanwhile
         room.floors[connection] = answer.lastSequence
         let me = SubscriberID(loop: loop.index, connection: connection)
@@ -291,14 +321,38 @@ public final class LoopBroadcaster {
     // MARK: Publishing
 
     /// Publishes to one room. The message is encoded once per format, on the room's home loop.
-    public func publish(_ message: BroadcastMessage, to name: String, excluding exclusion: Exclusion = Exclusion()) {
+    /// `completion`, when given, gets the sequence the message was numbered with, or why it was
+    /// not published (a backend that spans processes may be unavailable), on this loop.
+    public func publish(_ message: BroadcastMessage, to name: String, excluding exclusion: Exclusion = Exclusion(),
+                        completion: PublishCompletion? = nil) {
         loop.assertInLoop()
         let home = group.homeLoop(of: name)
+        let completion = completion.map(answeredHere)
         if home == loop.index {
-            append(message, to: room(named: name), exclusion: exclusion)
+            submit(message, to: room(named: name), exclusion: exclusion, completion: completion)
         } else {
-            forwards[home].append(Forward(room: name, message: message, exclusion: exclusion))
+            forwards[home].append(Forward(room: name, message: message, exclusion: exclusion, completion: completion))
         }
+    }
+
+    /// Whether a publish is numbered in this process (and so cannot fail). When false, a publish
+    /// waits for a backend that spans processes: its completion says how it went.
+    public var publishesAreNumberedHere: Bool { numbersLocally }
+
+    /// `completion`, made to run on this loop whichever thread answers.
+    private func answeredHere(_ completion: @escaping PublishCompletion) -> PublishCompletion {
+        let loop = loop
+        return { result in
+            if loop.inEventLoop { completion(result) } else { loop.execute { completion(result) } }
+        }
+    }
+
+    /// On the home loop: numbered here and appended, or handed to the backend.
+    private func submit(_ message: BroadcastMessage, to room: LocalRoom, exclusion: Exclusion, completion: PublishCompletion?) {
+        guard let sequence = backend.publish(message, to: room.name, excluding: exclusion, after: room.lastSequence,
+                                             completion: completion) else { return }
+        append(message, to: room, exclusion: exclusion)
+        completion?(.success(sequence))
     }
 
     /// Publishes to several rooms; a member of more than one gets it once (from the first of them).
@@ -311,7 +365,7 @@ public final class LoopBroadcaster {
     }
 
     /// On the home loop: sequence and encode into the room's open batch.
-    private func append(_ message: BroadcastMessage, to room: LocalRoom, exclusion: Exclusion) {
+    func append(_ message: BroadcastMessage, to room: LocalRoom, exclusion: Exclusion) {
         if let builder = room.builder, !builder.fits(message) || builder.formats != room.formats { sealOpenBatch(room) }
         if room.builder == nil {
             let needed = BatchBuilder.largestEncoding(of: message, formats: room.formats, encoders: group.formats)
@@ -328,7 +382,7 @@ public final class LoopBroadcaster {
     }
 
     /// The loop's compressor when `formats` has the permessage-deflate format, made on first use.
-    private func compressor(for formats: WireFormats) -> DeflateFrameEncoder? {
+    func compressor(for formats: WireFormats) -> DeflateFrameEncoder? {
         guard let deflate = group.formats.deflate, formats.contains(deflate) else { return nil }
         if let compressor { return compressor }
         let made = (group.formats.encoder(deflate) as! WebSocketDeflateEncoder).makeCompressor()
@@ -337,7 +391,7 @@ public final class LoopBroadcaster {
     }
 
     /// On the home loop: close the room's open batch, record it, and route it.
-    private func sealOpenBatch(_ room: LocalRoom) {
+    func sealOpenBatch(_ room: LocalRoom) {
         guard let builder = room.builder, !builder.isEmpty else { return }
         room.builder = nil
         let batch = builder.seal()
@@ -369,7 +423,8 @@ public final class LoopBroadcaster {
             forwards[home] = []
             group.post(to: home) { broadcaster in
                 for forward in list {
-                    broadcaster.append(forward.message, to: broadcaster.room(named: forward.room), exclusion: forward.exclusion)
+                    broadcaster.submit(forward.message, to: broadcaster.room(named: forward.room), exclusion: forward.exclusion,
+                                       completion: forward.completion)
                 }
             }
         }
@@ -388,8 +443,10 @@ public final class LoopBroadcaster {
             let resumes = localResumes
             localResumes = []
             for resume in resumes {
-                finishResume(resume.room, resume.connection, resume.format, replay(resume.room, after: resume.after),
-                             formerly: resume.formerly, replayEveryCopy: resume.replayEveryCopy, resume.resumed)
+                replay(resume.room, after: resume.after) { [unowned self] answer in
+                    finishResume(resume.room, resume.connection, resume.format, answer,
+                                 formerly: resume.formerly, replayEveryCopy: resume.replayEveryCopy, resume.resumed)
+                }
             }
         }
         for (destination, list) in outgoing.enumerated() where !list.isEmpty {

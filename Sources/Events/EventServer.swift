@@ -85,12 +85,12 @@ public final class EventServer: SessionDelegate, Sendable {
     }
 
     /// Publishes from wherever the caller is: a loop's own part, or posted to the room's home.
-    func publish(_ message: BroadcastMessage, to room: String, excluding exclusion: Exclusion) {
+    func publish(_ message: BroadcastMessage, to room: String, excluding exclusion: Exclusion, completion: PublishCompletion? = nil) {
         let broadcaster = broadcaster
         if let part = broadcaster.currentPart {
-            part.publish(message, to: room, excluding: exclusion)
+            part.publish(message, to: room, excluding: exclusion, completion: completion)
         } else {
-            broadcaster.publish(message, to: room, excluding: exclusion)
+            broadcaster.publish(message, to: room, excluding: exclusion, completion: completion)
         }
     }
 

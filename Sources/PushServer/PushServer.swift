@@ -192,9 +192,12 @@ public final class PushServer: Sendable {
         board.total()
     }
 
-    /// The snapshot as JSON: `{"server":{...},"rooms":{"NAME":{...}}}`.
+    /// The snapshot as JSON: `{"server":{...},"rooms":{"NAME":{...}}}`, and `"backend":{...}`
+    /// with a room backend that spans processes.
     public func statisticsJSON() -> String {
         let (server, rooms) = statisticsSnapshot()
+        // A room backend that spans processes says how it is (Redis: connected, outages...).
+        let backend = broadcaster?.backend.statusJSON().map { ",\"backend\":\($0)" } ?? ""
         let roomEntries = rooms.keys.sorted().map { name in
             let room = rooms[name]!
             let quoted = String(decoding: JSONString.quoted(Array(name.utf8)), as: UTF8.self)
@@ -208,7 +211,7 @@ public final class PushServer: Sendable {
             + "\"slowSubscriberEvictions\":\(server.slowSubscriberEvictions),\"httpResponses\":\(server.httpResponses),"
             + "\"connections\":\(server.connections),\"queuedBytes\":\(server.queuedBytes),\"timers\":\(server.timers),"
             + "\"sessionsOpened\":\(server.sessionsOpened),\"openSessions\":\(server.openSessions),\"movedRequests\":\(server.movedRequests)},"
-            + "\"rooms\":{\(roomEntries.joined(separator: ","))}}"
+            + "\"rooms\":{\(roomEntries.joined(separator: ","))}\(backend)}"
     }
 }
 

@@ -56,6 +56,9 @@ public struct ServerConfiguration: Sendable {
     /// permessage-deflate (RFC 7692) on every WebSocket route: what the server accepts of the
     /// clients' offers. nil: not offered (the `Sec-WebSocket-Extensions` header is not read).
     public var deflate: PerMessageDeflate.ServerPolicy?
+    /// With a room backend that numbers elsewhere, `POST /publish` waits for its answer; past
+    /// this it answers 504 (the outcome is unknown). The backend's own timeouts come first.
+    public var publishTimeout: Duration = .seconds(15)
 
     public init() {}
 

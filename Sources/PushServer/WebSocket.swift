@@ -115,8 +115,10 @@ public struct WebSocket {
 
     /// Publishes to a room (the sender need not be a member). With
     /// `includeSelf: false`, the sender does not get its own message.
-    public func publish(_ message: BroadcastMessage, to room: String, includeSelf: Bool = true) {
-        handler.rooms.publish(message, to: room, excluding: Exclusion(subscriber: includeSelf ? nil : subscriberID))
+    /// `completion` (on this socket's loop) says how it went: with a room
+    /// backend that spans processes a publish can fail.
+    public func publish(_ message: BroadcastMessage, to room: String, includeSelf: Bool = true, completion: PublishCompletion? = nil) {
+        handler.rooms.publish(message, to: room, excluding: Exclusion(subscriber: includeSelf ? nil : subscriberID), completion: completion)
     }
 
     /// Publishes to several rooms: a member of more than one gets it once.

@@ -359,7 +359,16 @@ public final class RedisClient {
     func fail(_ reason: String) {
         guard let connection = connectionID.flatMap({ connections.connection($0) }) else { return }
         closingReason = reason
-        connection.close()
+        Self.abort(connection, reason: .local)
+    }
+
+    /// Closes with a reset, discarding what the kernel still holds unsent: a command given up
+    /// (reported `.connectionLost`) must not reach Redis later, after a partition heals, and run
+    /// after commands sent since on a new connection.
+    private static func abort(_ connection: Connection<RedisSocket>, reason: CloseReason) {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(connection.descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        connection.close(reason: reason)
     }
 
     // MARK: Reading
@@ -446,7 +455,7 @@ public final class RedisClient {
         closingReason = phase == .ready
             ? "no reply from Redis in \(seconds(configuration.commandTimeout.nanoseconds)) s"
             : "connect and login took over \(seconds(configuration.connectTimeout.nanoseconds)) s"
-        connection.close(reason: .timedOut)
+        Self.abort(connection, reason: .timedOut)
     }
 
     func shuttingDown(_ connection: Connection<RedisSocket>) {

@@ -2,12 +2,16 @@ import Broadcast
 import PushServer
 import Reactor
 import WebSocketCodec
+import Redis
+import RedisRooms
 
 /// echo-server's command line.
 struct EchoServerOptions {
     var configuration = ServerConfiguration()
     var publishToken: String?
     var staticDirectory: String?
+    /// Rooms across nodes through this Redis (`--redis`, `--node-id`); nil: this process alone.
+    var redisRooms: RedisRoomsConfiguration?
 
     struct UsageError: Error {
         let message: String
@@ -42,6 +46,10 @@ struct EchoServerOptions {
       --deflate             accept permessage-deflate (RFC 7692): compress what is sent to
                             clients that offer it (room messages once for all of them), inflate
                             what they send; messages under 64 bytes go plain
+      --redis URL           rooms span every node started with the same Redis:
+                            redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]     default: this node alone
+      --node-id ID          this node's name in the cluster (letters, digits, . _ -)
+                                                                        default: node-<random hex>
       -h, --help            this text
 
     ws://HOST:PORT/room/NAME[?self=0]  joins room NAME; what it sends goes to the room
@@ -53,11 +61,14 @@ struct EchoServerOptions {
     /events/ws, /events/sse, /events/poll (?room=NAME[&self=0]): the events protocol;
     event "publish" reaches the room as "message". Client: /events/client.js.
     http://HOST:PORT/ serves a page to try the echo in a browser.
+    With --redis, GET /cluster shows the cluster's nodes and rooms.
     """
 
     /// nil when --help was asked.
     static func parse(_ arguments: [String]) throws(UsageError) -> EchoServerOptions? {
         var options = EchoServerOptions()
+        var redisURL: String?
+        var nodeID: String?
         var remaining = arguments[...]
         var chains: [String] = []
         var keys: [String] = []
@@ -109,6 +120,8 @@ struct EchoServerOptions {
             case "--tls-cert": chains.append(try value())
             case "--tls-key": keys.append(try value())
             case "--tls-handshake-timeout": handshakeTimeout = try integer(1...3600)
+            case "--redis": redisURL = try value()
+            case "--node-id": nodeID = try value()
             default: throw UsageError(message: "unknown option \(argument)")
             }
         }
@@ -120,6 +133,15 @@ struct EchoServerOptions {
             } catch {
                 throw UsageError(message: "--tls-cert/--tls-key: \(error.message)")
             }
+        }
+        if let redisURL {
+            do {
+                options.redisRooms = try RedisRoomsConfiguration(redis: RedisConfiguration(url: redisURL), nodeID: nodeID)
+            } catch {
+                throw UsageError(message: "--redis \(redisURL.contains("@") ? "URL" : redisURL): \(error.message)")
+            }
+        } else if nodeID != nil {
+            throw UsageError(message: "--node-id names this node in a cluster: it needs --redis")
         }
         return options
     }

@@ -5,7 +5,8 @@ import PushServer
 /// transport, the client at `/events/client.js`). A socket of namespace "/"
 /// whose session was opened with `?room=NAME` joins room NAME; its event
 /// `publish` reaches that room as event `message` with the same arguments
-/// (not back to the sender when the query also has `self=0`). `echo` is
+/// (not back to the sender when the query also has `self=0`), and is
+/// acknowledged once the room took it (with `{"error":…}` when it did not). `echo` is
 /// acknowledged with its arguments; `join` and `leave` take a room name.
 enum EventsMode {
     static func mount(on server: PushServer) -> EventServer {
@@ -16,8 +17,13 @@ enum EventsMode {
             if let room { socket.join(room) }
             socket.on("publish") { arguments, ack in
                 guard let room else { return ack("no room: open the session with ?room=NAME") }
-                (includeSelf ? io.to(room) : socket.to(room)).emit("message", arguments: arguments)
-                ack()
+                // Acknowledged once the room took it; with Redis gone, the acknowledgement carries the error.
+                (includeSelf ? io.to(room) : socket.to(room)).emit("message", arguments: arguments) { result in
+                    switch result {
+                    case .success: ack()
+                    case .failure(let error): ack(["error": .string("\(error)")])
+                    }
+                }
             }
             socket.on("echo") { arguments, ack in ack.reply(arguments) }
             socket.on("join") { arguments, ack in

@@ -1,5 +1,6 @@
 import Broadcast
 import PushServer
+import RedisRooms
 import WebSocketCodec
 
 /// echo-server's room mode: `/room/NAME` joins room NAME and publishes every
@@ -60,5 +61,20 @@ enum RoomMode {
     final class MemberOptions {
         let member: Member
         init(_ member: Member) { self.member = member }
+    }
+
+    /// Why a room WebSocket is closed with 1013 (at most 123 bytes).
+    static func closeReason(for error: PublishError) -> String {
+        switch error {
+        case .outcomeUnknown: "publish outcome unknown: Redis was lost; try again later"
+        case .unavailable: "not published: Redis is unavailable; try again later"
+        case .refused: "not published: Redis refused it; try again later"
+        }
+    }
+
+    /// `GET /cluster`: `{"node":"ID","nodes":{...},"rooms":{...}}`.
+    static func clusterJSON(node: String, _ presence: ClusterPresence) -> String {
+        let body = presence.json
+        return "{\"node\":\"\(node)\"," + body.dropFirst()
     }
 }

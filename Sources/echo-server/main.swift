@@ -2,6 +2,7 @@ import Glibc
 import Broadcast
 import PushServer
 import Reactor
+import RedisRooms
 
 // echo-server: echoes every WebSocket message with its opcode; rooms under /room/NAME.
 let options: EchoServerOptions
@@ -19,7 +20,22 @@ do {
 let reloads = options.configuration.tls != nil
 TerminationSignals.block(includingHangUp: reloads)
 
-let server = PushServer(configuration: options.configuration)
+var configuration = options.configuration
+// With --redis, rooms span every node that uses the same Redis.
+var cluster: RedisRoomBackend?
+if let redisRooms = options.redisRooms {
+    do {
+        let backend = try RedisRoomBackend(configuration: redisRooms)
+        configuration.broadcast.backend = backend
+        cluster = backend
+    } catch {
+        StandardError.write("echo-server: --redis: \(error.message). Check the host name, or give an address.")
+        exit(2)
+    }
+}
+let clustered = cluster != nil
+
+let server = PushServer(configuration: configuration)
 // Rooms over the events protocol (socket.io's model) at /events. Mounted
 // first: WebSocket routes match in the order they were added, and the echo
 // route below takes every path (so /events/ws would echo instead).
@@ -41,11 +57,22 @@ server.webSocket("/room/*") { behavior in
     }
     behavior.message = { socket, message in
         guard let room = socket.room else { return }
-        guard let options = socket.userData as? RoomMode.MemberOptions else {
-            return socket.publish(BroadcastMessage(opcode: message.opcode, payload: message.bytes), to: room)
+        let published: BroadcastMessage
+        let includeSelf: Bool
+        if let options = socket.userData as? RoomMode.MemberOptions {
+            published = options.member.message(opcode: message.opcode, payload: message.bytes)
+            includeSelf = options.member.includeSelf
+        } else {
+            published = BroadcastMessage(opcode: message.opcode, payload: message.bytes)
+            includeSelf = true
         }
-        socket.publish(options.member.message(opcode: message.opcode, payload: message.bytes), to: room,
-                       includeSelf: options.member.includeSelf)
+        guard clustered else { return socket.publish(published, to: room, includeSelf: includeSelf) }
+        // A message Redis did not take is not dropped in silence: the client is told to try again (1013).
+        let handle = LoopBound(socket, loop: socket.loop)
+        socket.publish(published, to: room, includeSelf: includeSelf) { result in
+            guard case .failure(let error) = result else { return }
+            handle.value.close(code: .tryAgainLater, reason: RoomMode.closeReason(for: error))
+        }
     }
 }
 server.webSocket("/*") { behavior in
@@ -54,6 +81,10 @@ server.webSocket("/*") { behavior in
 server.get("/") { _ in HTTPReply(contentType: "text/html; charset=utf-8", body: EchoPage.html) }
 server.get("/stats") { _ in HTTPReply(contentType: "application/json", body: server.statisticsJSON()) }
 server.get("/metrics") { _ in HTTPReply(contentType: PushServer.metricsContentType, body: server.metricsText()) }
+if let cluster {
+    let node = cluster.configuration.nodeID
+    server.get("/cluster") { _ in HTTPReply(contentType: "application/json", body: RoomMode.clusterJSON(node: node, cluster.clusterPresence)) }
+}
 // The same rooms over the other push techniques, and publishing over HTTP.
 server.eventStreams("/sse/*")
 server.polling("/poll/*")
@@ -73,6 +104,9 @@ do {
     let (ws, http) = reloads ? ("wss", "https") : ("ws", "http")
     print("echo-server listening on \(address) with \(server.group?.loops.count ?? 0) loop(s); \(ws)://\(address)/ echoes, \(http)://\(address)/ has a page to try it")
     for line in server.certificateSummary { print("echo-server: TLS certificate \(line)") }
+    if let cluster {
+        print("echo-server: node \(cluster.configuration.nodeID), rooms across nodes through \(cluster.configuration.redis.url)")
+    }
     fflush(nil)
 } catch .tls(let error) {
     StandardError.write("echo-server: TLS: \(error). Check --tls-cert and --tls-key.")

@@ -22,3 +22,21 @@ stop_server() {
     kill -KILL -- "-$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
 }
+
+# free_port: a port in 20000-32000 nothing listens on now (the machine is shared).
+free_port() {
+    python3 -c 'import random, socket
+for _ in range(100):
+    port = random.randint(20000, 32000)
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port)); print(port); break
+        except OSError:
+            pass'
+}
+
+# http_get URL: the body of a GET (fails on an error status or no answer in 5 s); no curl needed.
+http_get() {
+    python3 -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1" 2>/dev/null
+}
