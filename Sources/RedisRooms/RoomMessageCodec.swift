@@ -2,24 +2,26 @@ import Broadcast
 import Reactor
 
 /// A room's message as Redis keeps it (the field `m` of its stream entry) and
-/// publishes it (after `SEQ ` on the room's channel): one header line of six
+/// publishes it (after `SEQ ` on the room's channel): one header line of seven
 /// fields, then the payload, byte for byte.
 ///
-///     f1 ORIGIN KIND EXCLUDED NAME ROOMS\n PAYLOAD
+///     f2 ORIGIN KIND EXCLUDED NAME ROOMS KEY\n PAYLOAD
 ///
-/// - `f1`: this format.
+/// - `f2`: this format (`f1`, the same without KEY and volatility, is still read,
+///   so nodes can be upgraded one at a time).
 /// - ORIGIN: the id of the node that published it.
-/// - KIND: `t` (text) or `b` (binary).
+/// - KIND: `t` (text) or `b` (binary), followed by `v` when the message is volatile.
 /// - EXCLUDED: `-`, or the subscriber of ORIGIN left out (`LOOP.SLOT.GENERATION`):
 ///   meaningful on ORIGIN only, so every other node ignores it.
 /// - NAME: `-` (none), or `=` and the event name, percent-encoded.
 /// - ROOMS: `-`, or `=` and the rooms whose members are left out, percent-encoded,
 ///   separated by commas (names mean the same room on every node).
+/// - KEY: `-` (none), or `=` and the key conflation goes by, percent-encoded.
 ///
 /// Percent-encoded: every byte outside `!`…`~`, and `%` and `,`, as `%XX`.
 enum RoomMessageCodec {
     static func encode(_ message: BroadcastMessage, exclusion: Exclusion, origin: String) -> [UInt8] {
-        var header = "f1 \(origin) \(message.opcode == .binary ? "b" : "t") "
+        var header = "f2 \(origin) \(message.opcode == .binary ? "b" : "t")\(message.isVolatile ? "v" : "") "
         if let subscriber = exclusion.subscriber {
             header += "\(subscriber.loop).\(subscriber.connection.slot).\(subscriber.connection.generation)"
         } else {
@@ -27,6 +29,7 @@ enum RoomMessageCodec {
         }
         header += message.name.map { " =" + percentEncoded($0) } ?? " -"
         header += exclusion.membersOf.isEmpty ? " -" : " =" + exclusion.membersOf.map(percentEncoded).joined(separator: ",")
+        header += message.key.map { " =" + percentEncoded($0) } ?? " -"
         header += "\n"
         var bytes = Array(header.utf8)
         bytes += message.payload
@@ -38,13 +41,16 @@ enum RoomMessageCodec {
     static func decode(_ bytes: ArraySlice<UInt8>, localNode: String) -> (message: BroadcastMessage, exclusion: Exclusion)? {
         guard let newline = bytes.firstIndex(of: 0x0A) else { return nil }
         let fields = bytes[bytes.startIndex..<newline].split(separator: 0x20, omittingEmptySubsequences: false)
-        guard fields.count == 6, fields[0].elementsEqual("f1".utf8), fields[2].count == 1 else { return nil }
+        let current = fields.count == 7 && fields[0].elementsEqual("f2".utf8)
+        guard current || (fields.count == 6 && fields[0].elementsEqual("f1".utf8)) else { return nil }
         let binary: Bool
         switch fields[2].first {
         case UInt8(ascii: "t"): binary = false
         case UInt8(ascii: "b"): binary = true
         default: return nil
         }
+        let isVolatile = fields[2].count == 2 && current && fields[2].last == UInt8(ascii: "v")
+        guard fields[2].count == 1 || isVolatile else { return nil }
         var exclusion = Exclusion()
         if !fields[3].elementsEqual("-".utf8) {
             let parts = fields[3].split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).map { decimal($0) }
@@ -66,9 +72,14 @@ enum RoomMessageCodec {
                 exclusion.membersOf.append(decoded)
             }
         }
+        var key: String?
+        if current && !fields[6].elementsEqual("-".utf8) {
+            guard fields[6].first == UInt8(ascii: "="), let decoded = percentDecoded(fields[6].dropFirst()) else { return nil }
+            key = decoded
+        }
         let payload = Array(bytes[(newline + 1)...])
         if !binary && String(validating: payload, as: UTF8.self) == nil { return nil }
-        return (BroadcastMessage(opcode: binary ? .binary : .text, payload: payload, name: name), exclusion)
+        return (BroadcastMessage(opcode: binary ? .binary : .text, payload: payload, name: name, key: key, isVolatile: isVolatile), exclusion)
     }
 
     /// `SEQ ENCODED`, as the publish script sends it on the room's channel.

@@ -9,20 +9,31 @@ final class RoomMessageCodecTests: XCTestCase {
 
     func testAPlainTextMessageReadsAsTheREADMEShowsIt() {
         let encoded = RoomMessageCodec.encode(BroadcastMessage(text: "hello"), exclusion: Exclusion(), origin: "a")
-        XCTAssertEqual(String(decoding: encoded, as: UTF8.self), "f1 a t - - -\nhello")
+        XCTAssertEqual(String(decoding: encoded, as: UTF8.self), "f2 a t - - - -\nhello")
     }
 
     func testEverythingRoundTripsOnTheNodeThatPublished() throws {
-        let message = BroadcastMessage(binary: [0, 10, 13, 32, 255], name: "tick tock,\n%")
+        let message = BroadcastMessage(binary: [0, 10, 13, 32, 255], name: "tick tock,\n%", key: "AAPL %", isVolatile: true)
         let exclusion = Exclusion(subscriber: sender, membersOf: ["red room", "a,b", "-", ""])
         let encoded = RoomMessageCodec.encode(message, exclusion: exclusion, origin: "eu-1")
         let decoded = try XCTUnwrap(RoomMessageCodec.decode(encoded[...], localNode: "eu-1"))
         XCTAssertEqual(decoded.message.opcode, .binary)
         XCTAssertEqual(decoded.message.payload, [0, 10, 13, 32, 255])
         XCTAssertEqual(decoded.message.name, "tick tock,\n%")
+        XCTAssertEqual(decoded.message.key, "AAPL %", "conflation on every node goes by the same key")
+        XCTAssertTrue(decoded.message.isVolatile)
         XCTAssertEqual(decoded.exclusion, exclusion)
         let header = String(decoding: encoded.prefix { $0 != 10 }, as: UTF8.self)
-        XCTAssertEqual(header, "f1 eu-1 b 1.42.7 =tick%20tock%2C%0A%25 =red%20room,a%2Cb,-,")
+        XCTAssertEqual(header, "f2 eu-1 bv 1.42.7 =tick%20tock%2C%0A%25 =red%20room,a%2Cb,-, =AAPL%20%25")
+    }
+
+    /// A node not yet upgraded still writes f1: read without key or volatility.
+    func testTheFormerFormatIsStillRead() throws {
+        let decoded = try XCTUnwrap(RoomMessageCodec.decode(Array("f1 a t - =tick -\nhello".utf8)[...], localNode: "b"))
+        XCTAssertEqual(decoded.message.payload, Array("hello".utf8))
+        XCTAssertEqual(decoded.message.name, "tick")
+        XCTAssertNil(decoded.message.key)
+        XCTAssertFalse(decoded.message.isVolatile)
     }
 
     /// A subscriber id means something on its own node only: another node drops it, keeps the rooms.
@@ -44,7 +55,8 @@ final class RoomMessageCodecTests: XCTestCase {
     }
 
     func testWhatIsNotThisFormatIsRefused() {
-        for text in ["", "hello", "f2 a t - - -\nx", "f1 a t - -\nx", "f1 a q - - -\nx", "f1 a t 1.2 - -\nx", "f1 a t - name -\nx",
+        for text in ["", "hello", "f3 a t - - - -\nx", "f2 a t - - -\nx", "f1 a t - - - -\nx", "f1 a tv - - -\nx", "f2 a tx - - - -\nx",
+                     "f2 a t - - - KEY\nx", "f1 a t - -\nx", "f1 a q - - -\nx", "f1 a t 1.2 - -\nx", "f1 a t - name -\nx",
                      "f1 a t - =%G0 -\nx", "f1 a t - - -"] {
             XCTAssertNil(RoomMessageCodec.decode(Array(text.utf8)[...], localNode: "a"), text)
         }
