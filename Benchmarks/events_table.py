@@ -6,11 +6,18 @@ the same rows as JSON.
 
     python3 Benchmarks/events_table.py RESULTS_DIR [--json events.json]
 
-RESULTS_DIR holds events-{raw,emit}-{1000,ladder,10000}.json.
+RESULTS_DIR holds events-{raw,emit}-{1000,ladder,10000}.json, and
+events-rawsized-ladder.json: the raw ladder again with payloads as large as
+the events frames, which tells what the events layer costs from what its
+larger frames cost the kernel.
 """
 import json
 import os
 import sys
+
+
+# The payload of events.sh's sized raw run: about the size of an events frame.
+SIZED_BYTES = int(os.environ.get("EVENTS_FRAME_BYTES", "150"))
 
 
 def windows(run):
@@ -63,6 +70,9 @@ def main():
         out.append("| msg/s | layer | deliveries/s | p50 | p99 | server CPU | server µs/delivery | events/raw | wsbench CPU | lost | kept up |")
         out.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         raw_by_rate = {rate: (window, kept) for rate, window, kept in windows(runs["raw"])}
+        sized_path = os.path.join(directory, f"events-rawsized-{case}.json")
+        sized = json.load(open(sized_path)) if os.path.exists(sized_path) else None
+        sized_by_rate = {rate: (window, kept) for rate, window, kept in windows(sized)} if sized else {}
         for rate, window, kept in windows(runs["emit"]):
             if rate not in raw_by_rate:
                 continue
@@ -70,7 +80,11 @@ def main():
             emit = row("events emit", rate, window, kept)
             ratio = emit["server_us_per_delivery"] / raw["server_us_per_delivery"] if raw["server_us_per_delivery"] else None
             summary["comparisons"].append({"case": case, "rate": rate, "raw": raw, "events": emit, "events_over_raw_per_delivery": ratio})
-            for entry, shown_ratio in [(raw, ""), (emit, f"{ratio:.2f}" if ratio else "—")]:
+            entries = [(raw, "")]
+            if rate in sized_by_rate:
+                entries.append((row(f"raw, {SIZED_BYTES}-byte payload", rate, *sized_by_rate[rate]), ""))
+            entries.append((emit, f"{ratio:.2f}" if ratio else "—"))
+            for entry, shown_ratio in entries:
                 kept_text = "" if entry["kept_up"] is None else ("yes" if entry["kept_up"] else "no")
                 out.append(f"| {rate:,} | {entry['layer']} | {entry['deliveries_per_second'] / 1e6:.3f} M | {entry['p50_ms']:.1f} ms "
                            f"| {entry['p99_ms']:.1f} ms | {entry['server_cpu_percent']:.0f}% | {entry['server_us_per_delivery']:.3f} "
@@ -80,7 +94,12 @@ def main():
             emit_max = runs["emit"]["ladder"]["highest_kept_up_rate"]
             summary["highest_kept_up_rate"] = {"raw": raw_max, "events": emit_max}
             out.append("")
-            out.append(f"Highest rate kept up with: raw publish {raw_max or 'none'}/s, events emit {emit_max or 'none'}/s.")
+            sized_text = ""
+            if sized:
+                sized_max = sized["ladder"]["highest_kept_up_rate"]
+                summary["highest_kept_up_rate"]["raw_events_sized"] = sized_max
+                sized_text = f", raw with {SIZED_BYTES}-byte payloads {sized_max or 'none'}/s"
+            out.append(f"Highest rate kept up with: raw publish {raw_max or 'none'}/s, events emit {emit_max or 'none'}/s{sized_text}.")
         out.append("")
     print("\n".join(out).rstrip())
     if json_path:
