@@ -21,7 +21,9 @@ final class MemoryBudget: Sendable {
     /// What every loop last reported.
     var total: Int { held.load(ordering: .relaxed) }
 
-    fileprivate func add(_ delta: Int) { held.add(delta, ordering: .relaxed) }
+    /// Adds a loop's change; the total with it. Loops deciding at once are
+    /// ordered here: the second sees the first's bytes.
+    fileprivate func add(_ delta: Int) -> Int { held.add(delta, ordering: .relaxed).newValue }
 }
 
 /// Why new work was refused for the budget: the `cause` label of
@@ -58,18 +60,20 @@ struct LoopMemory {
 
     init(budget: MemoryBudget) { self.budget = budget }
 
-    /// Adds what changed since the last report to the process total.
-    mutating func report(_ held: Int) {
-        guard held != reported else { return }
-        budget.add(held - reported)
-        reported = held
+    /// Adds what changed since the last report to the process total, and returns that total.
+    @discardableResult
+    mutating func report(_ held: Int) -> Int {
+        guard held != reported else { return budget.total }
+        defer { reported = held }
+        return budget.add(held - reported)
     }
 
     /// Whether the process would hold more than its budget with `more` bytes
-    /// on top of `held`, this loop's count now.
+    /// on top of `held`, this loop's count now. What this loop has just
+    /// taken on is in the total it decides on: two loops growing at once do
+    /// not both pass, the later one is refused.
     mutating func wouldPassBudget(held: Int, holding more: Int) -> Bool {
-        report(held)
-        return budget.total + more > budget.limit
+        report(held) + more > budget.limit
     }
 
     mutating func count(_ refusal: BudgetRefusal) { refusals[refusal.rawValue] += 1 }
