@@ -81,5 +81,7 @@ let package = Package(
         .testTarget(name: "ChatTests", dependencies: ["Chat", "ChatStore", "Events", "PushServer", "Reactor", "TestSupport", "EventsTestSupport"]),
         .testTarget(name: "ChatStoreTests", dependencies: ["ChatStore", "Reactor", "TestSupport", "chatstore-bench"]),
         .testTarget(name: "wsbenchTests", dependencies: ["wsbench", "Reactor", "WebSocketCodec", "PushServer", "Broadcast", "Events"]),
+        // echo-server's command line, read @testable, and the binary's exit status for a bad one.
+        .testTarget(name: "EchoServerTests", dependencies: ["echo-server", "PushServer"]),
     ]
 )

@@ -18,9 +18,11 @@ public struct ConnectionState: ConnectionContext {
     /// requests kept behind it or behind backpressure), then close.
     var peerFinished = false
 
-    // WebSocket
-    /// A close frame went out (ours, or our reply to the peer's); waiting for the end.
+    /// A close frame went out (ours, or our reply to the peer's), or an HTTP
+    /// refusal that closes; waiting for the end (the front door reads nothing more).
     var closing = false
+
+    // WebSocket
     /// Sent a ping and heard nothing since.
     var awaitingPong = false
     /// The close callback already ran.

@@ -12,6 +12,8 @@ final class HTTPFrontDoor: ConnectionTransport {
     init(index: UInt8) { self.index = index }
 
     func received(_ connection: ServerConnection, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
+        // After a refusal that closes, what follows (the rest of a refused body) is dropped unread.
+        if connection.context.closing { return bytes.count }
         let consumed = receiveRequests(connection, bytes)
         if connection.context.peerFinished && connection.context.transport == index && connection.isOpen
             && !connection.isReadingPaused {  // paused: requests are still kept; the drain goes on with them
@@ -63,6 +65,11 @@ final class HTTPFrontDoor: ConnectionTransport {
             switch parser.parse(pending) {
             case .needMore:
                 connection.context.betweenRequests = false  // a head has begun
+                // What has come of it is kept until the rest comes: only within the memory budget.
+                if handler.wouldPassBudget(holding: pending.count) {
+                    handler.refuseRequestForBudget(connection, .httpRequest)
+                    return bytes.count
+                }
                 return offset
             case .invalid(let status, let reason):
                 Self.respondAndClose(connection, status: status, reason: reason)
@@ -70,6 +77,10 @@ final class HTTPFrontDoor: ConnectionTransport {
             case .complete(let head, let length):
                 if head.hasToken("websocket", in: "Upgrade"), let route = handler.routes.webSocketRoute(for: head.path) {
                     offset += length
+                    if handler.wouldPassBudget() {
+                        handler.refuseRequestForBudget(connection, .websocketUpgrade)
+                        return bytes.count
+                    }
                     let webSocket = handler.transports[ServerTransports.webSocket] as! WebSocketTransport
                     guard webSocket.upgrade(connection, head: head, route: route) else { return bytes.count }
                     return offset + webSocket.received(connection, UnsafeMutableRawBufferPointer(rebasing: bytes[offset...]))
@@ -93,6 +104,10 @@ final class HTTPFrontDoor: ConnectionTransport {
                 }
                 guard pending.count >= length + bodyLength else {  // the body is still arriving
                     connection.context.betweenRequests = false
+                    if handler.wouldPassBudget(holding: pending.count) {
+                        handler.refuseRequestForBudget(connection, .httpRequest, cors: cors)
+                        return bytes.count
+                    }
                     return offset
                 }
                 let request = HTTPRequest(head: head, body: Array(pending[length..<(length + bodyLength)]))
@@ -122,6 +137,10 @@ final class HTTPFrontDoor: ConnectionTransport {
         }
         switch handler.routes.httpRoute(method: head.method, path: head.path) {
         case .found(let route):
+            if !route.endpoint.isServedOverBudget(head) && handler.wouldPassBudget() {
+                handler.refuseRequestForBudget(connection, .httpRequest, cors: cors ?? [])
+                return .done
+            }
             let call = RouteCall(request: request, rest: route.pattern.rest(of: head.path), cors: cors, input: input)
             return route.endpoint.serve(call, on: connection)
         case .methodNotAllowed(let allowed):
@@ -170,6 +189,7 @@ final class HTTPFrontDoor: ConnectionTransport {
     }
 
     static func respondAndClose(_ connection: ServerConnection, status: Int, reason: String, headers: [(String, String)] = []) {
+        connection.context.closing = true
         connection.write(HTTPResponse.make(status: status, headers: headers, body: Array((reason + "\n").utf8), close: true))
         connection.connections.handler.statistics.httpResponses += 1
         connection.connections.handler.closeWhenFlushed(connection)

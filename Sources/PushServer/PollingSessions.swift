@@ -36,6 +36,10 @@ final class PollingSessions: ConnectionTransport, HTTPEndpoint, SessionCarrier {
         }
     }
 
+    /// A poll of an open session takes what waits for it: past the memory
+    /// budget it frees bytes, so it is served; one that opens a session is not.
+    func isServedOverBudget(_ head: HTTPRequestHead) -> Bool { QueryString.value("sid", in: head.query) != nil }
+
     func serve(_ call: RouteCall, on connection: ServerConnection) -> RequestOutcome {
         guard offered else {
             return HTTPFrontDoor.finish(connection, call.head, .transportNotOffered(name), cors: call.cors)
@@ -89,12 +93,12 @@ final class PollingSessions: ConnectionTransport, HTTPEndpoint, SessionCarrier {
         let session = poll.session
         if session.heldPoll == connection.id { session.heldPoll = nil }
         let waiting = session.waiting
-        session.waiting = []
+        let waitingBytes = session.waitingBytes
+        clearWaiting(session, on: handler)
         // During a shutdown the answer is the connection's last, and says so.
         let last = handler.rooms.loop.isShuttingDown && poll.keepAlive
         let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-cache\r\n"
-            + "Content-Length: \(session.waitingBytes)\r\n" + poll.extraHeaders + (last ? "Connection: close\r\n" : "") + "\r\n"
-        session.waitingBytes = 0
+            + "Content-Length: \(waitingBytes)\r\n" + poll.extraHeaders + (last ? "Connection: close\r\n" : "") + "\r\n"
         connection.write(Array(head.utf8))
         let slices = waiting.map { SharedSlice($0.buffer, start: $0.start, end: $0.end) }
         slices.withUnsafeBufferPointer { connection.write(slices: $0) }
@@ -141,6 +145,7 @@ final class PollingSessions: ConnectionTransport, HTTPEndpoint, SessionCarrier {
         withUnsafeBytes(of: UInt8(0x0A)) { line.append($0) }
         session.waiting.append((line, 0, line.count))
         session.waitingBytes += line.count
+        handler.memory.waitingBytes += line.count
         flush(session, on: handler)
     }
 
@@ -148,6 +153,7 @@ final class PollingSessions: ConnectionTransport, HTTPEndpoint, SessionCarrier {
         for slice in slices {
             session.waiting.append((slice.buffer, slice.start, slice.end))
             session.waitingBytes += slice.count
+            handler.memory.waitingBytes += slice.count
         }
         flush(session, on: handler)
         return session.waitingBytes
@@ -161,14 +167,19 @@ final class PollingSessions: ConnectionTransport, HTTPEndpoint, SessionCarrier {
     /// later polls find no session.
     func end(_ session: SessionRecord, on handler: ServerHandler) {
         flush(session, on: handler)
-        session.waiting = []
-        session.waitingBytes = 0
+        clearWaiting(session, on: handler)
     }
 
     func drop(_ session: SessionRecord, on handler: ServerHandler) {
+        clearWaiting(session, on: handler)
+        if let id = session.heldPoll { handler.connections.connection(id)?.close(reason: .local) }
+    }
+
+    /// Forgets what waits for the session, and counts it no longer against the memory budget.
+    private func clearWaiting(_ session: SessionRecord, on handler: ServerHandler) {
+        handler.memory.waitingBytes -= session.waitingBytes
         session.waiting = []
         session.waitingBytes = 0
-        if let id = session.heldPoll { handler.connections.connection(id)?.close(reason: .local) }
     }
 
     private func flush(_ session: SessionRecord, on handler: ServerHandler) {

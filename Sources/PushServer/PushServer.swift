@@ -39,11 +39,14 @@ public final class PushServer: Sendable {
         case listen(SystemError)
         /// A TLS certificate or key did not load.
         case tls(TLSError)
+        /// Limits that contradict each other (`ServerConfiguration.validate`).
+        case configuration(ServerConfiguration.InvalidConfiguration)
 
         public var description: String {
             switch self {
             case .listen(let error): "\(error)"
             case .tls(let error): "\(error)"
+            case .configuration(let error): "\(error)"
             }
         }
     }
@@ -99,6 +102,7 @@ public final class PushServer: Sendable {
     @discardableResult
     public func start() throws(StartError) -> SocketAddress {
         let configuration = configuration
+        do { try configuration.validate() } catch { throw .configuration(error) }
         let (routes, transports) = pending.withLock { pending in
             let webSockets = pending.webSockets.map { route in
                 var route = route
@@ -109,6 +113,12 @@ public final class PushServer: Sendable {
             if let policy = configuration.deflate { transports.offerDeflate(policy) }
             return (RouteTable(webSockets: webSockets, http: pending.http), transports)
         }
+        for route in routes.webSockets where route.behavior.maxMessageSize != nil {
+            do {
+                try ServerConfiguration.validate(maxMessageSize: route.limits.maxMessageSize, name: "maxMessageSize of \(route.pattern)",
+                                                 limit: configuration.maxMessageSizeLimit)
+            } catch { throw .configuration(error) }
+        }
         var tls: TLSContext?
         if let settings = configuration.tls {
             do { tls = try TLSContext.server(settings) } catch { throw .tls(error) }
@@ -118,13 +128,14 @@ public final class PushServer: Sendable {
         let broadcaster = Broadcaster(group: group, configuration: configuration.broadcast, formats: transports.formats)
         let board = board
         let loops = ServerLoops(count: group.loops.count)
+        let budget = MemoryBudget(limit: configuration.maxBufferedTotal)
         do {
             let server = try TCPServer(
                 group: group, host: configuration.host, port: configuration.port,
                 tickInterval: configuration.timerTick.nanoseconds, tls: tls
             ) { loop in
                 let handler = ServerHandler(routes: routes, transports: transports, configuration: configuration,
-                                            rooms: broadcaster.part(on: loop), loops: loops, board: board)
+                                            rooms: broadcaster.part(on: loop), loops: loops, board: board, budget: budget)
                 loops.add(handler, on: loop)
                 return handler
             }
@@ -210,7 +221,11 @@ public final class PushServer: Sendable {
             + "\"protocolErrors\":\(server.protocolErrors),\"heartbeatEvictions\":\(server.heartbeatEvictions),"
             + "\"slowSubscriberEvictions\":\(server.slowSubscriberEvictions),\"httpResponses\":\(server.httpResponses),"
             + "\"connections\":\(server.connections),\"queuedBytes\":\(server.queuedBytes),\"timers\":\(server.timers),"
-            + "\"sessionsOpened\":\(server.sessionsOpened),\"openSessions\":\(server.openSessions),\"movedRequests\":\(server.movedRequests)},"
+            + "\"sessionsOpened\":\(server.sessionsOpened),\"openSessions\":\(server.openSessions),\"movedRequests\":\(server.movedRequests),"
+            + "\"memoryBudget\":\(server.memoryBudget),\"heldInputBytes\":\(server.heldInputBytes),"
+            + "\"heldReassemblyBytes\":\(server.heldReassemblyBytes),\"heldOutputBytes\":\(server.heldOutputBytes),"
+            + "\"refusedMessages\":\(server.refusedMessages),\"refusedRequests\":\(server.refusedRequests),"
+            + "\"refusedUpgrades\":\(server.refusedUpgrades)},"
             + "\"rooms\":{\(roomEntries.joined(separator: ","))}\(backend)}"
     }
 }

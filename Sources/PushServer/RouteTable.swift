@@ -11,6 +11,14 @@ public struct HTTPRequest: Sendable {
 /// or the start of a transport that keeps the connection (a stream, a poll).
 protocol HTTPEndpoint: Sendable {
     func serve(_ call: RouteCall, on connection: ServerConnection) -> RequestOutcome
+    /// Whether the request is served while the server is past its memory
+    /// budget, when new work gets 503: only for one answered at once that
+    /// adds nothing held (or frees some). Default: no.
+    func isServedOverBudget(_ head: HTTPRequestHead) -> Bool
+}
+
+extension HTTPEndpoint {
+    func isServedOverBudget(_ head: HTTPRequestHead) -> Bool { false }
 }
 
 /// One request as a route sees it.
@@ -87,6 +95,10 @@ struct Responder: HTTPEndpoint {
     func serve(_ call: RouteCall, on connection: ServerConnection) -> RequestOutcome {
         HTTPFrontDoor.finish(connection, call.head, respond(call.request), cors: call.cors)
     }
+
+    /// GET and HEAD of the application's own routes (/stats and /metrics
+    /// among them) are answered past the budget, so it can be watched.
+    func isServedOverBudget(_ head: HTTPRequestHead) -> Bool { head.method == "GET" || head.method == "HEAD" }
 }
 
 /// What a publish authorization hook answers.

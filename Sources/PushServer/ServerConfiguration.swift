@@ -11,8 +11,25 @@ public struct ServerConfiguration: Sendable {
     public var tls: TLSConfiguration?
     /// Event loops (threads); one per core by default.
     public var threads = 0
-    /// Largest WebSocket message accepted; larger ones close with 1009.
+    /// Largest WebSocket message accepted; larger ones close with 1009. At
+    /// most `maxMessageSizeLimit`, which the budget below sets.
     public var maxMessageSize = 16 << 20
+    /// Bytes the whole process may hold for its clients, over every
+    /// connection and loop: messages and requests partly received (WebSocket
+    /// reassembly, kept frames, heads and bodies) and output waiting for slow
+    /// readers. Past it, new work is refused rather than the process
+    /// growing: a WebSocket whose message would need holding more is closed
+    /// with 1013 (Try Again Later); a new request or upgrade gets 503 with
+    /// `Retry-After` (GET and HEAD of the application's own routes, /stats
+    /// and /metrics among them, are still answered: they hold nothing). What
+    /// was accepted (a room message queued for its members) is never dropped.
+    ///
+    /// 1 GiB by default: a fixed figure rather than a share of the RAM,
+    /// which in a container is the host's and not the container's limit. An
+    /// idle connection holds nothing here, so it is all for bursts: 64
+    /// messages of the default 16 MiB limit arriving at once, or 1,024 slow
+    /// members at the default 1 MiB queue cap.
+    public var maxBufferedTotal = 1 << 30
     /// Largest HTTP request head; larger ones get 431.
     public var maxHeadSize = 8192
     /// A connection must finish its HTTP request head within this.
@@ -61,6 +78,38 @@ public struct ServerConfiguration: Sendable {
     public var publishTimeout: Duration = .seconds(15)
 
     public init() {}
+
+    /// Why a configuration cannot run.
+    public struct InvalidConfiguration: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The largest `maxMessageSize` the memory budget allows: a message is
+    /// held whole while it arrives (once), and when published to a room the
+    /// encoder reserves its largest encoding at once: Server-Sent Events',
+    /// at up to 7 bytes per byte (every byte a line break, each its own
+    /// `data: ` line). 8 times the message must fit in `maxBufferedTotal`;
+    /// and never more than 2 GiB.
+    public var maxMessageSizeLimit: Int { min(1 << 31, maxBufferedTotal / Self.bytesHeldPerMessageByte) }
+
+    /// What one message byte may cost at once, held and encoded (see `maxMessageSizeLimit`).
+    public static let bytesHeldPerMessageByte = 8
+
+    /// Refuses limits that contradict each other; `start` checks this too.
+    public func validate() throws(InvalidConfiguration) {
+        guard maxBufferedTotal > 0 else {
+            throw InvalidConfiguration(description: "maxBufferedTotal must be positive, got \(maxBufferedTotal)")
+        }
+        try Self.validate(maxMessageSize: maxMessageSize, name: "maxMessageSize", limit: maxMessageSizeLimit)
+    }
+
+    static func validate(maxMessageSize: Int, name: String, limit: Int) throws(InvalidConfiguration) {
+        guard (0...limit).contains(maxMessageSize) else {
+            throw InvalidConfiguration(description: "\(name) must be in 0...\(limit) (the most that maxBufferedTotal allows: "
+                                       + "a message is held while it arrives and its largest encoding reserved at once, "
+                                       + "\(bytesHeldPerMessageByte) times its size), got \(maxMessageSize)")
+        }
+    }
 
     /// The loops to run: `threads`, or one per core.
     var loopCount: Int { threads > 0 ? threads : EventLoopGroup.coreCount }

@@ -29,9 +29,11 @@ final class ServerHandler: ConnectionHandler {
     private(set) var sessions: SessionTable!
     /// This loop's permessage-deflate state, when the server offers it.
     let deflate: LoopDeflate?
+    /// What this loop holds for clients beyond what `connections` counts, against the process's memory budget.
+    var memory: LoopMemory
 
     init(routes: RouteTable, transports: ServerTransports, configuration: ServerConfiguration, rooms: LoopBroadcaster,
-         loops: ServerLoops, board: StatisticsBoard) {
+         loops: ServerLoops, board: StatisticsBoard, budget: MemoryBudget) {
         self.routes = routes
         self.transports = transports
         self.configuration = configuration
@@ -43,6 +45,7 @@ final class ServerHandler: ConnectionHandler {
         handshakeTimeout = configuration.handshakeTimeout.nanoseconds
         streamKeepAlive = configuration.streamKeepAlive.nanoseconds
         deflate = transports.deflate.map(LoopDeflate.init)
+        memory = LoopMemory(budget: budget)
         rooms.sink = self
         let loop = rooms.loop
         let interval = configuration.statisticsInterval.nanoseconds
@@ -51,6 +54,7 @@ final class ServerHandler: ConnectionHandler {
             // A timer fires late by as long as the loop was busy with something else.
             lastLag = loop.now > due ? loop.now - due : 0
             due = loop.now &+ interval
+            memory.report(heldBytes)  // so other loops see what this one holds, however quiet it is
             board.post(loop: loop.index, server: currentStatistics(), rooms: rooms.localStatistics())
         }
         if let service = transports.sessions { sessions = SessionTable(service: service, handler: self) }
@@ -67,6 +71,13 @@ final class ServerHandler: ConnectionHandler {
         current.bytesReceived = connections?.bytesReceived ?? 0
         current.bytesSent = connections?.bytesSent ?? 0
         current.loopLag = [rooms.loop.index: lastLag]
+        current.heldInputBytes = connections?.keptInputBytes ?? 0
+        current.heldReassemblyBytes = memory.reassemblyBytes
+        current.heldOutputBytes = (connections?.queuedOutputBytes ?? 0) + memory.waitingBytes
+        current.memoryBudget = memory.budget.limit
+        current.refusedMessages = memory.refusals[BudgetRefusal.websocketMessage.rawValue]
+        current.refusedRequests = memory.refusals[BudgetRefusal.httpRequest.rawValue]
+        current.refusedUpgrades = memory.refusals[BudgetRefusal.websocketUpgrade.rawValue]
         var byTransport = [Int](repeating: 0, count: transports.all.count)
         connections?.forEach { byTransport[Int($0.context.transport)] += 1 }
         for (index, count) in byTransport.enumerated() { current.connectionsByTransport[transports.all[index].label] = count }

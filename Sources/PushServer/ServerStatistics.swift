@@ -37,6 +37,23 @@ public struct ServerStatistics: Sendable, Equatable {
     /// How late each loop's last statistics timer fired, in nanoseconds: a
     /// loop busy for longer than a pass should take shows here.
     public var loopLag: [Int: UInt64] = [:]
+    // The memory budget (`ServerConfiguration.maxBufferedTotal`) and what is held against it.
+    /// Input kept until it is complete: request heads and bodies, the rest of WebSocket frames.
+    public var heldInputBytes = 0
+    /// WebSocket messages partly received, in their reassembly buffers.
+    public var heldReassemblyBytes = 0
+    /// Output waiting for slow readers: queued after the kernel refused it, or for a session's next poll.
+    public var heldOutputBytes = 0
+    /// The budget itself.
+    public var memoryBudget = 0
+    /// New work refused for the budget: WebSocket messages (closed with 1013), HTTP requests and
+    /// WebSocket upgrades (503).
+    public var refusedMessages = 0
+    public var refusedRequests = 0
+    public var refusedUpgrades = 0
+
+    /// Everything held against the memory budget.
+    public var heldBytes: Int { heldInputBytes + heldReassemblyBytes + heldOutputBytes }
 
     public init() {}
 
@@ -60,6 +77,13 @@ public struct ServerStatistics: Sendable, Equatable {
         connectionsByTransport.merge(other.connectionsByTransport, uniquingKeysWith: +)
         sessionsByTransport.merge(other.sessionsByTransport, uniquingKeysWith: +)
         loopLag.merge(other.loopLag) { max($0, $1) }
+        heldInputBytes += other.heldInputBytes
+        heldReassemblyBytes += other.heldReassemblyBytes
+        heldOutputBytes += other.heldOutputBytes
+        memoryBudget = max(memoryBudget, other.memoryBudget)  // the process's, the same on every loop
+        refusedMessages += other.refusedMessages
+        refusedRequests += other.refusedRequests
+        refusedUpgrades += other.refusedUpgrades
     }
 }
 

@@ -61,6 +61,8 @@ final class WebSocketTransport: ConnectionTransport {
 
     func received(_ connection: ServerConnection, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
         let handler = handler(of: connection)
+        // After a failure (a close frame sent for it) the rest is read and dropped, never parsed again.
+        if connection.context.reader.isFailed { return bytes.count }
         if !connection.context.closing && !bytes.isEmpty {
             // Any input proves the peer alive.
             connection.context.awaitingPong = false
@@ -71,6 +73,9 @@ final class WebSocketTransport: ConnectionTransport {
             if handler.pausedForBackpressure(connection) { return offset }
             let input = UnsafeMutableRawBufferPointer(rebasing: bytes[offset...])
             let limits = handler.routes.webSockets[Int(connection.context.route)].limits
+            // What the reader holds, counted against the memory budget; most messages come whole and it holds nothing.
+            let wasIdle = connection.context.reader.isIdle
+            let heldBefore = wasIdle ? 0 : connection.context.reader.heldByteCount
             let (event, consumed): (WebSocketEvent, Int)
             if connection.context.deflate.isOn {
                 let inflater = handler.deflate!.inflater(for: connection)
@@ -79,8 +84,18 @@ final class WebSocketTransport: ConnectionTransport {
                 (event, consumed) = connection.context.reader.read(input, role: .server, limits: limits)
             }
             offset += consumed
+            if !wasIdle || !connection.context.reader.isIdle {
+                handler.memory.reassemblyBytes += connection.context.reader.heldByteCount - heldBefore
+            }
             switch event {
             case .needMore:
+                // A message not complete yet is held (by the reader, or as the rest of a frame kept for
+                // the next read) until more comes: only while the process is within its memory budget.
+                let keeping = bytes.count - offset
+                if (keeping > 0 || !connection.context.reader.isIdle) && handler.wouldPassBudget(holding: keeping) {
+                    refuseMessageForBudget(connection)
+                    return bytes.count
+                }
                 return offset
             case .message(let opcode, let payload):
                 guard !connection.context.closing else { continue }  // data after a close frame is dropped
@@ -136,6 +151,7 @@ final class WebSocketTransport: ConnectionTransport {
     }
 
     func closed(_ connection: ServerConnection, reason: CloseReason) {
+        handler(of: connection).memory.reassemblyBytes -= connection.context.reader.heldByteCount
         handler(of: connection).statistics.openWebSockets -= 1
         handler(of: connection).deflate?.closed(connection)
         reportClose(connection, code: .abnormalClosure, reason: "")
@@ -189,6 +205,18 @@ final class WebSocketTransport: ConnectionTransport {
         }
         // The server closes the TCP connection first (RFC 6455 §7.1.1).
         handler(of: connection).closeWhenFlushed(connection)
+    }
+
+    /// A message that needs holding while the process is past its memory
+    /// budget: 1013 (Try Again Later), and what it held is freed at once; the
+    /// rest of the connection's input is dropped unread.
+    private func refuseMessageForBudget(_ connection: ServerConnection) {
+        let handler = handler(of: connection)
+        handler.memory.reassemblyBytes -= connection.context.reader.heldByteCount
+        connection.context.reader.abandon()
+        handler.memory.report(handler.heldBytes)  // other loops see the room it made at once
+        handler.memory.count(.websocketMessage)
+        fail(connection, code: .tryAgainLater, reason: "the server holds as much for its clients as it may; try again later")
     }
 
     /// Fails the connection: a close frame with the code, then the end.

@@ -22,6 +22,15 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     /// run-time exclusivity check).
     @exclusivity(unchecked) public internal(set) var bytesReceived: UInt64 = 0
     @exclusivity(unchecked) public private(set) var bytesSent: UInt64 = 0
+    /// Bytes held for the connections of this loop, kept exact as they
+    /// change, so a memory budget can read them at any moment (unlike the
+    /// scan of `queuedByteTotal`): input kept for a handler that has not
+    /// consumed it (a request or frame not complete yet), and output queued
+    /// because the kernel refused it.
+    @exclusivity(unchecked) public private(set) var keptInputBytes = 0
+    public var queuedOutputBytes: Int { outputTally.pointee }
+    /// Where every outbound queue of this loop counts its bytes.
+    private let outputTally: UnsafeMutablePointer<Int>
 
     // Corking: bytes written to one connection while the loop handles it leave
     // together. Only one connection is corked at a time.
@@ -60,6 +69,8 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         lastSweep = monotonicNanoseconds()
         cork = .allocate(byteCount: Self.corkCapacity, alignment: 16)
         vectors = .allocate(capacity: Self.maxVectors)
+        outputTally = .allocate(capacity: 1)
+        outputTally.initialize(to: 0)
         // The loop calls this closure, not the protocol: created here, where
         // Handler is concrete, it runs the specialised read and write paths.
         sourceIndex = loop.addSource(self) { [unowned self] events, slot in handleEvent(events, slot: slot) }
@@ -68,9 +79,10 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     }
 
     deinit {
-        table.deallocateAll()
+        table.deallocateAll()  // the queues it drops uncount their bytes: the tally goes after
         cork.deallocate()
         vectors.deallocate()
+        outputTally.deallocate()
     }
 
     // MARK: Opening
@@ -157,6 +169,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
             session = withTLS { $0.detach(slot) }
             guard session != nil else { return nil }  // mid-handshake: nothing to move for
         }
+        entry.pointee.outbound?.recount(into: nil)  // counted on the loop it arrives at
         let detached = DetachedConnection(descriptor: entry.pointee.descriptor, outbound: entry.pointee.outbound,
                                           input: Array(unconsumedInput), tls: session)
         loop.deregister(entry.pointee.descriptor)
@@ -177,12 +190,13 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
             withTLS { $0.adopt(session, at: connection.slot) }
         }
         if let queue = detached.outbound, !queue.isEmpty {
+            queue.recount(into: outputTally)
             table[connection.slot].pointee.outbound = queue
             updateInterest(connection.slot)
         }
         handler.connectionOpened(connection)
         if connection.isOpen && !detached.input.isEmpty {
-            table[connection.slot].pointee.pendingInput = detached.input
+            keepInput(table[connection.slot], detached.input)
             presentPendingInput(connection.id)
         } else {
             finishCallback(connection.slot)
@@ -270,8 +284,22 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     private func moveKeptInput(_ entry: SlotPointer) -> Int {
         let kept = entry.pointee.pendingInput.count
         entry.pointee.pendingInput.withUnsafeBytes { loop.receiveBuffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: kept) }
-        entry.pointee.pendingInput = []
+        keepInput(entry, [])
         return kept
+    }
+
+    /// What the slot keeps of its input from now on, counted in `keptInputBytes`.
+    @inline(__always)
+    private func keepInput(_ entry: SlotPointer, _ bytes: [UInt8]) {
+        keptInputBytes += bytes.count - entry.pointee.pendingInput.count
+        entry.pointee.pendingInput = bytes
+    }
+
+    /// A new outbound queue for the slot at `entry`, counting into this loop's total.
+    func makeOutboundQueue(_ entry: SlotPointer) -> OutboundQueue {
+        let queue = OutboundQueue(tally: outputTally)
+        entry.pointee.outbound = queue
+        return queue
     }
 
     /// Hands the first `total` bytes of the receive buffer (kept input, then
@@ -288,7 +316,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
                 closeSlot(slot, reason: .failed(SystemError("input exceeds the receive buffer", errno: ENOBUFS)))
                 return
             }
-            entry.pointee.pendingInput = Array(UnsafeRawBufferPointer(rebasing: buffer[consumed..<total]))
+            keepInput(entry, Array(UnsafeRawBufferPointer(rebasing: buffer[consumed..<total])))
         }
         finishCallback(slot)
     }
@@ -319,7 +347,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
 
     private func keepAgain(_ slot: UInt32, kept: Int) {
         if kept > 0 {
-            table[slot].pointee.pendingInput = Array(UnsafeRawBufferPointer(rebasing: loop.receiveBuffer[0..<kept]))
+            keepInput(table[slot], Array(UnsafeRawBufferPointer(rebasing: loop.receiveBuffer[0..<kept])))
         }
     }
 
@@ -362,10 +390,10 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         let entry = table[id.slot]
         var input = entry.pointee.pendingInput
         guard !input.isEmpty else { return }  // new input came first and took it
-        entry.pointee.pendingInput = []
+        keepInput(entry, [])
         let consumed = input.withUnsafeMutableBytes { handler.connection(connection, received: $0) }
         if entry.pointee.flags.contains(.open) && consumed < input.count {
-            entry.pointee.pendingInput = Array(input[consumed...])
+            keepInput(entry, Array(input[consumed...]))
         }
         finishCallback(id.slot)
     }
@@ -564,7 +592,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         entry.pointee.generation &+= 1
         entry.pointee.descriptor = -1
         entry.pointee.deadline = 0
-        entry.pointee.pendingInput = []
+        keepInput(entry, [])
         entry.pointee.outbound = nil
         entry.pointee.context = Handler.Context()
         table.release(slot)

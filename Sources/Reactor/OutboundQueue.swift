@@ -3,6 +3,7 @@ import Glibc
 /// What a connection could not write yet: references into shared buffers,
 /// never copies of them. Allocated when the kernel first refuses bytes and
 /// dropped once the queue drains, so a caught-up connection owns none.
+/// Its bytes are also counted in its loop's total (`Connections.queuedOutputBytes`).
 final class OutboundQueue {
     private struct Entry {
         var buffer: SharedBuffer
@@ -17,10 +18,14 @@ final class OutboundQueue {
     private(set) var count = 0
     /// Bytes queued in total.
     private(set) var byteCount = 0
+    /// The loop's count this queue's bytes are part of; nil while the queue
+    /// travels to another loop with its connection.
+    private var tally: UnsafeMutablePointer<Int>?
 
-    init() {
+    init(tally: UnsafeMutablePointer<Int>) {
         capacity = 8
         ring = .allocate(capacity: capacity)
+        self.tally = tally
     }
 
     deinit {
@@ -36,6 +41,7 @@ final class OutboundQueue {
         (ring + ((head + count) & (capacity - 1))).initialize(to: Entry(buffer: buffer, start: start, end: end))
         count += 1
         byteCount += end - start
+        tally?.pointee += end - start
     }
 
     /// Queues the bytes of one write from `skip` on: `copied` (only lent for
@@ -70,6 +76,7 @@ final class OutboundQueue {
     func consume(_ written: Int) {
         var remaining = written
         byteCount -= written
+        tally?.pointee -= written
         while remaining > 0 {
             let slot = ring + head
             let length = slot.pointee.end - slot.pointee.start
@@ -85,12 +92,20 @@ final class OutboundQueue {
     }
 
     func removeAll() {
+        tally?.pointee -= byteCount
         while count > 0 {
             (ring + head).deinitialize(count: 1)
             head = (head + 1) & (capacity - 1)
             count -= 1
         }
         byteCount = 0
+    }
+
+    /// Counts the queue's bytes in another loop's total instead (nil: in none, while it moves).
+    func recount(into newTally: UnsafeMutablePointer<Int>?) {
+        tally?.pointee -= byteCount
+        tally = newTally
+        tally?.pointee += byteCount
     }
 
     private func grow() {

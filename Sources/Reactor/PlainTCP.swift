@@ -36,8 +36,7 @@ struct PlainTCP: Transport {
         let copiedCount = copied?.count ?? 0
         if entry.pointee.flags.contains(.connecting) || !(entry.pointee.outbound?.isEmpty ?? true) {
             // Waiting for EPOLLOUT (the socket is full, or not connected yet): queue, do not try.
-            let queue = entry.pointee.outbound ?? OutboundQueue()
-            entry.pointee.outbound = queue
+            let queue = entry.pointee.outbound ?? connections.makeOutboundQueue(entry)
             queue.append(copied: copied, shared: shared, skipping: 0)
             return
         }
@@ -64,8 +63,7 @@ struct PlainTCP: Transport {
             if written == offered && first == shared.count { return }
         }
         // Queue the rest: the unsent tail of the copy, then each unsent part of the shared slices.
-        let queue = entry.pointee.outbound ?? OutboundQueue()
-        entry.pointee.outbound = queue
+        let queue = entry.pointee.outbound ?? connections.makeOutboundQueue(entry)
         queue.append(copied: copied, shared: shared, skipping: written)
         connections.updateInterest(slot)
     }

@@ -31,15 +31,32 @@ public struct WebSocketReader {
 
     /// No message or frame partly received: the reader holds no allocation.
     /// False while a message is in progress and after a failure.
+    @inlinable
     public var isIdle: Bool {
         if case .idle = state { return true }
         return false
     }
 
     /// True once a `.failure` was returned; every later `read` returns a failure again.
+    @inlinable
     public var isFailed: Bool {
         if case .failed = state { return true }
         return false
+    }
+
+    /// Bytes the reader holds for a message partly received (its reassembly
+    /// buffer, as allocated): what a server counts against a memory budget.
+    /// 0 when idle or failed.
+    public var heldByteCount: Int {
+        if case .partial(let message) = state { return message.capacity }
+        return 0
+    }
+
+    /// Gives up the message in progress, freeing what it held, and fails:
+    /// every later `read` returns a failure without consuming (for a caller
+    /// that refuses the message and closes, reading nothing more).
+    public mutating func abandon() {
+        state = .failed
     }
 
     /// Text frames this small that arrive incomplete are UTF-8-checked as far as they go, without

@@ -28,9 +28,13 @@ func serve<Storage: ChatStorage>(_ storage: Storage, describedAs description: St
         let address = try server.start()
         print("chat-server listening on \(address) with \(server.group?.loops.count ?? 0) loop(s); \(description); open http://\(address)/")
         fflush(nil)
-    } catch {
+    } catch .listen(let error) {
         storage.close()
         StandardError.write("chat-server: cannot listen on \(options.server.host):\(options.server.port): \(error). Pick another --port or --host.")
+        exit(1)
+    } catch {
+        storage.close()
+        StandardError.write("chat-server: \(error)")
         exit(1)
     }
     let signal = TerminationSignals.wait()

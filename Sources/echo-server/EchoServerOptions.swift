@@ -24,6 +24,12 @@ struct EchoServerOptions {
       --port N              port (0 picks a free one)                   default 9001
       --threads N           event loops, one thread each                default: one per core
       --max-message BYTES   largest message accepted; larger close 1009 default 16777216
+                            (at most 1/8 of --max-buffered-total: a message is held while it
+                            arrives, and encoded for SSE at up to 7 bytes per byte)
+      --max-buffered-total BYTES  what the process may hold for all its clients: messages
+                            and requests partly received, output for slow readers. Past it a
+                            WebSocket needing more gets 1013, a request or upgrade 503
+                                                                        default 1073741824
       --ping-interval SECS  ping a WebSocket silent this long (0: off)  default 30
       --pong-timeout SECS   drop a pinged WebSocket silent this long    default 10
       --publish-token TOKEN allow POST /publish/ROOM with 'Authorization: Bearer TOKEN'
@@ -73,6 +79,7 @@ struct EchoServerOptions {
         var chains: [String] = []
         var keys: [String] = []
         var handshakeTimeout: Int?
+        var maxMessage: String?
         while let argument = remaining.popFirst() {
             var name = argument
             var inlineValue: String?
@@ -97,7 +104,8 @@ struct EchoServerOptions {
             case "--host": options.configuration.host = try value()
             case "--port": options.configuration.port = try integer(0...65535)
             case "--threads": options.configuration.threads = try integer(1...1024)
-            case "--max-message": options.configuration.maxMessageSize = try integer(0...(1 << 31))
+            case "--max-message": maxMessage = try value()  // its range depends on --max-buffered-total
+            case "--max-buffered-total": options.configuration.maxBufferedTotal = try integer(65536...(1 << 46))
             case "--ping-interval": options.configuration.pingInterval = .seconds(try integer(0...86400))
             case "--pong-timeout": options.configuration.pongTimeout = .seconds(try integer(1...86400))
             case "--publish-token":
@@ -124,6 +132,21 @@ struct EchoServerOptions {
             case "--node-id": nodeID = try value()
             default: throw UsageError(message: "unknown option \(argument)")
             }
+        }
+        // A message is held while it arrives and encoded for SSE at up to 7 bytes per byte: the budget bounds it.
+        let budget = options.configuration.maxBufferedTotal
+        let limit = options.configuration.maxMessageSizeLimit
+        if let text = maxMessage {
+            guard let bytes = Int(text), (0...limit).contains(bytes) else {
+                throw UsageError(message: "--max-message needs a whole number in 0...\(limit), got '\(text)': at most 1/8 of "
+                                 + "--max-buffered-total (\(budget)) and at most 2^31; raise --max-buffered-total for larger messages")
+            }
+            options.configuration.maxMessageSize = bytes
+        } else if options.configuration.maxMessageSize > limit {
+            let needed = options.configuration.maxMessageSize * ServerConfiguration.bytesHeldPerMessageByte
+            throw UsageError(message: "--max-buffered-total \(budget) allows messages of at most \(limit) bytes (1/8 of it), less than "
+                             + "the default --max-message \(options.configuration.maxMessageSize): give --max-message \(limit) "
+                             + "or less, or a budget of at least \(needed)")
         }
         if !chains.isEmpty || !keys.isEmpty || handshakeTimeout != nil {
             do {

@@ -114,6 +114,9 @@ do {
 } catch .listen(let error) {
     StandardError.write("echo-server: cannot listen on \(options.configuration.host):\(options.configuration.port): \(error). Pick another --port or --host.")
     exit(1)
+} catch .configuration(let error) {
+    StandardError.write("echo-server: \(error)")  // the options were checked: a limit of a route's own
+    exit(2)
 }
 var signal = TerminationSignals.wait(includingHangUp: reloads)
 while signal == SIGHUP {

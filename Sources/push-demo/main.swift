@@ -73,6 +73,9 @@ do {
 } catch .listen(let error) {
     StandardError.write("push-demo: cannot listen on \(configuration.host):\(configuration.port): \(error)")
     exit(1)
+} catch .configuration(let error) {
+    StandardError.write("push-demo: \(error)")
+    exit(2)
 }
 if let group = server.group, let broadcaster = server.broadcaster {
     let loop = group.loops[0]

@@ -13,6 +13,10 @@ Faults (each its own check; see the README's "Chaos suite"):
   slow-reader a member of a --room-size room that stops reading: closed with 1008, the others lose nothing
   emfile      a server with 1,024 descriptors hit by 3,000 connections: it stays up, serves the
               connections it has, and accepts again once they go
+  budget      a server with a 64 MiB memory budget and 500 clients each sending 1 MiB of an
+              8 MiB message that never ends: what it holds stays within the budget (the rest
+              get close 1013), its RSS grows by no more than about the budget, and it holds
+              nothing once they go
   sigterm     SIGTERM under load: every WebSocket gets 1001, and every POST /publish answered 202
               before the signal reached every subscriber still connected, before its 1001
 Prints one line per check, a table of what the server did and the healthy room's p99,
@@ -303,6 +307,77 @@ def emfile_storm(args, count=3000):
         server.stop()
 
 
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def budget_partial_messages(args, clients=500, budget=64 << 20, sent=1 << 20):
+    server = Server(args.server, extra=["--queue-cap", "65536", "--max-buffered-total", str(budget),
+                                        "--max-message", str(budget // 8)])
+    mib = 1 << 20
+    try:
+        def fault():
+            baseline = rss_bytes(server.process.pid)
+            peaks = {"rss": baseline, "held": 0}
+            stop = threading.Event()
+
+            def sample():
+                while not stop.wait(0.05):
+                    peaks["rss"] = max(peaks["rss"], rss_bytes(server.process.pid))
+                    held = server.stats()["server"]
+                    peaks["held"] = max(peaks["held"], held["heldInputBytes"] + held["heldReassemblyBytes"])
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            # Connected first: once the budget is full, new upgrades may get 503.
+            sockets = [(wsclient.connect(HOST, server.port, "/echo").sock, 0) for _ in range(clients)]
+            started = time.time()
+            for sock, _ in sockets:
+                # An 8 MiB frame (the most --max-message allows) of which 1 MiB comes, the rest never.
+                head = struct.pack("!BBQ", 0x82, 0xFF, budget // 8) + os.urandom(4)
+                try:
+                    sock.sendall(head + b"x" * sent)
+                except OSError:
+                    pass  # refused and closed while sending
+            sockets = [(sock, started) for sock, _ in sockets]
+            answers = collect_answers(sockets, 5)  # the refused ones end; the others hold their part
+            codes = {}
+            for data, _ in answers.values():
+                code = struct.unpack("!H", data[2:4])[0] if data[:1] == b"\x88" and len(data) >= 4 else None
+                codes[code] = codes.get(code, 0) + 1
+            time.sleep(0.5)
+            held = server.stats()["server"]
+            held_now = held["heldInputBytes"] + held["heldReassemblyBytes"]
+            for sock, _ in sockets:
+                sock.close()
+            emptied = wait_for(lambda: server.stats()["server"]["heldInputBytes"] + server.stats()["server"]["heldReassemblyBytes"] == 0, 10)
+            stop.set()
+            sampler.join()
+            grown = peaks["rss"] - baseline
+            refused = codes.get(1013, 0)
+            ok = check(f"budget: of {clients} clients each holding part of a message, those past the budget got 1013",
+                       refused > 0 and refused + codes.get(None, 0) == clients and held["refusedMessages"] >= refused,
+                       f"(closes {codes}, refusals counted {held['refusedMessages']})")
+            # Passed by at most one read (256 KiB) and one reassembly buffer's doubling (here at most the
+            # 1 MiB a client sends) per loop, for as long as a callback; /stats adds up the loops'
+            # counts posted at different moments, so such a moment can show.
+            ok &= check("budget: what it held stayed within the budget (one read and one doubling per loop over, at most)",
+                        peaks["held"] <= budget + 2 * (256 * 1024 + sent) and held_now <= budget,
+                        f"(peak {peaks['held'] / mib:.1f} MiB, then {held_now / mib:.1f} MiB, of {budget / mib:.0f} MiB)")
+            ok &= check("budget: its RSS grew by no more than the budget and a quarter",
+                        grown <= budget * 5 // 4, f"(+{grown / mib:.1f} MiB over {baseline / mib:.1f} MiB)")
+            ok &= check("budget: it holds nothing once they are gone", emptied)
+            return ok, (f"1013 to {refused} of {clients} clients; {peaks['held'] / mib:.1f} MiB held at most of a "
+                        f"{budget / mib:.0f} MiB budget ({clients * sent / mib:.0f} MiB sent); RSS +{grown / mib:.1f} MiB; "
+                        f"{'nothing held' if emptied else 'STILL HOLDING'} after they closed")
+        beside_healthy_room("budget", args, server, fault, budget=15)
+    finally:
+        server.stop()
+
+
 def try_echo(server):
     try:
         ws = wsclient.connect(HOST, server.port, "/echo", timeout=2)
@@ -438,6 +513,8 @@ def main():
         server.stop()
     if wanted("emfile"):
         emfile_storm(args)
+    if wanted("budget"):
+        budget_partial_messages(args)
     if wanted("sigterm"):
         sigterm_under_load(args)
 

@@ -6,7 +6,7 @@
 #   Tests/Chaos/run.sh [--room-size N] [--healthy-size N] [--only NAME,...] [--report FILE]
 #
 # Defaults: the slow reader sits in a room of 10,000; the healthy room beside
-# the other faults has 1,000 members. About four minutes.
+# the other faults has 1,000 members. About five minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 swift build -c release --product echo-server --product wsbench >/dev/null

@@ -8,14 +8,11 @@ import PackageDescription
 // Each target is one directory under Targets/: a file with the callback
 // libFuzzer calls with each input, a main.swift that hands it to
 // `runLibFuzzer`, and a seed corpus under Corpus/ of the same name.
-// To add one (the events wire format, when its module lands):
-//   1. Targets/events-wire-format/EventsWireFormatFuzz.swift and main.swift,
-//      modelled on Targets/frame-reader: decode the input, assert invariants (a decoded
-//      packet re-encodes to bytes that decode to the same packet; an ack id,
-//      a namespace, an attachment count stay in their bounds; nothing is
-//      consumed past the input), trap through `invariant`.
-//   2. A line below: fuzzTarget("events-wire-format", product: "<the module>").
-//   3. Corpus/events-wire-format/: a few packets from the module's tests.
+// To add one: Targets/NAME/ with the callback (decode the input, assert
+// invariants through `invariant`) and main.swift, modelled on
+// Targets/frame-reader; a line below; seeds in Corpus/NAME (make_seeds.py).
+// A target that needs a module's internals (events-wire-format reads
+// `Packet`) imports it @testable: run.sh builds with -enable-testing.
 // run.sh, .ci/run and the README's table take the list of targets from here.
 let package = Package(
     name: "FanoutFuzz",
@@ -26,6 +23,7 @@ let package = Package(
         fuzzTarget("frame-reader", product: "WebSocketCodec"),
         fuzzTarget("http-head", product: "WebSocketCodec"),
         fuzzTarget("client-handshake", product: "WebSocketCodec"),
+        fuzzTarget("events-wire-format", product: "Events"),
     ]
 )
 

@@ -3,7 +3,8 @@
 
 Each seed is the target's configuration bytes followed by the data (each
 target's header comment gives its layout): frame-reader [role][max message]
-[threshold][split], http-head and client-handshake [head limit][split]. Run it
+[threshold][split], http-head and client-handshake [head limit][split];
+events-wire-format takes the packet alone. Run it
 again after changing a target's input layout; the seeds are small and committed.
 """
 import hashlib
@@ -108,6 +109,38 @@ def client_handshake_seeds():
     return seeds
 
 
+def events_wire_format_seeds():
+    # The protocol's examples (docs: the events protocol), packets the EventsTests send, and the
+    # JSON the parser's tests read and refuse.
+    packets = {
+        "connect-auth": '{"type":"connect","ns":"/","auth":{"token":"abc"}}',
+        "connect-resume": '{"type":"connect","ns":"/news","resume":{"id":"0-7-1","rooms":{"":3,"sports":120}}}',
+        "event-ack": '{"type":"event","ns":"/","event":"chat","args":["hello",{"to":"red"}],"ack":1}',
+        "event-no-ns": '{"type":"event","event":"publish","args":[]}',
+        "ack": '{"type":"ack","ns":"/","ack":7,"args":["42",{"sure":true}]}',
+        "room-event": '{"seq":17,"type":"event","ns":"/","room":"red","event":"chat","args":["ann","hello"]}',
+        "binary-arg": '{"type":"event","ns":"/","event":"file","args":[{"$binary":"AAH/"},{"$binary":""}]}',
+        "escapes": r'{"type":"event","ns":"/","event":"t","args":["h\u00e9llo \"q\" \\ \n\t\u0001\u2028","\ud83d\ude00\/",'
+                   r'"\ud800 lone"]}',
+        "numbers": '{"type":"event","ns":"/","event":"n","args":[0,-1,1.5,2.5e2,-0.5,1e300,-0,9007199254740991,1e999]}',
+        "pong": '{"type":"pong"}',
+        "close": '{"type":"close"}',
+        "disconnect": '{"type":"disconnect","ns":"/"}',
+        "unknown-type": '{"type":"future","ns":"/x"}',
+        "type-not-string": '{"type":3}',
+        "ns-without-slash": '{"type":"connect","ns":"news"}',
+        "negative-ack": '{"type":"ack","ns":"/","ack":-1,"args":[]}',
+        "whitespace": r' {"a" : [1, 2.5e2, -0.5, true, null, "\u00e9\ud83d\ude00\/"], "b": {"$binary": "AAH/"}} ',
+        "deep-33": "[" * 33 + "]" * 33,
+        "deep-65": "[" * 65 + "]" * 65,
+    }
+    seeds = {name: text.encode() for name, text in packets.items()}
+    for index, bad in enumerate(["{", "[1,]", '{"a" 1}', "01", "1.", '"\\x"', "tru", "[1] 2", '{"a":1,}']):
+        seeds[f"not-json-{index}"] = bad.encode()
+    seeds["not-utf8"] = b'{"type":"event","event":"\xc0\xaf"}'
+    return seeds
+
+
 def write(target, seeds):
     directory = os.path.join(HERE, "Corpus", target)
     os.makedirs(directory, exist_ok=True)
@@ -121,3 +154,4 @@ if __name__ == "__main__":
     write("frame-reader", frame_reader_seeds())
     write("http-head", http_head_seeds())
     write("client-handshake", client_handshake_seeds())
+    write("events-wire-format", events_wire_format_seeds())

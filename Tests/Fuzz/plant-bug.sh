@@ -53,7 +53,7 @@ echo "planted ($plant) in a copy at $copy:"
 diff -u "$root/Sources/WebSocketCodec/WebSocketReader.swift" "$reader" | sed -n '/^[-+] /p' || true
 
 cd "$copy/Tests/Fuzz"
-if ! swift build -c release -Xswiftc -sanitize=fuzzer,address >build.log 2>&1; then
+if ! swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing >build.log 2>&1; then
     grep -v 'Cannot export local symbol' build.log | tail -30 >&2
     echo "plant-bug.sh: the build of the copy failed" >&2
     exit 1

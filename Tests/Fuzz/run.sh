@@ -6,7 +6,7 @@
 #   Tests/Fuzz/run.sh --list
 #
 # TARGET is a directory name under Tests/Fuzz/Targets (frame-reader,
-# http-head, client-handshake). The run starts from the committed seeds in
+# http-head, client-handshake, events-wire-format). The run starts from the committed seeds in
 # Tests/Fuzz/Corpus/TARGET and keeps what it finds in
 # Tests/Fuzz/.build/corpus/TARGET (out of git; later runs start from it too).
 # A crash or a broken invariant stops the run, exits 1 and leaves the input in
@@ -35,10 +35,11 @@ if ! targets | grep -qx "$target"; then
 fi
 
 # SwiftPM's own --sanitize=fuzzer links libFuzzer but does not instrument
-# the code for coverage, so the flag goes to swiftc directly.
+# the code for coverage, so the flag goes to swiftc directly. -enable-testing
+# lets a target import a module @testable (events-wire-format reads Packet).
 build_log="$here/.build/fuzz-build.log"
 mkdir -p "$here/.build"
-if ! swift build -c release -Xswiftc -sanitize=fuzzer,address >"$build_log" 2>&1; then
+if ! swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing >"$build_log" 2>&1; then
     grep -v 'Cannot export local symbol' "$build_log" | tail -40 >&2
     echo "run.sh: the fuzz build failed (log: $build_log)" >&2
     exit 1

@@ -51,7 +51,8 @@ expected = ["fanout_connections", "fanout_sessions", "fanout_open_websockets", "
             "fanout_messages_received_total", "fanout_http_responses_total", "fanout_protocol_errors_total",
             "fanout_moved_requests_total", "fanout_received_bytes_total", "fanout_sent_bytes_total", "fanout_evictions_total",
             "fanout_rooms", "fanout_room_members", "fanout_published_total", "fanout_deliveries_total",
-            "fanout_not_delivered_total", "fanout_room_evictions_total", "fanout_history_messages", "fanout_history_bytes"]
+            "fanout_not_delivered_total", "fanout_room_evictions_total", "fanout_history_messages", "fanout_history_bytes",
+            "fanout_memory_budget_bytes", "fanout_memory_held_bytes", "fanout_memory_refusals_total"]
 deadline = time.time() + 60
 problem = "prometheus did not answer"
 while time.time() < deadline:

@@ -215,7 +215,7 @@ final class TLSTransport: Transport {
         guard let session = sessions[slot], session.phase == .established, session.unsent == nil,
               entry.pointee.outbound?.isEmpty ?? true else {
             // Not connected or not secured yet, or the socket is full: wait, as plaintext.
-            queue(entry).append(copied: copied, shared: shared, skipping: 0)
+            queue(entry, connections).append(copied: copied, shared: shared, skipping: 0)
             connections.updateInterest(slot)
             return
         }
@@ -225,7 +225,7 @@ final class TLSTransport: Transport {
             guard seal(slot, session, connections, vectorCount: count, bytes: bytes),
                   sendOutput(slot, session, connections) else { return }
             if session.unsent != nil {
-                queue(entry).append(copied: copied, shared: shared, skipping: cursor.consumed)
+                queue(entry, connections).append(copied: copied, shared: shared, skipping: cursor.consumed)
                 return
             }
         }
@@ -316,11 +316,8 @@ final class TLSTransport: Transport {
         return true
     }
 
-    private func queue<Context>(_ entry: UnsafeMutablePointer<ConnectionSlot<Context>>) -> OutboundQueue {
-        if let queue = entry.pointee.outbound { return queue }
-        let queue = OutboundQueue()
-        entry.pointee.outbound = queue
-        return queue
+    private func queue<Handler>(_ entry: Connections<Handler>.SlotPointer, _ connections: Connections<Handler>) -> OutboundQueue {
+        entry.pointee.outbound ?? connections.makeOutboundQueue(entry)
     }
 
     // MARK: Closing and accounting
