@@ -83,12 +83,17 @@ extension LoadGenerator {
                 messages = slowReaders[index].allowance.messages
             }
             if messages > 0 {
-                let outcome = readSlowly(connection, &slowReaders[index], messages: messages)
+                // A copy: receiving may close the connection, which changes the list (finishing, or removed).
+                var reader = slowReaders[index]
+                let outcome = readSlowly(connection, &reader, messages: messages)
+                guard index < slowReaders.count && slowReaders[index].id == reader.id else { continue }  // removed meanwhile
                 if outcome.handOver {
                     stopReadingSlowly(connection)
                     continue
                 }
-                if messages != .max { slowReaders[index].allowance.spend(outcome.read) }
+                if messages != .max { reader.allowance.spend(outcome.read) }
+                reader.finishing = slowReaders[index].finishing
+                slowReaders[index] = reader
             }
             index += 1
         }
@@ -105,12 +110,15 @@ extension LoadGenerator {
         var filled = reader.carry.count
         reader.carry.withUnsafeBytes { scratch.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: filled) }
         reader.carry.removeAll(keepingCapacity: true)
-        // Up to the allowance's frames and a control frame or two, or what completes the frame carried.
-        let (frames, slack) = messages.multipliedReportingOverflow(by: updateFrameSize)
-        var target = slack ? scratch.count : min(scratch.count, frames + 256)
-        if filled > 0, let size = ServerFrames.whole(in: UnsafeRawBufferPointer(rebasing: scratch[0..<filled]), messages: 0).firstFrameSize {
-            guard size <= scratch.count else { return (0, true) }  // a frame this large is for the reactor
-            target = max(target, size)
+        // Up to the allowance's frames and a control frame or two, and at least what completes a frame carried.
+        let (frames, overflow) = messages.multipliedReportingOverflow(by: updateFrameSize)
+        var target = overflow ? scratch.count : min(scratch.count, frames + 256)
+        if filled > 0 {
+            let carried = ServerFrames.whole(in: UnsafeRawBufferPointer(rebasing: scratch[0..<filled]), messages: .max)
+            if let size = carried.partialFrameSize {
+                guard carried.bytes + size <= scratch.count else { return (0, true) }  // a frame this large is for the reactor
+                target = max(target, carried.bytes + size)
+            }
         }
         var ended = false
         if target > filled {
@@ -125,7 +133,7 @@ extension LoadGenerator {
         if extent.bytes > 0 {
             _ = receiveFrames(connection, UnsafeMutableRawBufferPointer(rebasing: scratch[0..<extent.bytes]))
         }
-        if ended || (extent.bytes == 0 && (extent.firstFrameSize ?? 0) > scratch.count) { return (extent.messages, true) }
+        if ended || (extent.bytes == 0 && (extent.partialFrameSize ?? 0) > scratch.count) { return (extent.messages, true) }
         reader.carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[extent.bytes..<filled]))
         return (extent.messages, false)
     }

@@ -33,8 +33,9 @@ enum ServerFrames {
         var bytes: Int
         /// Messages among them (data frames with FIN; control frames come free).
         var messages: Int
-        /// When not even the first frame is whole: its size, once its header is (nil otherwise).
-        var firstFrameSize: Int?
+        /// The size of the frame after them when it is not all there but its header is
+        /// (nil when it is whole, its header is not, or the message limit stopped the walk).
+        var partialFrameSize: Int?
     }
 
     /// The whole frames at the start of `bytes`, up to `limit` messages.
@@ -58,12 +59,10 @@ enum ServerFrames {
                 headerLength += extra
             }
             let size = headerLength + length
-            guard offset + size <= bytes.count else {
-                return Extent(bytes: offset, messages: messages, firstFrameSize: offset == 0 ? size : nil)
-            }
+            guard offset + size <= bytes.count else { return Extent(bytes: offset, messages: messages, partialFrameSize: size) }
             offset += size
             if isData && first & 0x80 != 0 { messages += 1 }
         }
-        return Extent(bytes: offset, messages: messages, firstFrameSize: nil)
+        return Extent(bytes: offset, messages: messages, partialFrameSize: nil)
     }
 }
