@@ -33,13 +33,7 @@ enum TickerRoomServer {
 
     /// Serves on 127.0.0.1 and a free port; without `conflating`, members join plain (their query's options ignored).
     static func start(fault: Fault = .none, conflating: Bool = true, threads: Int = 1) throws -> (PushServer, Int) {
-        var configuration = ServerConfiguration()
-        configuration.host = "127.0.0.1"
-        configuration.port = 0
-        configuration.threads = threads
-        configuration.timerTick = .milliseconds(50)
-        configuration.drainTimeout = .milliseconds(500)
-        let server = PushServer(configuration: configuration)
+        let server = PushServer(configuration: PushRoomServer.configuration(threads: threads))
         let heldBack = PushRoomServer.HeldBack()
         server.webSocket("/room/*") { behavior in
             behavior.open = { socket, request in
