@@ -154,7 +154,6 @@ final class BenchCoordinator {
         var serverCPUStart = 0.0
         var measuring = false
         var arrivedBefore: UInt64 = 0
-        var slowArrivedBefore: UInt64 = 0
         var bytesBefore: UInt64 = 0
         var arrivedBeforeByTransport = CountersByTransport()
         var measuredFrom: UInt64 = 0
@@ -165,7 +164,6 @@ final class BenchCoordinator {
                 measuring = true
                 let statistics = snapshot(merging: &latency)
                 arrivedBefore = statistics.received
-                slowArrivedBefore = statistics.ticker.slowReceived
                 bytesBefore = statistics.bytesReceived
                 arrivedBeforeByTransport = statistics.byTransport
                 clientCPUStart = processCPUSeconds()
@@ -198,8 +196,9 @@ final class BenchCoordinator {
         let serverCPU = options.serverPID.map { processCPUSeconds(String($0)) - serverCPUStart }
         let measuredEnd = snapshot(merging: &latency)
         let serverResident = isTicker ? options.serverPID.flatMap { ProcessUsage.read(String($0)).residentBytes } : nil
-        // Slow subscribers' deliveries count too: the CPU time is divided by every delivery.
-        let slowArrived = measuredEnd.ticker.slowReceived - slowArrivedBefore
+        // Slow subscribers' deliveries count too: the CPU time is divided by every delivery. Theirs are
+        // counted by the loops by read time, as they read at full speed the moment publishing stops.
+        let slowArrived = measuredEnd.ticker.slowReceivedInWindow
         let arrived = measuredEnd.received - arrivedBefore + slowArrived
         let bytesArrived = measuredEnd.bytesReceived - bytesBefore
         let measuredFor = monotonicNanoseconds() - measuredFrom

@@ -70,7 +70,7 @@ struct TickerWindow: Sendable {
     /// Full-speed receivers (publishers that hear others included) and slow subscribers, open in the window.
     var fastReceivers: Int
     var slowReceivers: Int
-    /// Deliveries that arrived while measuring, per group.
+    /// Deliveries that arrived while measuring, per group (the slow ones' by the time they were read).
     var fastArrived: UInt64
     var slowArrived: UInt64
     /// The window's counts of the slow group and the key checks (`staleness` is the window's).
