@@ -130,6 +130,9 @@ struct BenchOptions: Sendable, Equatable {
     /// Ticker: subscribers that read slowly, and their pace as a fraction of the publish rate.
     var slowSubscribers = 0
     var slowSpeed = 0.1
+    /// Ticker: a slow subscriber's socket receive buffer (SO_RCVBUF), as a slow link keeps it nearly
+    /// empty; 0 leaves the kernel's.
+    var slowReceiveBuffer = 0
 
     init(host: String, port: UInt16 = 80, path: String = "/", threads: Int) {
         self.host = host
@@ -230,6 +233,7 @@ enum BenchOptionsParser {
               --keys K            ticker: keys updated (key k belongs to publisher k mod publishers)  default 1000
               --slow N            ticker: N of the subscribers read slowly (leaving the rest in their sockets)  default 0
               --slow-speed F      ticker: a slow subscriber reads F × the publish rate in messages, 0 < F <= 1  default 0.1
+              --slow-rcvbuf BYTES ticker: a slow subscriber's socket receive buffer (SO_RCVBUF; 0: the kernel's)  default 0
               --ws-subscribers N  sse/longpoll: N of the subscribers over WebSocket instead  default 0
               --ramp N            connections opened per second (0 = as fast as possible)  default 0
               --bind RANGE        source addresses, e.g. 127.0.0.2-127.0.0.40 or a single address; connections are spread round-robin
@@ -293,7 +297,7 @@ enum BenchOptionsParser {
         case serverNoContextTakeover = "server-no-context-takeover", clientNoContextTakeover = "client-no-context-takeover"
         case serverMaxWindowBits = "server-max-window-bits", clientMaxWindowBits = "client-max-window-bits"
         case soak, sampleInterval = "sample-interval", soakCSV = "soak-csv", soakWarmUp = "soak-warmup"
-        case keys, slow, slowSpeed = "slow-speed"
+        case keys, slow, slowSpeed = "slow-speed", slowReceiveBuffer = "slow-rcvbuf"
 
         /// The permessage-deflate parameters, which only mean something with --deflate.
         var isDeflateParameter: Bool {
@@ -420,6 +424,11 @@ enum BenchOptionsParser {
                 throw UsageError("\(spelling) needs a fraction of the publish rate above 0 and at most 1, such as 0.1, got '\(value)'")
             }
             options.slowSpeed = speed
+        case .slowReceiveBuffer:
+            guard let size = parseSize(value), size <= 1 << 30 else {
+                throw UsageError("\(spelling) needs a size in bytes such as 8k (at most 1 GiB; 0: the kernel's), got '\(value)'")
+            }
+            options.slowReceiveBuffer = size
         case .allowLoss, .findMax, .deflate, .serverNoContextTakeover, .clientNoContextTakeover, .insecure:
             preconditionFailure("\(option) takes no value")
         }
@@ -433,7 +442,7 @@ enum BenchOptionsParser {
                 throw UsageError("\(spelling) only applies to --scenario broadcast, sse, longpoll, events or ticker")
             }
         }
-        for option in [Option.keys, .slow, .slowSpeed] {
+        for option in [Option.keys, .slow, .slowSpeed, .slowReceiveBuffer] {
             if let spelling = given[option], scenario != .ticker { throw UsageError("\(spelling) only applies to --scenario ticker") }
         }
         if scenario == .ticker { try checkTicker(options, given: given) }

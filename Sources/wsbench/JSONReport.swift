@@ -92,6 +92,7 @@ enum JSONReport {
             ("keys", options.scenario == .ticker ? .integer(Int64(options.keyCount)) : .null),
             ("slow_subscribers", options.scenario == .ticker ? .integer(Int64(options.slowSubscribers)) : .null),
             ("slow_speed", options.scenario == .ticker ? .number(options.slowSpeed) : .null),
+            ("slow_rcvbuf", options.scenario == .ticker ? .integer(Int64(options.slowReceiveBuffer)) : .null),
             ("deflate_offer", options.deflate.map { .string($0.offers.map(\.description).joined(separator: ", ")) } ?? .null),
             ("deflate_agreed", options.deflate == nil ? .null
                 : .object(totals.deflateAgreements.sorted { $0.key < $1.key }.map { ($0.key, .integer(Int64($0.value))) })),

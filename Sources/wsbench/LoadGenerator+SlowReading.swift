@@ -42,6 +42,11 @@ extension LoadGenerator {
             slowScratch = .allocate(byteCount: max(64 * 1024, 4 * (updateFrameSize + 256)), alignment: 16)
         }
         connection.pauseReading()
+        if plan.slowReceiveBuffer > 0 {
+            // What a slow link leaves in the phone's buffer is little: the backlog stays with the server.
+            var size = Int32(plan.slowReceiveBuffer)
+            _ = setsockopt(connection.descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         slowReaders.append(SlowReader(id: connection.id))
         lastSlowRead = monotonicNanoseconds()
     }

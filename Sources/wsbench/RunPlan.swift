@@ -27,6 +27,8 @@ struct RunPlan: Sendable {
     var keyCount = 0
     var slowCount = 0
     var slowSpeed = 0.0
+    /// ticker: SO_RCVBUF of slow subscribers' sockets; 0: the kernel's.
+    var slowReceiveBuffer = 0
     /// How publishers write a message and receivers find its header. Stored
     /// (the receive path asks once per read).
     var payloadFormat: PayloadFormat
@@ -96,6 +98,7 @@ struct RunPlan: Sendable {
             keyCount = options.keyCount
             slowCount = options.slowSubscribers
             slowSpeed = options.slowSpeed
+            slowReceiveBuffer = options.slowReceiveBuffer
         }
         payloadSize = options.payloadSize
         if payloadFormat == .ticker { tickerPool = TickerPayload.pool(size: options.payloadSize) }

@@ -11,15 +11,18 @@ final class TickerOptionsTests: XCTestCase {
         XCTAssertEqual(plain.keyCount, 1000)
         XCTAssertEqual(plain.slowSubscribers, 0)
         XCTAssertEqual(plain.slowSpeed, 0.1)
+        XCTAssertEqual(plain.slowReceiveBuffer, 0)
         XCTAssert(plain.scenario.isRoom)
         let options = try parseOptions(["--scenario", "ticker", "-c", "50", "--publishers", "2", "--keys", "20",
-                                        "--slow=5", "--slow-speed", "0.25", "--rates", "100,200", Self.url])
+                                        "--slow=5", "--slow-speed", "0.25", "--slow-rcvbuf", "8k", "--rates", "100,200", Self.url])
+        XCTAssertEqual(options.slowReceiveBuffer, 8192)
+        XCTAssertEqual(try RunPlan(options: options).slowReceiveBuffer, 8192)
         XCTAssertEqual(options.keyCount, 20)
         XCTAssertEqual(options.slowSubscribers, 5)
         XCTAssertEqual(options.slowSpeed, 0.25)
         XCTAssertEqual(try parseOptions(["--scenario", "ticker", "--find-max", "--slow-speed", "1", Self.url]).slowSpeed, 1)
         let usage = BenchOptionsParser.usage
-        for word in ["--keys", "--slow ", "--slow-speed", "ticker"] { XCTAssert(usage.contains(word), "usage lacks \(word)") }
+        for word in ["--keys", "--slow ", "--slow-speed", "--slow-rcvbuf", "ticker"] { XCTAssert(usage.contains(word), "usage lacks \(word)") }
     }
 
     func testRefusals() {
@@ -40,6 +43,8 @@ final class TickerOptionsTests: XCTestCase {
             assertRefused(["--scenario", "ticker", "-r", "10", "--slow-speed", speed, Self.url], saying: "--slow-speed needs a fraction")
         }
         assertRefused(["--scenario", "ticker", "-r", "10", "--keys", "0", Self.url], saying: "--keys needs a positive integer")
+        assertRefused(["--scenario", "ticker", "-r", "10", "--slow-rcvbuf", "2g", Self.url], saying: "--slow-rcvbuf needs a size")
+        assertRefused(["--slow-rcvbuf", "8k", Self.url], saying: "--slow-rcvbuf only applies to --scenario ticker")
         assertRefused(["--scenario", "ticker", "-r", "10", "--payload", "ticker", Self.url], saying: "--payload ticker applies to")
     }
 
