@@ -88,5 +88,14 @@ its intended send time), sampled while publishing goes on. Server CPU per delive
 delivery, slow ones included; at the rate the room just keeps up with, the server's core is busy, so it
 is close to 1 / deliveries per second (DESIGN.md, \"Reading fan-out figures\").
 
+Reading the slow row: the server holds updates back for a member only once the kernel refuses bytes for
+it, and the kernel first takes what the socket's send buffer grows to (up to tcp_wmem's 4 MiB; the
+\"kernel send buffers\" column, which RSS does not show). At 64-byte updates and a tenth of the rate, a
+slow subscriber takes about a minute to fall that far behind, so within the window the server may not
+conflate anything (\"skipped / server conflated\" at 0) and its staleness is then the age of the window's
+first updates. Once conflated, the floor is K / r: the newest value of each of the K keys goes out at
+once and a reader of r updates a second needs K / r seconds to get through them (README, \"Tickers and
+bullet comments\").
+
 $TABLE"
 write_report "Conflation: slow subscribers beside full-speed ones in a ticker room" "$OUT/conflation.md" "$INTRO"
