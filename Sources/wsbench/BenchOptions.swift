@@ -222,7 +222,7 @@ enum BenchOptionsParser {
     static let usage = """
         Usage: wsbench [options] ws://host:port/path   (or wss://, TLS)
 
-          -c, --connections N     connections (the room, publishers included, for broadcast/sse/longpoll/events)  default 100
+          -c, --connections N     connections (the room, publishers included, for broadcast/sse/longpoll/events/ticker)  default 100
           -t, --threads N         event loops (threads)                       default: number of cores
           -d, --duration D        measured duration, e.g. 10s, 500ms, 2m       default 10s
           -r, --rate R            total messages/s, open loop (0 = closed loop: each connection waits for its reply)  default 0
