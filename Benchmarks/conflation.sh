@@ -4,8 +4,9 @@
 # (wsbench --scenario ticker: conflate=1, keyAt=24:8), echo-server
 # --threads 1 pinned to core 0, wsbench -t 1 to core 1 (lib/pinned-runs.sh).
 #  1. The highest rate the conflating room keeps up with when nobody is
-#     slow (--find-max, so nothing is conflated), and a plain broadcast
-#     room's for reference (what conflate=1 costs every delivery).
+#     slow (so nothing is conflated), and a plain broadcast room's for
+#     reference (what conflate=1 costs every delivery): fixed ladders, as
+#     e2e.sh's, so one rung a busy machine spoils does not end the climb.
 #  2. At that rate, a fresh server each: (a) 1,000 full-speed subscribers;
 #     (a') the 900 that stay full-speed in (b), alone; (b) those 900 and
 #     100 more reading at a tenth of the rate.
@@ -51,9 +52,11 @@ record_memory() {
 
 if [[ -z "$RATE" ]]; then
     start_server
-    run conflation-plain-ladder -t 1 --scenario broadcast -c 1001 --find-max -d "$LADDER_DURATION" "ws://127.0.0.1:$PORT/room/quotes"
+    run conflation-plain-ladder -t 1 --scenario broadcast -c 1001 --rates 100,1000,2000,4000,7000,10000,12000,15000 \
+        -d "$LADDER_DURATION" "ws://127.0.0.1:$PORT/room/quotes"
     start_server
-    run conflation-ladder -t 1 --scenario ticker -c 1001 "${KEYS[@]}" --find-max -d "$LADDER_DURATION" "ws://127.0.0.1:$PORT/room/quotes"
+    run conflation-ladder -t 1 --scenario ticker -c 1001 "${KEYS[@]}" --rates 250,500,1000,1500,2000,3000,4000 \
+        -d "$LADDER_DURATION" "ws://127.0.0.1:$PORT/room/quotes"
     RATE=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["ladder"]["highest_kept_up_rate"] or "")' \
         "$OUT/conflation-ladder.json" 2>/dev/null || true)
     if [[ -z "$RATE" ]]; then
