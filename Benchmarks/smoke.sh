@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end smoke runs for CI: wsbench against echo-server with 1,000
 # connections for a few seconds: echo, WebSocket broadcast, rooms whose
-# subscribers come half over WebSocket, half over SSE or long-polling, and a
-# room of events sessions (publish → message). Any loss, duplicate,
-# reordering or connection error fails (wsbench exits non-zero); the figures
+# subscribers come half over WebSocket, half over SSE or long-polling, a
+# room of events sessions (publish → message), and a ticker whose members
+# conflate by key while some read at a tenth of the rate. Any loss,
+# duplicate, reordering or connection error fails (wsbench exits non-zero),
+# and so does, in the ticker, an older value of a key after a newer one or a
+# member that does not end holding the last value of every key; the figures
 # are printed for the log. Not a speed gate: the machines are noisy.
 #
 #   Benchmarks/smoke.sh [--tls CERT KEY]
@@ -40,3 +43,9 @@ echo "== one room, 500 long-polling and 500 WebSocket subscribers, 1,000 msg/s"
 "${WSBENCH[@]}" --scenario longpoll -c 1001 --ws-subscribers 500 -r 1000 "$SCHEME://127.0.0.1:$PORT/room/smoke-poll" 2>/dev/null
 echo "== events: 1 publisher to 1,000 sessions in one room, 1,000 msg/s"
 "${WSBENCH[@]}" --scenario events -c 1001 -r 1000 "$SCHEME://127.0.0.1:$PORT/room/smoke-events" 2>/dev/null
+# 4 KiB updates at 500/s: a slow subscriber's kernel buffers (a few MiB) fill within the run, so the
+# server conflates for it. Slow subscribers read their sockets themselves, which TLS rules out.
+SLOW=(--slow 10)
+[[ $SCHEME == wss ]] && SLOW=(--slow 0)
+echo "== ticker: 1 publisher to 100 conflating subscribers (${SLOW[1]} at a tenth of the rate), 200 keys, 4 KiB at 500/s"
+"${WSBENCH[@]}" --scenario ticker -c 101 "${SLOW[@]}" --keys 200 -s 4k -r 500 "$SCHEME://127.0.0.1:$PORT/room/smoke-ticker" 2>/dev/null

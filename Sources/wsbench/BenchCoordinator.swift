@@ -65,6 +65,8 @@ final class BenchCoordinator {
         var sendingFinished = true
         var published: [UInt32: UInt64] = [:]
         var outstandingReplies: UInt64 = 0
+        var openSlow = 0
+        var keysBehind = 0
     }
 
     func progress() -> Progress {
@@ -78,6 +80,8 @@ final class BenchCoordinator {
             merged.sendingFinished = merged.sendingFinished && part.sendingFinished
             merged.published.merge(part.published) { max($0, $1) }
             merged.outstandingReplies += part.outstandingReplies
+            merged.openSlow += part.openSlow
+            merged.keysBehind += part.keysBehind
         }
         return merged
     }
@@ -132,6 +136,8 @@ final class BenchCoordinator {
     /// drains, writes off what never arrived, and returns what was measured.
     /// A soak's sampler sees every snapshot taken while measuring.
     func runWindow(rate: Int, label: String, soak: SoakSampler? = nil) -> WindowResult {
+        let isTicker = plan.scenario == .ticker
+        let roomBefore = isTicker ? roomCounters() : nil
         let before = snapshot()
         let current = progress()
         let baseline = publishedCounts(current)
@@ -189,7 +195,11 @@ final class BenchCoordinator {
         let clientCPU = processCPUSeconds() - clientCPUStart
         let serverCPU = options.serverPID.map { processCPUSeconds(String($0)) - serverCPUStart }
         let measuredEnd = snapshot(merging: &latency)
-        let arrived = measuredEnd.received - arrivedBefore
+        let serverResident = isTicker ? options.serverPID.flatMap { ProcessUsage.read(String($0)).residentBytes } : nil
+        // Slow subscribers' deliveries count too: the CPU time is divided by every delivery. Theirs are
+        // counted by the loops by read time, as they read at full speed the moment publishing stops.
+        let slowArrived = measuredEnd.ticker.slowReceivedInWindow
+        let arrived = measuredEnd.received - arrivedBefore + slowArrived
         let bytesArrived = measuredEnd.bytesReceived - bytesBefore
         let measuredFor = monotonicNanoseconds() - measuredFrom
 
@@ -201,6 +211,18 @@ final class BenchCoordinator {
         switch plan.scenario {
         case .echo:
             waitUntil(phase: "drain", deadline: drainDeadline, interruptible: false) { $0.outstandingReplies == 0 }
+        case .ticker:
+            // Every receiver, slow ones at their pace, must come to hold the last value of every key.
+            var finals = [UInt32](repeating: 0, count: plan.keyCount)
+            for values in onLoops({ $0.publishedKeyValues() }) {
+                for key in 0..<finals.count { finals[key] = max(finals[key], values[key]) }
+            }
+            let settled = finals
+            _ = onLoops { $0.settleKeys(finals: settled); return 0 }
+            waitUntil(phase: "drain", deadline: drainDeadline, interruptible: false) { [self] progress in
+                _ = snapshot(merging: &latency)
+                return progress.keysBehind == 0
+            }
         case .broadcast, .sse, .longpoll, .events:
             let expected = expectedDeliveries(from: baseline, to: published, receivers: sent.open)
             waitUntil(phase: "drain", deadline: drainDeadline, interruptible: false) { [self] _ in
@@ -212,6 +234,20 @@ final class BenchCoordinator {
         }
         _ = onLoops { $0.closeOutLoss(published: published); return 0 }
         let after = snapshot(merging: &latency)
+        var ticker: TickerWindow?
+        if isTicker {
+            // The server's counters are refreshed every 250 ms: wait for them to include the drain.
+            if roomBefore != nil { usleep(300_000) }
+            let roomDelta = roomBefore.flatMap { earlier in roomCounters()?.since(earlier) }
+            var counters = after.ticker.since(before.ticker)
+            counters.staleness = latency.staleness
+            let fastReceivers = sent.open - sent.openSlow - (plan.publisherCount == 1 ? 1 : 0)
+            ticker = TickerWindow(
+                keyCount: plan.keyCount, fastReceivers: fastReceivers, slowReceivers: sent.openSlow,
+                fastArrived: arrived - slowArrived, slowArrived: slowArrived, counters: counters,
+                serverConflated: roomDelta?.conflated, serverVolatileDropped: roomDelta?.volatileDropped,
+                serverResidentBytes: serverResident)
+        }
         var byTransport: [TransportWindow] = []
         if plan.mixesTransports {
             for transport in Transport.allCases {
@@ -237,7 +273,13 @@ final class BenchCoordinator {
             errors: after.errorCount - before.errorCount,
             maxSendLag: after.maxSendLag, maxPublisherBacklog: after.maxPublisherBacklog,
             clientCPUSeconds: clientCPU, serverCPUSeconds: serverCPU, historyGaps: after.historyGaps - before.historyGaps,
-            byTransport: byTransport)
+            byTransport: byTransport, ticker: ticker)
+    }
+
+    /// ticker: the server's counters for the room, from its /stats (nil when it has none, or over TLS).
+    private func roomCounters() -> RoomCounters? {
+        guard !options.secure, let room = RunPlan.room(ofURLPath: plan.path)?.name else { return nil }
+        return RoomCounters.read(host: options.host, port: options.port, room: room)
     }
 
     /// Deliveries the published messages owe: each reaches every open
@@ -270,9 +312,12 @@ final class BenchCoordinator {
 struct WindowLatency {
     var total = LatencyHistogram()
     var byTransport = [LatencyHistogram(), LatencyHistogram(), LatencyHistogram()]
+    /// ticker: the slow subscribers' staleness.
+    var staleness = LatencyHistogram()
 
     mutating func merge(_ statistics: LoopStatistics) {
         total.merge(statistics.latency)
+        staleness.merge(statistics.ticker.staleness)
         for transport in Transport.allCases { byTransport[transport.rawValue].merge(statistics.byTransport[transport].latency) }
     }
 }

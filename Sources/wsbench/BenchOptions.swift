@@ -22,16 +22,22 @@ enum Scenario: String, Sendable, CaseIterable {
     /// WebSocket (`/events/ws?room=ROOM`): publishers emit `publish`, the
     /// room's members get `message`.
     case events
+    /// A ticker: publishers send updates of `--keys` keys to one room whose
+    /// members conflate by key (`conflate=1`); `--slow` of them read at a
+    /// fraction of the publish rate. Checks that full-speed members get
+    /// every update, and that no member gets an older value of a key after a
+    /// newer one or ends without the last value of every key.
+    case ticker
 
     /// Publishers send to one room and every other connection checks what arrives.
-    var isRoom: Bool { self == .broadcast || self == .sse || self == .longpoll || self == .events }
+    var isRoom: Bool { self == .broadcast || self == .sse || self == .longpoll || self == .events || self == .ticker }
 
     /// How the subscribers that are not `--ws-subscribers` listen.
     var subscriberTransport: Transport {
         switch self {
         case .sse: .eventStream
         case .longpoll: .longPolling
-        case .echo, .broadcast, .connect, .events: .webSocket
+        case .echo, .broadcast, .connect, .events, .ticker: .webSocket
         }
     }
 
@@ -119,6 +125,14 @@ struct BenchOptions: Sendable, Equatable {
     var soakWarmUpNanoseconds: UInt64? = nil
     /// Soak: where to also write the samples as CSV.
     var soakCSVPath: String? = nil
+    /// Ticker: keys the publishers update (each key belongs to one publisher).
+    var keyCount = 1000
+    /// Ticker: subscribers that read slowly, and their pace as a fraction of the publish rate.
+    var slowSubscribers = 0
+    var slowSpeed = 0.1
+    /// Ticker: a slow subscriber's socket receive buffer (SO_RCVBUF), as a slow link keeps it nearly
+    /// empty; 0 leaves the kernel's.
+    var slowReceiveBuffer = 0
 
     init(host: String, port: UInt16 = 80, path: String = "/", threads: Int) {
         self.host = host
@@ -208,14 +222,18 @@ enum BenchOptionsParser {
     static let usage = """
         Usage: wsbench [options] ws://host:port/path   (or wss://, TLS)
 
-          -c, --connections N     connections (the room, publishers included, for broadcast/sse/longpoll/events)  default 100
+          -c, --connections N     connections (the room, publishers included, for broadcast/sse/longpoll/events/ticker)  default 100
           -t, --threads N         event loops (threads)                       default: number of cores
           -d, --duration D        measured duration, e.g. 10s, 500ms, 2m       default 10s
           -r, --rate R            total messages/s, open loop (0 = closed loop: each connection waits for its reply)  default 0
           -s, --size BYTES        message payload size (e.g. 64, 1k, 16KiB; broadcast: at least 24; sse/longpoll: 44-65536;
-                                  events: 44-\(EventPacket.maximumPayload))  default 64
-              --scenario NAME     echo | broadcast | connect | sse | longpoll | events  default echo
-              --publishers N      publishers (broadcast, sse, longpoll, events)  default 1
+                                  events: 44-\(EventPacket.maximumPayload); ticker: at least \(KeyedUpdate.size))  default 64
+              --scenario NAME     echo | broadcast | connect | sse | longpoll | events | ticker  default echo
+              --publishers N      publishers (broadcast, sse, longpoll, events, ticker)  default 1
+              --keys K            ticker: keys updated (key k belongs to publisher k mod publishers)  default 1000
+              --slow N            ticker: N of the subscribers read slowly (leaving the rest in their sockets)  default 0
+              --slow-speed F      ticker: a slow subscriber reads F × the publish rate in messages, 0 < F <= 1  default 0.1
+              --slow-rcvbuf BYTES ticker: a slow subscriber's socket receive buffer (SO_RCVBUF; 0: the kernel's)  default 0
               --ws-subscribers N  sse/longpoll: N of the subscribers over WebSocket instead  default 0
               --ramp N            connections opened per second (0 = as fast as possible)  default 0
               --bind RANGE        source addresses, e.g. 127.0.0.2-127.0.0.40 or a single address; connections are spread round-robin
@@ -227,8 +245,8 @@ enum BenchOptionsParser {
               --timeout D         connect/handshake and final-drain timeout   default 10s
               --json FILE         also write the results as JSON
               --allow-loss        exit 0 even with loss/duplicates/reordering
-              --rates LIST        rate ladder (broadcast, sse, longpoll, events), e.g. 500,1000,2000
-              --find-max          search the highest kept-up rate (broadcast, sse, longpoll, events)
+              --rates LIST        rate ladder (broadcast, sse, longpoll, events, ticker), e.g. 500,1000,2000
+              --find-max          search the highest kept-up rate (broadcast, sse, longpoll, events, ticker)
               --server-pid PID    read the server's CPU from /proc/PID/stat
               --insecure          wss://: accept any certificate (self-signed test ones); default: verify
                                   it against the system's trusted roots and the URL's host
@@ -247,6 +265,8 @@ enum BenchOptionsParser {
         join ws://.../room/NAME?self=0 and send text; subscribers read /sse/NAME or long-poll /poll/NAME.
         events takes the room's URL (/room/NAME or /events/ws?room=NAME): every connection opens an events session
         at /events/ws?room=NAME (publishers add &self=0); publishers emit "publish", receivers check each "message".
+        ticker joins the room at the URL's path as broadcast does, subscribers with conflate=1, publishers with
+        self=0&conflate=1&\(KeyedUpdate.keyAtQuery); it needs a rate (-r, --rates or --find-max).
         Exit status: 0 passed, 1 loss/duplicates/reordering or connection/protocol errors, 2 usage, 3 cannot run.
 
         Examples:
@@ -264,6 +284,8 @@ enum BenchOptionsParser {
             wsbench --scenario broadcast -c 10000 -r 2 -s 1k --payload ticker --deflate ws://127.0.0.1:8080/room/demo
           The same room of 1,000 over the events protocol (echo-server's /events), 1,000 msg/s:
             wsbench --scenario events -c 1001 -r 1000 ws://127.0.0.1:8080/room/demo
+          A ticker of 1,000 keys at 5,000 updates/s to 1,000 subscribers, 100 of them reading at a tenth of that:
+            wsbench --scenario ticker -c 1001 -r 5000 --slow 100 --server-pid 4242 ws://127.0.0.1:8080/room/quotes
         """
 
     // MARK: - Options
@@ -275,6 +297,7 @@ enum BenchOptionsParser {
         case serverNoContextTakeover = "server-no-context-takeover", clientNoContextTakeover = "client-no-context-takeover"
         case serverMaxWindowBits = "server-max-window-bits", clientMaxWindowBits = "client-max-window-bits"
         case soak, sampleInterval = "sample-interval", soakCSV = "soak-csv", soakWarmUp = "soak-warmup"
+        case keys, slow, slowSpeed = "slow-speed", slowReceiveBuffer = "slow-rcvbuf"
 
         /// The permessage-deflate parameters, which only mean something with --deflate.
         var isDeflateParameter: Bool {
@@ -342,7 +365,7 @@ enum BenchOptionsParser {
             options.payloadSize = size
         case .scenario:
             guard let scenario = Scenario(rawValue: value) else {
-                throw UsageError("\(spelling) needs echo, broadcast, connect, sse, longpoll or events, got '\(value)'")
+                throw UsageError("\(spelling) needs echo, broadcast, connect, sse, longpoll, events or ticker, got '\(value)'")
             }
             options.scenario = scenario
         case .publishers: options.publishers = try positiveInteger(value, for: spelling)
@@ -394,6 +417,18 @@ enum BenchOptionsParser {
         case .soakCSV:
             guard !value.isEmpty else { throw UsageError("\(spelling) needs a file name") }
             options.soakCSVPath = value
+        case .keys: options.keyCount = try positiveInteger(value, for: spelling)
+        case .slow: options.slowSubscribers = try nonNegativeInteger(value, for: spelling)
+        case .slowSpeed:
+            guard let speed = Double(value), speed > 0, speed <= 1 else {
+                throw UsageError("\(spelling) needs a fraction of the publish rate above 0 and at most 1, such as 0.1, got '\(value)'")
+            }
+            options.slowSpeed = speed
+        case .slowReceiveBuffer:
+            guard let size = parseSize(value), size <= 1 << 30 else {
+                throw UsageError("\(spelling) needs a size in bytes such as 8k (at most 1 GiB; 0: the kernel's), got '\(value)'")
+            }
+            options.slowReceiveBuffer = size
         case .allowLoss, .findMax, .deflate, .serverNoContextTakeover, .clientNoContextTakeover, .insecure:
             preconditionFailure("\(option) takes no value")
         }
@@ -404,9 +439,13 @@ enum BenchOptionsParser {
         let scenario = options.scenario
         for option in [Option.publishers, .rates, .findMax, .step] {
             if let spelling = given[option], !scenario.isRoom {
-                throw UsageError("\(spelling) only applies to --scenario broadcast, sse, longpoll or events")
+                throw UsageError("\(spelling) only applies to --scenario broadcast, sse, longpoll, events or ticker")
             }
         }
+        for option in [Option.keys, .slow, .slowSpeed, .slowReceiveBuffer] {
+            if let spelling = given[option], scenario != .ticker { throw UsageError("\(spelling) only applies to --scenario ticker") }
+        }
+        if scenario == .ticker { try checkTicker(options, given: given) }
         if let spelling = given[.webSocketSubscribers], !scenario.mixesTransports {
             throw UsageError("\(spelling) only applies to --scenario sse or longpoll")
         }
@@ -475,6 +514,36 @@ enum BenchOptionsParser {
             throw UsageError("\(other) only applies to a soak (--soak)")
         }
     }
+
+    /// The ticker's own rules.
+    private static func checkTicker(_ options: BenchOptions, given: [Option: String]) throws(UsageError) {
+        if options.messagesPerSecond == 0 && given[.rates] == nil && given[.findMax] == nil {
+            throw UsageError("--scenario ticker needs a publish rate (-r R, --rates or --find-max): "
+                + "a closed loop waits for every subscriber, and slow ones read at a fraction of the rate")
+        }
+        if let step = given[.step] { throw UsageError("\(step) does not apply to --scenario ticker") }
+        if options.payloadSize < KeyedUpdate.size {
+            throw UsageError("-s must be at least \(KeyedUpdate.size) bytes for --scenario ticker: every update carries "
+                + "its publisher, sequence number, send time, key and value, got \(options.payloadSize)")
+        }
+        if options.keyCount < options.publishers {
+            throw UsageError("--keys (\(options.keyCount)) must be at least --publishers (\(options.publishers)): each publisher updates keys of its own")
+        }
+        if options.keyCount > maximumKeyCount {
+            throw UsageError("--keys must be at most \(maximumKeyCount) (each receiver keeps the value of every key), got \(options.keyCount)")
+        }
+        if options.slowSubscribers > options.connections - options.publishers {
+            throw UsageError("--slow (\(options.slowSubscribers)) must not exceed the subscribers "
+                + "(\(options.connections) connections less \(options.publishers) publishers)")
+        }
+        if options.slowSubscribers > 0 && options.secure {
+            throw UsageError("--slow needs ws://: a slow subscriber takes whole frames from its socket itself, "
+                + "leaving the rest in the kernel, which it cannot do under TLS (use --slow 0 over wss://)")
+        }
+    }
+
+    /// Ticker: keys a run may have (each receiver keeps 4 bytes per key).
+    static let maximumKeyCount = 1 << 20
 
     // MARK: - Values
 

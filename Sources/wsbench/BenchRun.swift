@@ -46,7 +46,7 @@ enum BenchRun {
         switch options.scenario {
         case .connect:
             runConnectStorm(coordinator, &result)
-        case .echo, .broadcast, .sse, .longpoll, .events:
+        case .echo, .broadcast, .sse, .longpoll, .events, .ticker:
             if options.stepSubscribers != nil {
                 StepMode.run(coordinator, &result)
             } else {

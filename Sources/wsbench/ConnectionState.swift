@@ -15,19 +15,22 @@ enum ConnectionRole: UInt8 {
     case eventStreamSubscriber
     /// longpoll: a subscriber polling the room.
     case pollingSubscriber
+    /// ticker: a subscriber that reads at a fraction of the publish rate, the
+    /// rest left in its socket (`LoadGenerator+SlowReading`).
+    case slowSubscriber
 
     var transport: Transport {
         switch self {
         case .eventStreamSubscriber: .eventStream
         case .pollingSubscriber: .longPolling
-        case .echo, .subscriber, .publisher, .probe: .webSocket
+        case .echo, .subscriber, .publisher, .probe, .slowSubscriber: .webSocket
         }
     }
 
     /// A member of the room that checks every publisher's messages.
     var isRoomReceiver: Bool {
         switch self {
-        case .subscriber, .publisher, .eventStreamSubscriber, .pollingSubscriber: true
+        case .subscriber, .publisher, .eventStreamSubscriber, .pollingSubscriber, .slowSubscriber: true
         case .echo, .probe: false
         }
     }

@@ -89,6 +89,10 @@ enum JSONReport {
             ("subscriber_transport", options.scenario.isRoom ? .string(options.scenario.subscriberTransport.name) : .null),
             ("payload_bytes", .integer(Int64(options.payloadSize))),
             ("payload", .string(options.payload.rawValue)),
+            ("keys", options.scenario == .ticker ? .integer(Int64(options.keyCount)) : .null),
+            ("slow_subscribers", options.scenario == .ticker ? .integer(Int64(options.slowSubscribers)) : .null),
+            ("slow_speed", options.scenario == .ticker ? .number(options.slowSpeed) : .null),
+            ("slow_rcvbuf", options.scenario == .ticker ? .integer(Int64(options.slowReceiveBuffer)) : .null),
             ("deflate_offer", options.deflate.map { .string($0.offers.map(\.description).joined(separator: ", ")) } ?? .null),
             ("deflate_agreed", options.deflate == nil ? .null
                 : .object(totals.deflateAgreements.sorted { $0.key < $1.key }.map { ($0.key, .integer(Int64($0.value))) })),
@@ -196,6 +200,7 @@ enum JSONReport {
             ("server_cpu_seconds", window.serverCPUSeconds.map { .number($0) } ?? .null),
             ("server_us_per_message", window.serverMicrosecondsPerMessage.map { .number($0) } ?? .null),
         ]
+        if let ticker = window.ticker { members.append(("ticker", self.ticker(ticker, window))) }
         if !window.byTransport.isEmpty {
             members.append(("history_gaps", .integer(Int64(window.historyGaps))))
             members.append(("by_transport", .array(window.byTransport.map { part in
@@ -213,6 +218,49 @@ enum JSONReport {
             })))
         }
         return .object(members)
+    }
+
+    /// ticker: each group of receivers, and what the server counted.
+    static func ticker(_ ticker: TickerWindow, _ window: WindowResult) -> JSONValue {
+        let counters = ticker.counters
+        let seconds = window.measuredSeconds
+        func perSubscriber(_ arrived: UInt64, _ receivers: Int) -> JSONValue {
+            receivers > 0 ? .number(Double(arrived) / seconds / Double(receivers)) : .null
+        }
+        let server: JSONValue = ticker.serverConflated == nil && ticker.serverResidentBytes == nil ? .null : .object([
+            ("conflated", ticker.serverConflated.map { .integer(Int64($0)) } ?? .null),
+            ("volatile_dropped", ticker.serverVolatileDropped.map { .integer(Int64($0)) } ?? .null),
+            ("resident_bytes", ticker.serverResidentBytes.map { .integer(Int64($0)) } ?? .null),
+            ("us_per_delivery", window.serverMicrosecondsPerMessage.map { .number($0) } ?? .null),
+        ])
+        return .object([
+            ("keys", .integer(Int64(ticker.keyCount))),
+            ("fast", .object([
+                ("receivers", .integer(Int64(ticker.fastReceivers))),
+                ("received", .integer(Int64(window.received))),
+                ("arrived_while_measuring", .integer(Int64(ticker.fastArrived))),
+                ("received_per_second", .number(Double(ticker.fastArrived) / seconds)),
+                ("per_subscriber_per_second", perSubscriber(ticker.fastArrived, ticker.fastReceivers)),
+                ("latency_ns", histogram(window.latency)),
+                ("lost", .integer(window.lost)),
+                ("key_regressions", .integer(Int64(counters.fastKeyRegressions))),
+                ("keys_not_final", .integer(Int64(counters.fastKeysNotFinal))),
+            ])),
+            ("slow", .object([
+                ("receivers", .integer(Int64(ticker.slowReceivers))),
+                ("received", .integer(Int64(counters.slowReceivedInWindow))),
+                ("arrived_while_measuring", .integer(Int64(ticker.slowArrived))),
+                ("received_per_second", .number(Double(ticker.slowArrived) / seconds)),
+                ("per_subscriber_per_second", perSubscriber(ticker.slowArrived, ticker.slowReceivers)),
+                ("staleness_ns", histogram(counters.staleness)),
+                ("skipped", .integer(Int64(counters.slowSkipped))),
+                ("duplicated", .integer(Int64(counters.slowDuplicated))),
+                ("reordered", .integer(Int64(counters.slowReordered))),
+                ("key_regressions", .integer(Int64(counters.slowKeyRegressions))),
+                ("keys_not_final", .integer(Int64(counters.slowKeysNotFinal))),
+            ])),
+            ("server", server),
+        ])
     }
 
     static func rung(_ rung: RungVerdict) -> JSONValue {

@@ -53,7 +53,7 @@ extension LoadGenerator {
         case .pollingSubscriber:
             connection.write(plan.firstPollRequest)
             return
-        case .echo, .subscriber, .publisher, .probe:
+        case .echo, .subscriber, .publisher, .probe, .slowSubscriber:
             break
         }
         let path = connection.context.role == .publisher ? plan.publisherPath : plan.path
@@ -128,11 +128,20 @@ extension LoadGenerator {
         switch connection.context.role {
         case .echo:
             senders.append(connection.id)
-        case .subscriber, .publisher, .eventStreamSubscriber, .pollingSubscriber:
+        case .subscriber, .publisher, .eventStreamSubscriber, .pollingSubscriber, .slowSubscriber:
+            let isPublisher = connection.context.role == .publisher
             connection.context.localIndex = UInt32(addReceiverRow(connection.id))
-            if connection.context.role == .publisher {
+            if plan.payloadFormat == .keyedUpdate {
+                let row = keyLedger.addRow(ownPublisher: isPublisher ? Int(connection.context.senderID) : nil)
+                assert(row == Int(connection.context.localIndex), "the key ledger's rows follow the trackers'")
+            }
+            if isPublisher {
                 senders.append(connection.id)
                 publisherSlots[connection.context.senderID] = connection.id
+            }
+            if connection.context.role == .slowSubscriber {
+                openSlowCount += 1
+                startReadingSlowly(connection)
             }
         case .probe:
             startClosing(connection, code: .normalClosure)
@@ -173,7 +182,8 @@ extension LoadGenerator {
     /// Sends our close frame (SSE and polling: our end of stream) and waits,
     /// bounded by the timeout, for the server's and its end of stream.
     func startClosing(_ connection: Connection<LoadGenerator>, code: CloseCode) {
-        if connection.context.phase == .open { leftOpen(connection.context.role) }
+        if connection.context.phase == .open { leftOpen(connection.context) }
+        if connection.context.role == .slowSubscriber { finishReadingSlowly(connection) }  // the server's close frame must be read
         connection.context.phase = .closing
         connection.setTimeout(nanoseconds: plan.timeout)
         if connection.context.role.transport != .webSocket {
@@ -183,10 +193,12 @@ extension LoadGenerator {
         writeFrame(connection, opcode: .close, payload: FrameEncoder.closePayload(code: code))
     }
 
-    /// An open connection stops being counted as open.
-    func leftOpen(_ role: ConnectionRole) {
+    /// An open connection stops being counted as open (nor, in the ticker, its keys).
+    func leftOpen(_ state: ConnectionState) {
         openCount -= 1
-        openByTransport[role.transport.rawValue] -= 1
+        openByTransport[state.role.transport.rawValue] -= 1
+        if state.role == .slowSubscriber { openSlowCount -= 1 }
+        if plan.payloadFormat == .keyedUpdate && state.role.isRoomReceiver { keyLedger.retire(row: Int(state.localIndex)) }
     }
 
     /// Counts an error once, tells the server why (when open) and drops the connection.
@@ -195,9 +207,10 @@ extension LoadGenerator {
         statistics.pointee.countError(kind)
         switch connection.context.phase {
         case .connecting, .handshaking, .joining: inFlight -= 1
-        case .open: leftOpen(connection.context.role)
+        case .open: leftOpen(connection.context)
         case .closing, .failed: break
         }
+        if connection.context.role == .slowSubscriber { stopReadingSlowly(connection) }
         connection.context.phase = .failed
         if let code { writeFrame(connection, opcode: .close, payload: FrameEncoder.closePayload(code: code)) }
         connection.closeAfterFlush()
@@ -221,7 +234,7 @@ extension LoadGenerator {
             statistics.pointee.handshakeFailures += 1
             statistics.pointee.countError("handshake: \(Self.describe(reason))")
         case .open:
-            leftOpen(state.role)
+            leftOpen(state)
             statistics.pointee.unexpectedCloses += 1
             statistics.pointee.countError("closed while in use: \(Self.describe(reason))")
             if !state.closeFrameReceived && state.role.transport == .webSocket { statistics.pointee.closesByCode[1006, default: 0] += 1 }

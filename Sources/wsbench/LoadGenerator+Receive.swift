@@ -21,7 +21,7 @@ extension LoadGenerator {
                 switch connection.context.role {
                 case .eventStreamSubscriber: return receiveEventStream(connection, UnsafeRawBufferPointer(bytes))
                 case .pollingSubscriber: return receivePolls(connection, UnsafeRawBufferPointer(bytes))
-                case .echo, .subscriber, .publisher, .probe: break
+                case .echo, .subscriber, .publisher, .probe, .slowSubscriber: break
                 }
             }
             return receiveFrames(connection, bytes)
@@ -32,7 +32,7 @@ extension LoadGenerator {
             switch connection.context.role {
             case .eventStreamSubscriber: return receiveEventStreamHead(connection, UnsafeRawBufferPointer(bytes))
             case .pollingSubscriber: return receivePolls(connection, UnsafeRawBufferPointer(bytes))
-            case .echo, .subscriber, .publisher, .probe: return receiveHandshake(connection, bytes)
+            case .echo, .subscriber, .publisher, .probe, .slowSubscriber: return receiveHandshake(connection, bytes)
             }
         case .joining:
             return receiveSessionOpening(connection, bytes)
@@ -49,6 +49,7 @@ extension LoadGenerator {
         case .text: receiveFrames(connection, bytes, TextMessageHeader.self)
         case .ticker: receiveFrames(connection, bytes, TickerMessageHeader.self)
         case .eventPacket: receiveFrames(connection, bytes, EventPacket.self)
+        case .keyedUpdate: receiveFrames(connection, bytes, KeyedUpdate.self)
         }
     }
 
@@ -200,7 +201,8 @@ extension LoadGenerator {
                                                       state: inout ConnectionState, _ header: Header.Type) -> MessageOutcome {
         let statistics = self.statistics
         switch state.role {
-        case .subscriber, .publisher, .eventStreamSubscriber, .pollingSubscriber:
+        case .subscriber, .publisher, .eventStreamSubscriber, .pollingSubscriber, .slowSubscriber:
+            if Header.isKeyed { return receiveKeyedUpdate(payload, length: length, now: now, window, RoomReceiver(state)) }
             return receiveRoomMessage(payload, length: length, now: now, window, RoomReceiver(state), header)
         case .echo:
             let sequence: UInt64
@@ -289,7 +291,7 @@ extension LoadGenerator {
 
     /// Books one arrival; false for a duplicate.
     @inline(__always)
-    private func book(_ verdict: SequenceTracker.Verdict, intendedTime: UInt64, now: UInt64, _ window: MeasuredSpan,
+    func book(_ verdict: SequenceTracker.Verdict, intendedTime: UInt64, now: UInt64, _ window: MeasuredSpan,
                        _ statistics: UnsafeMutablePointer<LoopStatistics>) -> Bool {
         switch verdict {
         case .inOrder:

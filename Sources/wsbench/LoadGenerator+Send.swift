@@ -13,6 +13,7 @@ extension LoadGenerator {
         measureEnd = newWindow.end
         isClosedLoop = newWindow.rate == 0
         statistics.pointee.resetWindow()
+        if plan.payloadFormat == .keyedUpdate { keyLedger.unsettle() }
         let width = plan.publisherCount
         for row in rowsStarted..<rowConnections.count {
             for publisher in 0..<width {
@@ -102,9 +103,11 @@ extension LoadGenerator {
     /// One message, written in place into the cork: a masked binary frame
     /// with `MessageHeader` and zero padding, (sse, longpoll) a masked text
     /// frame with `TextMessageHeader` and 'x' padding, (ticker) a masked text
-    /// frame with a JSON quote feed from the pool, its header filled in, or
+    /// frame with a JSON quote feed from the pool, its header filled in,
     /// (events) the sse text message as the argument of a `publish` event
-    /// packet. Sent plain even with permessage-deflate: compression is per message.
+    /// packet, or (ticker) a masked binary frame with the next update of one
+    /// of the publisher's keys. Sent plain even with permessage-deflate:
+    /// compression is per message.
     @inline(__always)
     func send(_ connection: Connection<LoadGenerator>, intendedTime: UInt64) {
         let size = plan.payloadSize
@@ -113,10 +116,12 @@ extension LoadGenerator {
         let sequence = connection.context.nextSequence
         connection.context.nextSequence = sequence &+ 1
         let fields = MessageHeader.Fields(sender: connection.context.senderID, sequence: sequence, intendedTime: intendedTime)
+        let update = format == .keyedUpdate ? nextUpdate(publisher: Int(fields.sender)) : (key: 0, value: 0)
         let key = MaskKey(wireValue: UInt32(truncatingIfNeeded: random.next()))
         connection.write(reserving: FrameEncoder.headerSize(payloadLength: length, masked: true) + length) { buffer in
             let base = buffer.baseAddress!
-            let headerLength = FrameEncoder.writeHeader(opcode: format == .binary ? .binary : .text, payloadLength: length, maskKey: key, into: base)
+            let opcode: Opcode = format == .binary || format == .keyedUpdate ? .binary : .text
+            let headerLength = FrameEncoder.writeHeader(opcode: opcode, payloadLength: length, maskKey: key, into: base)
             let payload = base + headerLength
             switch format {
             case .binary:
@@ -136,6 +141,8 @@ extension LoadGenerator {
                 TextMessageHeader.write(fields, to: payload + TickerPayload.headerOffset)
             case .eventPacket:
                 EventPacket.writePublish(fields, size: size, to: payload)
+            case .keyedUpdate:
+                KeyedUpdate.write(fields, key: update.key, value: update.value, size: size, to: payload)
             }
             applyMask(from: payload, to: payload, count: length, key: key, phase: 0)
             return headerLength + length
@@ -197,11 +204,13 @@ extension LoadGenerator {
     func closeOutLoss(published: [UInt64]) {
         var lost: UInt64 = 0
         switch plan.scenario {
-        case .broadcast, .sse, .longpoll, .events:
+        case .broadcast, .sse, .longpoll, .events, .ticker:
             let width = plan.publisherCount
             for row in 0..<rowsStarted {
                 guard let connection = connections.connection(rowConnections[row]),
                       connection.context.phase == .open else { continue }
+                // A slow subscriber's gaps are what conflation spared it; the key ledger checks it ended current.
+                if connection.context.role == .slowSubscriber { continue }
                 var rowLost: UInt64 = 0
                 for publisher in 0..<width {
                     if connection.context.role == .publisher && Int(connection.context.senderID) == publisher { continue }
@@ -219,5 +228,6 @@ extension LoadGenerator {
             break
         }
         statistics.pointee.lost += Int64(lost)
+        if plan.payloadFormat == .keyedUpdate { closeOutKeys() }
     }
 }

@@ -95,6 +95,19 @@ final class LoadGenerator: ConnectionHandler {
     var pendingDeliveryCount: [UInt64] = []
     var pendingPublishers: [Int] = []
 
+    // The ticker scenario.
+    /// What each receiver holds of every key, checked per update.
+    let keyLedger: KeyLedger
+    /// Each key's updates sent by this loop's publishers (the owner's loop alone counts a key).
+    let publishedValues: UnsafeMutablePointer<UInt32>
+    /// Slow subscribers and what each may read; their sockets are read by `readSlowly`, not the reactor.
+    var slowReaders: [SlowReader] = []
+    /// Where slow subscribers' frames are read to (allocated with the first one).
+    var slowScratch: UnsafeMutableRawBufferPointer?
+    var lastSlowRead: UInt64 = 0
+    /// Open slow subscribers.
+    var openSlowCount = 0
+
     /// After `beginClosing`, no new connections and no sending.
     var isClosing = false
 
@@ -114,12 +127,17 @@ final class LoadGenerator: ConnectionHandler {
         span = MeasuredSpan(start: .max, end: 0, trackers: trackers, closedLoop: true)
         pendingDeliverySequence = Array(repeating: .max, count: plan.publisherCount)
         pendingDeliveryCount = Array(repeating: 0, count: plan.publisherCount)
+        keyLedger = KeyLedger(keyCount: max(1, plan.keyCount), publisherCount: max(1, plan.publisherCount))
+        publishedValues = .allocate(capacity: plan.keyCount)
+        publishedValues.initialize(repeating: 0, count: plan.keyCount)
     }
 
     deinit {
         statistics.deinitialize(count: 1)
         statistics.deallocate()
         trackers.deallocate()
+        publishedValues.deallocate()
+        slowScratch?.deallocate()
     }
 
     /// Creates the generator and its connection set on `loop` (call on that loop).
@@ -154,6 +172,7 @@ final class LoadGenerator: ConnectionHandler {
                 delay = min(delay, measureEnd - now)
             }
         }
+        if !slowReaders.isEmpty { delay = min(delay, readSlowlyWhenDue(now: now)) }
         scheduleTick(after: delay)
     }
 
@@ -169,6 +188,7 @@ final class LoadGenerator: ConnectionHandler {
     func snapshot() -> LoopStatistics {
         let copy = statistics.pointee
         statistics.pointee.latency.reset()
+        statistics.pointee.ticker.staleness.reset()
         if plan.mixesTransports { statistics.pointee.byTransport.resetLatency() }
         return copy
     }
@@ -185,6 +205,9 @@ final class LoadGenerator: ConnectionHandler {
         var published: [UInt32: UInt64]
         /// Echo: messages sent whose replies have not arrived (nor been written off).
         var outstandingReplies: UInt64
+        /// ticker: open slow subscribers, and receiver × key pairs still short of the key's last value (once settled).
+        var openSlow: Int
+        var keysBehind: Int
     }
 
     func progress() -> Progress {
@@ -203,7 +226,8 @@ final class LoadGenerator: ConnectionHandler {
         }
         return Progress(toOpen: toOpen, inFlight: inFlight, open: openCount, openByTransport: openByTransport,
                         live: connections.count, sendingFinished: sendingFinished,
-                        published: published, outstandingReplies: outstanding)
+                        published: published, outstandingReplies: outstanding,
+                        openSlow: openSlowCount, keysBehind: keyLedger.behind)
     }
 
     func setPeers(_ peers: [LoopBound<LoadGenerator>]) {

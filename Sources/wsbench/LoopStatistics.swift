@@ -46,6 +46,9 @@ struct LoopStatistics: Sendable {
     /// Times the server said messages were no longer held for a receiver
     /// (SSE `event: gap`, polling `"gap"`); what they held is counted lost too.
     var historyGaps: UInt64 = 0
+    /// ticker: the slow subscribers' counts and the key checks. The counts
+    /// above are then the full-speed receivers' (`bytesReceived` is everyone's).
+    var ticker = TickerCounters()
 
     mutating func countError(_ kind: String) {
         errorsByKind[kind, default: 0] += 1
@@ -80,6 +83,7 @@ struct LoopStatistics: Sendable {
         latency.merge(other.latency)
         byTransport.merge(other.byTransport)
         historyGaps += other.historyGaps
+        ticker.merge(other.ticker)
     }
 
     /// Zeroes what a measuring window counts, keeping connection history.
@@ -91,5 +95,7 @@ struct LoopStatistics: Sendable {
         latency.reset()
         byTransport.resetLatency()
         for transport in Transport.allCases { byTransport[transport].receivedInWindow = 0 }
+        ticker.slowReceivedInWindow = 0
+        ticker.staleness.reset()
     }
 }

@@ -30,6 +30,12 @@ enum MessageHeader {
     /// The fields, or nil when `payload` is too short or is not one of ours.
     @inline(__always)
     static func read(_ payload: UnsafeRawPointer, count: Int) -> Fields? {
+        read(payload, count: count, magic: magic)
+    }
+
+    /// The same, for a layout that starts with this header under its own magic (the ticker's updates).
+    @inline(__always)
+    static func read(_ payload: UnsafeRawPointer, count: Int, magic: UInt32) -> Fields? {
         guard count >= size,
               UInt32(littleEndian: payload.loadUnaligned(fromByteOffset: 0, as: UInt32.self)) == magic else { return nil }
         return Fields(
@@ -40,8 +46,8 @@ enum MessageHeader {
 }
 
 /// How a message's header is read: binary (`MessageHeader`), text
-/// (`TextMessageHeader`), inside a JSON ticker (`TickerMessageHeader`) or
-/// inside an event packet (`EventPacket`). Fixed for a run, so the receive
+/// (`TextMessageHeader`), inside a JSON ticker (`TickerMessageHeader`),
+/// inside an event packet (`EventPacket`) or a keyed update (`KeyedUpdate`). Fixed for a run, so the receive
 /// path is specialised for each and tests no flag per message.
 protocol HeaderFormat {
     /// Messages travel in text frames.
@@ -51,6 +57,8 @@ protocol HeaderFormat {
     /// Text: `read` takes only ASCII and `notAMessage` checks UTF-8, so
     /// the receive path need not check a text frame before handing it over.
     static var checksItsText: Bool { get }
+    /// Messages carry a key and its value, checked per receiver (the ticker scenario).
+    static var isKeyed: Bool { get }
     static func read(_ payload: UnsafeRawPointer, count: Int) -> MessageHeader.Fields?
     /// What a frame that `read` found no header in means.
     static func notAMessage(_ payload: UnsafeRawPointer, count: Int) -> LoadGenerator.MessageOutcome
@@ -58,6 +66,7 @@ protocol HeaderFormat {
 
 extension HeaderFormat {
     static var checksItsText: Bool { false }
+    static var isKeyed: Bool { false }
 
     /// Not one of wsbench's messages: the server broke the run.
     static func notAMessage(_ payload: UnsafeRawPointer, count: Int) -> LoadGenerator.MessageOutcome { .foreign }

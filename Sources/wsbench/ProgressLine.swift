@@ -25,7 +25,7 @@ final class ProgressLine {
             let handshakes = Double(statistics.established - previous.established) / seconds
             line += "  handshakes/s " + Format.pad(Format.count(handshakes), 6)
             line += "  failed " + String(statistics.connectFailures + statistics.handshakeFailures)
-        case .echo, .broadcast, .sse, .longpoll, .events:
+        case .echo, .broadcast, .sse, .longpoll, .events, .ticker:
             let sent = Double(statistics.sent &- previous.sent) / seconds
             let received = Double(statistics.received &- previous.received) / seconds
             line += "  sent/s " + Format.pad(Format.count(sent), 6)
@@ -36,6 +36,14 @@ final class ProgressLine {
                 line += " max " + Format.pad(Format.duration(statistics.latency.max), 7)
             }
             line += "  lost \(statistics.lost) dup \(statistics.duplicated) reord \(statistics.reordered)"
+            if scenario == .ticker {
+                // The slow subscribers' arrivals and the age of what they read in the last second.
+                let slow = Double(statistics.ticker.slowReceived &- previous.ticker.slowReceived) / seconds
+                line += "  slow recv/s " + Format.pad(Format.count(slow), 6)
+                if statistics.ticker.staleness.count > 0 {
+                    line += " age p99 " + Format.pad(Format.duration(statistics.ticker.staleness.percentile(99)), 7)
+                }
+            }
         }
         line += "  errors \(statistics.errorCount)"
         line += "  cpu " + Format.fixed((cpu - previousCPU) / seconds * 100, 0) + "%"

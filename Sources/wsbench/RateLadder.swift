@@ -55,6 +55,7 @@ enum RateLadder {
         if window.duplicated != 0 { reasons.append("duplicated \(window.duplicated)") }
         if window.reordered != 0 { reasons.append("reordered \(window.reordered)") }
         if window.errors != 0 { reasons.append("\(window.errors) connection errors") }
+        if let ticker = window.ticker { reasons += ticker.counters.violations }
         let p99 = window.latency.percentile(99)
         if window.latency.count == 0 {
             reasons.append("nothing received")

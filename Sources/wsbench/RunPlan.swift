@@ -22,6 +22,13 @@ struct RunPlan: Sendable {
     var publisherCount: Int
     /// sse and longpoll: connections publisherCount..<publisherCount + this subscribe over WebSocket.
     var webSocketSubscriberCount: Int
+    /// ticker: keys, and the connections publisherCount..<publisherCount + slowCount that read
+    /// at `slowSpeed` × the publish rate.
+    var keyCount = 0
+    var slowCount = 0
+    var slowSpeed = 0.0
+    /// ticker: SO_RCVBUF of slow subscribers' sockets; 0: the kernel's.
+    var slowReceiveBuffer = 0
     /// How publishers write a message and receivers find its header. Stored
     /// (the receive path asks once per read).
     var payloadFormat: PayloadFormat
@@ -64,9 +71,9 @@ struct RunPlan: Sendable {
                 throw SystemError("TLS: \(error)", errno: EPROTO)
             }
         }
-        path = options.scenario == .broadcast ? Self.roomPath(options.path) : options.path
+        path = options.scenario == .broadcast || options.scenario == .ticker ? Self.roomPath(options.path) : options.path
         payloadFormat = options.scenario.speaksEvents ? .eventPacket : options.scenario.sendsText ? .text
-            : options.payload == .ticker ? .ticker : .binary
+            : options.scenario == .ticker ? .keyedUpdate : options.payload == .ticker ? .ticker : .binary
         mixesTransports = options.scenario.mixesTransports
         speaksEvents = options.scenario.speaksEvents
         if speaksEvents, let target = Self.eventsTarget(ofURLPath: options.path) { path = target }
@@ -83,6 +90,16 @@ struct RunPlan: Sendable {
             pollRequestTail = Array("&wait=\(Self.pollWaitSeconds) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: wsbench\r\n\r\n".utf8)
         }
         publisherPath = path + (path.contains("?") ? "&" : "?") + "self=0"
+        if options.scenario == .ticker {
+            // Every member conflates; publishers say where the key of what they send is.
+            let room = path
+            path = room + (room.contains("?") ? "&" : "?") + "conflate=1"
+            publisherPath = path + "&self=0&" + KeyedUpdate.keyAtQuery
+            keyCount = options.keyCount
+            slowCount = options.slowSubscribers
+            slowSpeed = options.slowSpeed
+            slowReceiveBuffer = options.slowReceiveBuffer
+        }
         payloadSize = options.payloadSize
         if payloadFormat == .ticker { tickerPool = TickerPayload.pool(size: options.payloadSize) }
         deflate = options.deflate
@@ -140,6 +157,8 @@ struct RunPlan: Sendable {
         case .echo: .echo
         case .connect: .probe
         case .broadcast, .events: number < publisherCount ? .publisher : .subscriber
+        case .ticker:
+            number < publisherCount ? .publisher : number < publisherCount + slowCount ? .slowSubscriber : .subscriber
         case .sse, .longpoll:
             number < publisherCount ? .publisher
                 : number < publisherCount + webSocketSubscriberCount ? .subscriber
@@ -159,6 +178,8 @@ enum PayloadFormat: Sendable {
     case ticker
     /// events: the text message as the argument of an event packet (`EventPacket`).
     case eventPacket
+    /// ticker: a masked binary frame, an update of one key (`KeyedUpdate`) and zero padding.
+    case keyedUpdate
 }
 
 /// Closed-loop broadcast: the deliveries of one publisher's message in

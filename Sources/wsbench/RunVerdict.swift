@@ -31,6 +31,8 @@ extension RunResult {
             if totals.reordered > 0 { failures.append("\(totals.reordered) messages reordered") }
         }
         if let soak { failures += soak.verdict.failures }
+        // Conflation may spare a slow subscriber updates, never give it an old value or leave it out of date.
+        if options.scenario == .ticker { failures += totals.ticker.violations }
         if options.scenario == .connect && totals.completedProbes < options.connections {
             failures.append("\(options.connections - totals.completedProbes) of \(options.connections) connections did not complete")
         }

@@ -59,9 +59,9 @@ enum TextMessageHeader {
 
     /// Eight lowercase hex digits, a machine word at a time, with no branch
     /// per digit (measured: a third of the events receive path digit by
-    /// digit). Anything but lowercase hex sets bits in `invalid`.
+    /// digit). Anything but lowercase hex sets bits in `invalid`. Ticker keys are read with it too.
     @inline(__always)
-    private static func hex8(_ source: UnsafeRawPointer, invalid: inout UInt64) -> UInt32 {
+    static func hex8(_ source: UnsafeRawPointer, invalid: inout UInt64) -> UInt32 {
         let word = UInt64(littleEndian: source.loadUnaligned(as: UInt64.self))
         let ones: UInt64 = 0x0101_0101_0101_0101
         let tops: UInt64 = 0x8080_8080_8080_8080

@@ -10,6 +10,9 @@ enum TextReport {
         var setup = "  \(options.connections) connections"
         if options.scenario == .broadcast {
             setup += " (\(options.publishers) publishing, all subscribed)"
+        } else if options.scenario == .ticker {
+            setup += " (\(options.publishers) publishing, all subscribed with conflate=1, \(options.slowSubscribers) reading at "
+                + "\(Format.fixed(options.slowSpeed, 2))× the rate), \(options.keyCount) keys"
         } else if options.scenario.speaksEvents {
             setup += " (\(options.publishers) publishing, all subscribed, events sessions over WebSocket)"
         } else if options.scenario.mixesTransports {
@@ -81,6 +84,7 @@ enum TextReport {
                 lines.append(cpuLine("Server CPU", server, window, noun: options.scenario.isRoom ? "delivery" : "message"))
             }
             if !window.byTransport.isEmpty { lines.append(transportTable(window)) }
+            if let ticker = window.ticker { lines.append(groupTable(ticker, window)) }
         }
         if let soak = result.soak { lines.append(SoakReport.text(soak)) }
 
@@ -129,6 +133,35 @@ enum TextReport {
         return lines.joined(separator: "\n")
     }
 
+    /// ticker: full-speed receivers and slow subscribers side by side, then what the server counted.
+    private static func groupTable(_ ticker: TickerWindow, _ window: WindowResult) -> String {
+        let counters = ticker.counters
+        var lines = ["By group    " + ["receivers", "recv/s", "each/s", "p50", "p99", "max", "lost", "skipped", "older", "stale end"]
+            .map { Format.pad($0, 10) }.joined()]
+        func row(_ name: String, _ receivers: Int, _ arrived: UInt64, _ histogram: LatencyHistogram, lost: String, skipped: String,
+                 older: UInt64, notFinal: UInt64) -> String {
+            let perSecond = Double(arrived) / window.measuredSeconds
+            let cells = [
+                String(receivers), Format.count(perSecond), receivers > 0 ? Format.count(perSecond / Double(receivers)) : "-",
+                Format.duration(histogram.percentile(50)), Format.duration(histogram.percentile(99)), Format.duration(histogram.max),
+                lost, skipped, String(older), String(notFinal),
+            ]
+            return Format.padRight("  " + name, 12) + cells.map { Format.pad($0, 10) }.joined()
+        }
+        lines.append(row("fast", ticker.fastReceivers, ticker.fastArrived, window.latency, lost: String(window.lost), skipped: "-",
+                         older: counters.fastKeyRegressions, notFinal: counters.fastKeysNotFinal))
+        lines.append(row("slow", ticker.slowReceivers, ticker.slowArrived, counters.staleness, lost: "-", skipped: String(counters.slowSkipped),
+                         older: counters.slowKeyRegressions, notFinal: counters.slowKeysNotFinal))
+        lines.append("  (fast: latency; slow: staleness, the age of each update when read; older: updates older than one "
+            + "already held; stale end: keys without their last value after the drain)")
+        var server = "Server        "
+        server += ticker.serverConflated.map { "conflated \($0)" } ?? "conflated - (no /stats)"
+        if let dropped = ticker.serverVolatileDropped, dropped > 0 { server += ", volatile dropped \(dropped)" }
+        if let resident = ticker.serverResidentBytes { server += ", resident \(Format.count(Double(resident)))B at the end of the window" }
+        lines.append(server)
+        return lines.joined(separator: "\n")
+    }
+
     private static func rungTable(_ result: RunResult) -> String {
         let rungs = result.isLadder ? result.ladder : result.steps
         var lines: [String] = []
@@ -147,6 +180,17 @@ enum TextReport {
             ]
             lines.append(Format.padRight(key, 8) + cells.map { Format.pad($0, 9) }.joined()
                 + "  " + (rung.passed ? "ok" : "no: " + rung.reason))
+            if let ticker = window.ticker, ticker.slowReceivers > 0 {
+                // ticker: the slow subscribers under their rung, their staleness in the latency columns.
+                let staleness = ticker.counters.staleness
+                let slowCells = [
+                    "", Format.count(Double(ticker.slowArrived) / window.measuredSeconds),
+                    Format.duration(staleness.percentile(50)), Format.duration(staleness.percentile(95)),
+                    Format.duration(staleness.percentile(99)), Format.duration(staleness.max), "-",
+                ]
+                lines.append(Format.padRight(" slow", 8) + slowCells.map { Format.pad($0, 9) }.joined()
+                    + "  \(ticker.slowReceivers) slow subscribers, \(ticker.counters.slowSkipped) skipped")
+            }
             for part in window.byTransport {
                 // sse and longpoll: each transport's receivers under their rung.
                 let partCells = [

@@ -31,6 +31,10 @@ struct WindowResult: Sendable {
     var historyGaps: UInt64 = 0
     /// sse and longpoll: the same per transport of the receivers (those with any open).
     var byTransport: [TransportWindow] = []
+    /// ticker: the slow subscribers and the key checks. The counts above (but
+    /// `arrived` and `bytesArrived`, which are every delivery's) are then the
+    /// full-speed receivers'.
+    var ticker: TickerWindow? = nil
 
     var sentPerSecond: Double { Double(sent) / measuredSeconds }
     var receivedPerSecond: Double { Double(arrived) / measuredSeconds }

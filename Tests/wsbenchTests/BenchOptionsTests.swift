@@ -281,7 +281,7 @@ final class BenchOptionsTests: XCTestCase {
         assertRefused(["--timeout", "0s", Self.url], saying: "--timeout needs a positive duration")
         assertRefused(["-s", "1g", Self.url], saying: "-s needs a size in bytes")
         assertRefused(["-s", "-1", Self.url], saying: "got '-1'")
-        assertRefused(["--scenario", "pubsub", Self.url], saying: "--scenario needs echo, broadcast, connect, sse, longpoll or events, got 'pubsub'")
+        assertRefused(["--scenario", "pubsub", Self.url], saying: "--scenario needs echo, broadcast, connect, sse, longpoll, events or ticker, got 'pubsub'")
         assertRefused(["--scenario", "Echo", Self.url], saying: "got 'Echo'")
         assertRefused(["--bind", "127.0.0.40-2", Self.url], saying: "--bind needs an IPv4 address or a range")
         assertRefused(["--bind", "localhost", Self.url], saying: "got 'localhost'")

@@ -24,8 +24,8 @@ final class EventsPacketTests: XCTestCase {
         assertRefused(["--scenario", "events", "ws://h/events/ws?room="], saying: "needs the room's URL")
         assertRefused(["--scenario", "events", "http://h/room/a"], saying: "ws://")
         assertRefused(["--scenario", "events", "-c", "2", "--publishers", "3", "ws://h/"], saying: "must not exceed the connections")
-        assertRefused(["--scenario", "event", "ws://h/"], saying: "sse, longpoll or events, got 'event'")
-        assertRefused(["--publishers", "2", "ws://h/"], saying: "only applies to --scenario broadcast, sse, longpoll or events")
+        assertRefused(["--scenario", "event", "ws://h/"], saying: "sse, longpoll, events or ticker, got 'event'")
+        assertRefused(["--publishers", "2", "ws://h/"], saying: "only applies to --scenario broadcast, sse, longpoll, events or ticker")
     }
 
     func testSessionURLOfARoomURL() {

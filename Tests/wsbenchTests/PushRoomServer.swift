@@ -28,13 +28,7 @@ enum PushRoomServer {
 
     /// Serves on 127.0.0.1 and a free port; returns the server with the port.
     static func start(fault: Fault = .none, threads: Int = 1) throws -> (PushServer, Int) {
-        var configuration = ServerConfiguration()
-        configuration.host = "127.0.0.1"
-        configuration.port = 0
-        configuration.threads = threads
-        configuration.timerTick = .milliseconds(50)
-        configuration.drainTimeout = .milliseconds(500)
-        let server = PushServer(configuration: configuration)
+        let server = PushServer(configuration: configuration(threads: threads))
         let heldBack = HeldBack()
         server.webSocket("/room/*") { behavior in
             behavior.open = { socket, request in
@@ -53,6 +47,17 @@ enum PushRoomServer {
         server.polling("/poll/*")
         let address = try server.start()
         return (server, address.port)
+    }
+
+    /// A test server's: 127.0.0.1, a free port, quick timers and a short drain.
+    static func configuration(threads: Int) -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        configuration.threads = threads
+        configuration.timerTick = .milliseconds(50)
+        configuration.drainTimeout = .milliseconds(500)
+        return configuration
     }
 
     /// What to publish for one message: nothing, it, it twice, or (swap) the one held back after it.
