@@ -14,6 +14,12 @@ extension LoopBroadcaster {
         roomsByName[name]?.conflates = options.conflate
     }
 
+    /// Whether every member of room `name` conflates (`RoomOptions.conflate`), as this loop knows it.
+    public func conflates(_ name: String) -> Bool {
+        loop.assertInLoop()
+        return roomOptions[name]?.conflate ?? false
+    }
+
     /// The member's queue drained (it read what it was sent): what it held
     /// back in the room of `membership` goes now, as far as its rates allow.
     public func memberDrained(_ member: ConnectionID, in membership: RoomMembership) {

@@ -70,6 +70,11 @@ public struct ServerConfiguration: Sendable {
     public var statisticsInterval: Duration = .milliseconds(250)
     /// Longest wait a long-poll may ask for (`wait=`); longer asks are cut to this.
     public var maxPollWait: Duration = .seconds(60)
+    /// Bytes the kernel may hold unsent for a member that conflates (`TCP_NOTSENT_LOWAT`).
+    /// The server holds updates back, and conflates them, only once the kernel refuses
+    /// bytes; left to itself Linux takes up to 4 MiB per slow socket first, minutes of
+    /// stale quotes for a slow reader. nil: the kernel's own limit.
+    public var conflatingUnsentLimit: Int? = 65_536
     /// permessage-deflate (RFC 7692) on every WebSocket route: what the server accepts of the
     /// clients' offers. nil: not offered (the `Sec-WebSocket-Extensions` header is not read).
     public var deflate: PerMessageDeflate.ServerPolicy?

@@ -172,6 +172,9 @@ extension ServerHandler: DeliverySink {
         if let index = rooms.roomIndex(of: room), isMember(connection.id, ofRoom: index) { return }
         let membership = rooms.subscribe(connection.id, to: room, format: format, options: options, resumeAfter: resumeAfter,
                                          resumed: resumed)
+        if let limit = configuration.conflatingUnsentLimit, options.conflate || rooms.conflates(room) {
+            connection.limitUnsentBytes(limit)
+        }
         if connection.context.firstRoom == .none {
             connection.context.firstRoom = membership
         } else {

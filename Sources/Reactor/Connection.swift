@@ -1,3 +1,4 @@
+import Glibc
 /// Names a connection across time: stays valid to hold after a callback, and
 /// stops matching once the connection closes (the slot's generation moves on).
 public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
@@ -96,6 +97,17 @@ public struct Connection<Handler: ConnectionHandler> {
     /// Nil when the connection closed instead (sending what was corked met a reset).
     public func detach(unconsumedInput: UnsafeRawBufferPointer) -> DetachedConnection? {
         connections.detach(slot, unconsumedInput: unconsumedInput)
+    }
+
+    /// Caps the bytes the kernel holds for this connection that it has not
+    /// yet sent (`TCP_NOTSENT_LOWAT`): past them a write takes no more, and the
+    /// rest waits in this process, where the owner can still choose what goes.
+    /// Without it Linux grows a socket's send buffer to `tcp_wmem`'s maximum
+    /// (4 MiB by default) for a peer that reads slowly. False if the kernel refused.
+    @discardableResult
+    public func limitUnsentBytes(_ bytes: Int) -> Bool {
+        var value = Int32(clamping: bytes)
+        return setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NOTSENT_LOWAT, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
     }
 
     /// Times the connection out `nanoseconds` from now (coarse: one tick).

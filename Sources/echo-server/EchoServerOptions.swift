@@ -42,6 +42,9 @@ struct EchoServerOptions {
       --slow skip           skip messages for a member over the cap instead of closing it
       --conflate-room NAME  every member of room NAME gets the newest message of each key
                             while it is behind (repeatable)
+      --conflate-unsent BYTES  bytes the kernel may hold unsent for a member that conflates;
+                            past them the server holds updates back (0: the kernel's own)
+                                                                        default 65536
       --tls-cert FILE       serve TLS (https://, wss://) with this PEM certificate chain,
       --tls-key FILE        and this PEM private key (unencrypted). Repeat the pair for
                             more certificates: a client naming a host (SNI) gets the first
@@ -121,6 +124,9 @@ struct EchoServerOptions {
                 let policy = try value()
                 guard policy == "skip" || policy == "close" else { throw UsageError(message: "--slow takes skip or close, got '\(policy)'") }
                 options.configuration.broadcast.slowSubscriberPolicy = policy == "skip" ? .skip : .close
+            case "--conflate-unsent":
+                let bytes = try integer(0...(16 << 20))
+                options.configuration.conflatingUnsentLimit = bytes == 0 ? nil : bytes
             case "--conflate-room":
                 let room = try value()
                 guard !room.isEmpty else { throw UsageError(message: "--conflate-room needs a room name") }
