@@ -82,6 +82,9 @@ final class LocalRoom {
     var unsynchronizedAtLastCheck = false
     /// The fill found in flight by the last periodic check: still in flight at the next, it is taken for lost.
     var fillRequestAtLastCheck: UInt64?
+    /// Sequences the backend gave this process's publishes that have not come back yet (usually
+    /// empty): counted in `Broadcaster.publishesInFlight` until appended.
+    var awaitedAppends: [UInt64] = []
 
     var statistics = RoomStatistics()
     /// When anything last happened to the room here (monotonic nanoseconds).

@@ -63,6 +63,7 @@ extension LoopBroadcaster {
         room.listening = false
         room.resequencer.reset()
         room.fillRequest = nil
+        forgetAwaitedAppends(room)  // no member here to deliver them to
         backend.stopListening(to: room.name)
         // Their members left; answered from what is here, the answers go nowhere.
         let waiting = room.waitingReplays
@@ -177,6 +178,7 @@ extension LoopBroadcaster {
             sequencing.fills += 1
             backend.fetch(room.name, after: fetch.after, through: fetch.through, request: nextRequest)
         }
+        if !room.awaitedAppends.isEmpty { noteAppended(room) }
     }
 
     /// The room continues from `start`: what this loop holds of it before no longer leads there.
@@ -186,6 +188,7 @@ extension LoopBroadcaster {
         room.lastSequence = start
         guard startedOver else { return }
         sequencing.startedOver += 1
+        forgetAwaitedAppends(room)  // numbered before the backend lost the room: they never come
         let name = room.name
         lowerFloors(in: name)
         for remote in room.remoteLoops { group.post(to: remote) { $0.lowerFloors(in: name) } }
@@ -196,6 +199,42 @@ extension LoopBroadcaster {
     private func lowerFloors(in name: String) {
         guard let room = roomsByName[name] else { return }
         room.floors = room.floors.filter { $0.value == .max }
+    }
+
+    // MARK: This process's publishes, until they are back
+
+    /// `completion`, wrapped so that the publish counts in `Broadcaster.publishesInFlight` until
+    /// it failed, or was numbered and then appended to `room` here (its members get it).
+    func trackedUntilAppended(_ room: LocalRoom, _ completion: PublishCompletion?) -> PublishCompletion {
+        let group = group, home = loop.index, name = room.name
+        group.backendPublishes.add(1, ordering: .relaxed)
+        return { result in
+            group.post(to: home) { $0.backendAnswered(name, result) }
+            completion?(result)
+        }
+    }
+
+    /// On the home loop: the backend's answer to a publish of this process. Numbered past what
+    /// the room has here, it is back once appended; a room not listened to gets nothing back.
+    private func backendAnswered(_ name: String, _ result: Result<UInt64, PublishError>) {
+        guard case .success(let sequence) = result, let room = roomsByName[name], room.listening,
+              sequence > room.lastSequence else {
+            group.backendPublishes.subtract(1, ordering: .relaxed)
+            return
+        }
+        room.awaitedAppends.append(sequence)
+    }
+
+    /// The room moved on: the publishes numbered up to where it is are back.
+    private func noteAppended(_ room: LocalRoom) {
+        let waiting = room.awaitedAppends.count
+        room.awaitedAppends.removeAll { $0 <= room.lastSequence }
+        group.backendPublishes.subtract(waiting - room.awaitedAppends.count, ordering: .relaxed)
+    }
+
+    private func forgetAwaitedAppends(_ room: LocalRoom) {
+        group.backendPublishes.subtract(room.awaitedAppends.count, ordering: .relaxed)
+        room.awaitedAppends = []
     }
 
     // MARK: Resumes from the backend

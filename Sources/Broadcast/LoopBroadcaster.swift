@@ -347,10 +347,11 @@ public final class LoopBroadcaster {
         }
     }
 
-    /// On the home loop: numbered here and appended, or handed to the backend.
+    /// On the home loop: numbered here and appended, or handed to the backend (and counted until it is back).
     private func submit(_ message: BroadcastMessage, to room: LocalRoom, exclusion: Exclusion, completion: PublishCompletion?) {
+        let handed = numbersLocally ? completion : trackedUntilAppended(room, completion)
         guard let sequence = backend.publish(message, to: room.name, excluding: exclusion, after: room.lastSequence,
-                                             completion: completion) else { return }
+                                             completion: handed) else { return }
         append(message, to: room, exclusion: exclusion)
         completion?(.success(sequence))
     }

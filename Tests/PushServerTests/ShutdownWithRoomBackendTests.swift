@@ -37,4 +37,31 @@ final class ShutdownWithRoomBackendTests: XCTestCase {
         XCTAssertEqual(response?.header("Connection")?.lowercased(), "close", "its last answer: the server is going away")
         XCTAssertTrue(stopped.load(ordering: .relaxed))
     }
+
+    /// A member's message accepted just before the shutdown: numbered in this process it is
+    /// delivered within the settling passes; handed to a backend, it comes back after a round
+    /// trip (here the answer first, the message 20 ms later), and still precedes the 1001.
+    func testAMessageInFlightToTheBackendReachesMembersBeforeTheirGoodbye() throws {
+        let backend = HeldAnswerBackend()
+        let (server, port) = try makeServer { configuration in
+            configuration.broadcast.backend = backend
+            configuration.drainTimeout = .seconds(3)
+        }
+        let member = try TestClient(port: port, path: "/room/news")
+        XCTAssertTrue(waitUntil { server.broadcaster?.statistics()["news"]?.subscribers == 1 })
+        backend.send([.synchronized(room: "news", lastSequence: 0)], for: "news")
+        member.sendFrame(.text, Array("last words".utf8))
+        XCTAssertTrue(waitUntil { backend.completions.withLock { $0.count } == 1 })
+        let thread = try startThread(named: "shutdown") { server.shutdown() }
+        usleep(5_000)
+        backend.answer(0, .success(1))
+        usleep(20_000)
+        backend.send([.message(NumberedMessage(room: "news", sequence: 1, message: BroadcastMessage(text: "last words")))], for: "news")
+        XCTAssertEqual(member.receiveFrame(), .text("last words"))
+        XCTAssertEqual(member.receiveFrame(), .close(1001, "server shutting down"))
+        member.sendFrame(.close, [0x03, 0xE9])
+        XCTAssertEqual(member.receiveFrame(), .ended)
+        Glibc.shutdown(member.descriptor, Int32(SHUT_WR))
+        pthread_join(thread, nil)
+    }
 }
