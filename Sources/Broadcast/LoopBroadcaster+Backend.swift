@@ -31,10 +31,17 @@ public struct SequencingStatistics: Sendable, Equatable {
     }
 }
 
-/// A resume waiting on the room's home loop for the room to be synchronized, or
-/// for messages older than the history to come from the backend.
+/// A resume waiting on the room's home loop for the room to be synchronized, for
+/// messages older than the history to come from the backend, or for the room to
+/// get as far as the resume here.
 struct WaitingReplay {
     let after: UInt64
+    /// Ahead of the room here (the client saw `after` on another process, and it is still on
+    /// its way to this one): answered once the room gets there, or once a synchronization asked
+    /// for since shows the backend below it (the room started over there).
+    var ahead = false
+    /// Periodic checks that found it still ahead: at `LoopBroadcaster.aheadChecks` it is answered as it stands.
+    var checksAhead = 0
     /// The fetch in flight for it, once asked, and the range it covers.
     var request: UInt64?
     /// The fetch found in flight by the last periodic check.
@@ -85,7 +92,7 @@ extension LoopBroadcaster {
                 guard let room = roomsByName[name], room.listening else { continue }
                 room.fillRequest = nil
                 apply(room.resequencer.synchronize(lastSequence: lastSequence), to: room)
-                continueWaitingReplays(room)
+                continueWaitingReplays(room, backendAt: lastSequence)
             case .fetched(let name, let request, let messages, let complete):
                 guard let room = roomsByName[name] else { continue }
                 if request == room.fillRequest {
@@ -146,6 +153,7 @@ extension LoopBroadcaster {
             }
             room.fillRequestAtLastCheck = room.fillRequest
             if room.fillRequest == nil { apply(room.resequencer.retry(), to: room) }
+            answerResumesAheadTooLong(room)
             for index in room.waitingReplays.indices {
                 let waiting = room.waitingReplays[index]
                 if let request = waiting.request, request == waiting.requestAtLastCheck {
@@ -179,6 +187,7 @@ extension LoopBroadcaster {
             backend.fetch(room.name, after: fetch.after, through: fetch.through, request: nextRequest)
         }
         if !room.awaitedAppends.isEmpty { noteAppended(room) }
+        if !room.waitingReplays.isEmpty && !outcome.released.isEmpty { answerResumesReached(room) }
     }
 
     /// The room continues from `start`: what this loop holds of it before no longer leads there.
@@ -258,8 +267,9 @@ extension LoopBroadcaster {
         backend.fetch(room.name, after: after, through: waiting.through, request: nextRequest)
     }
 
-    /// The room is synchronized: resumes waiting for that are answered, or go to the backend.
-    private func continueWaitingReplays(_ room: LocalRoom) {
+    /// The room is synchronized, the backend at `current`: resumes waiting for that are answered,
+    /// go to the backend, or wait for the room to get as far as they are (see `WaitingReplay.ahead`).
+    private func continueWaitingReplays(_ room: LocalRoom, backendAt current: UInt64) {
         guard room.resequencer.isSynchronized else { return }
         var index = 0
         while index < room.waitingReplays.count {
@@ -268,6 +278,16 @@ extension LoopBroadcaster {
                 continue
             }
             let after = room.waitingReplays[index].after
+            if after > room.lastSequence {
+                if current < after {
+                    // Not even the backend is there: it started the room over (or the client invents).
+                    room.waitingReplays.remove(at: index).answer(localReplay(room, after: after))
+                } else {
+                    room.waitingReplays[index].ahead = true  // the fill under way brings the room there
+                    index += 1
+                }
+                continue
+            }
             if room.history.covers(after: after, lastAssigned: room.lastSequence) {
                 room.waitingReplays.remove(at: index).answer(localReplay(room, after: after))
             } else {
@@ -275,6 +295,56 @@ extension LoopBroadcaster {
                 askForOlder(room, &room.waitingReplays[index], after: after)
                 index += 1
             }
+        }
+    }
+
+    /// A resume ahead of the room here: it waits until the room gets there (what the client has
+    /// must not come again), and asks the backend where the room stands (a synchronization).
+    func waitForRoom(_ room: LocalRoom, toReach sequence: UInt64, answer: @escaping (ReplayAnswer) -> Void) {
+        room.waitingReplays.append(WaitingReplay(after: sequence, ahead: true, answer: answer))
+        backend.listen(to: room.name)
+    }
+
+    /// The room got as far as some resumes ahead of it: answered as any other.
+    private func answerResumesReached(_ room: LocalRoom) {
+        var index = 0
+        while index < room.waitingReplays.count {
+            guard room.waitingReplays[index].ahead, room.waitingReplays[index].after <= room.lastSequence else {
+                index += 1
+                continue
+            }
+            var waiting = room.waitingReplays.remove(at: index)
+            if room.history.covers(after: waiting.after, lastAssigned: room.lastSequence) {
+                waiting.answer(localReplay(room, after: waiting.after))
+            } else {
+                // The room went past the whole history meanwhile: the rest comes from the backend.
+                waiting.ahead = false
+                sequencing.backendReplays += 1
+                askForOlder(room, &waiting, after: waiting.after)
+                room.waitingReplays.append(waiting)
+            }
+        }
+    }
+
+    /// Periodic checks that a resume ahead of the room may wait through.
+    static let aheadChecks = 2
+
+    /// A resume ahead of the room that it did not reach in time (the backend never got there, or
+    /// never said): answered as it stands (the client is told the room's last sequence here).
+    private func answerResumesAheadTooLong(_ room: LocalRoom) {
+        var index = 0
+        while index < room.waitingReplays.count {
+            guard room.waitingReplays[index].ahead else {
+                index += 1
+                continue
+            }
+            room.waitingReplays[index].checksAhead += 1
+            guard room.waitingReplays[index].checksAhead >= Self.aheadChecks else {
+                index += 1
+                continue
+            }
+            let waiting = room.waitingReplays.remove(at: index)
+            waiting.answer(localReplay(room, after: waiting.after))
         }
     }
 

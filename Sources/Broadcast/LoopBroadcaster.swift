@@ -255,12 +255,14 @@ public final class LoopBroadcaster {
 
     /// On the home loop: the history after `sequence`, as batches and indices, to `answer`: at
     /// once from this loop's history, or, with a backend that numbers elsewhere, once the room
-    /// is synchronized and what is older than the history has been fetched.
+    /// is synchronized, has got as far as `sequence` here, and what is older than the history
+    /// has been fetched.
     func replay(_ name: String, after sequence: UInt64, answer: @escaping (ReplayAnswer) -> Void) {
         let room = room(named: name)
         guard numbersLocally || room.resequencer.isSynchronized && room.history.covers(after: sequence, lastAssigned: room.lastSequence) else {
             return replayFromBackend(room, after: sequence, answer: answer)
         }
+        if !numbersLocally && sequence > room.lastSequence { return waitForRoom(room, toReach: sequence, answer: answer) }
         answer(localReplay(room, after: sequence))
     }
 

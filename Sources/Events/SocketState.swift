@@ -50,7 +50,8 @@ final class SocketState {
             case .gapTooOld(let oldest, let last):
                 session.send(Packet.gap(namespace: namespace, room: room, oldest: oldest, last: last))
             case .resumed(_, let last):
-                // Asked for more than the room ever had: it started over (a restart) and what it had is gone.
+                // Asked for more than the room ever had: it started over (a restart, or a Redis that lost
+                // its data: the broadcaster waits for a room behind on this node to get there) and what it had is gone.
                 if let after, after > last { session.send(Packet.gap(namespace: namespace, room: room, oldest: nil, last: last)) }
             }
         }

@@ -61,12 +61,21 @@ final class ScriptedBackend: RoomBackend {
     }
 }
 
-final class RoomBackendTests: XCTestCase {
-    private func harness(loops: Int = 2) throws -> (Harness, ScriptedBackend) {
+extension Harness {
+    /// A harness whose rooms `ScriptedBackend` numbers.
+    static func scripted(loops: Int = 2, formats: WireFormatRegistry = WireFormatRegistry(),
+                         adjust: (inout BroadcastConfiguration) -> Void = { _ in }) throws -> (Harness, ScriptedBackend) {
         let backend = ScriptedBackend()
         var configuration = BroadcastConfiguration()
         configuration.backend = backend
-        return (try Harness(loops: loops, configuration: configuration), backend)
+        adjust(&configuration)
+        return (try Harness(loops: loops, configuration: configuration, formats: formats), backend)
+    }
+}
+
+final class RoomBackendTests: XCTestCase {
+    private func harness(loops: Int = 2) throws -> (Harness, ScriptedBackend) {
+        try Harness.scripted(loops: loops)
     }
 
     func testTheLocalBackendNumbersOnTheHomeLoopAndAnswersOnThePublishersLoop() throws {
