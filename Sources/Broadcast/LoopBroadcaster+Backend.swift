@@ -36,6 +36,8 @@ public struct SequencingStatistics: Sendable, Equatable {
 /// get as far as the resume here.
 struct WaitingReplay {
     let after: UInt64
+    /// The resuming member's: what comes from the backend is encoded in it alone.
+    let format: WireFormat
     /// Ahead of the room here (the client saw `after` on another process, and it is still on
     /// its way to this one): answered once the room gets there, or once a synchronization asked
     /// for since shows the backend below it (the room started over there).
@@ -250,8 +252,8 @@ extension LoopBroadcaster {
 
     /// A resume this loop's history cannot answer: once the room is synchronized, from the
     /// backend for what is older than the history, then from the history.
-    func replayFromBackend(_ room: LocalRoom, after sequence: UInt64, answer: @escaping (ReplayAnswer) -> Void) {
-        var waiting = WaitingReplay(after: sequence, answer: answer)
+    func replayFromBackend(_ room: LocalRoom, after sequence: UInt64, format: WireFormat, answer: @escaping (ReplayAnswer) -> Void) {
+        var waiting = WaitingReplay(after: sequence, format: format, answer: answer)
         if room.resequencer.isSynchronized {
             sequencing.backendReplays += 1
             askForOlder(room, &waiting, after: sequence)
@@ -300,8 +302,8 @@ extension LoopBroadcaster {
 
     /// A resume ahead of the room here: it waits until the room gets there (what the client has
     /// must not come again), and asks the backend where the room stands (a synchronization).
-    func waitForRoom(_ room: LocalRoom, toReach sequence: UInt64, answer: @escaping (ReplayAnswer) -> Void) {
-        room.waitingReplays.append(WaitingReplay(after: sequence, ahead: true, answer: answer))
+    func waitForRoom(_ room: LocalRoom, toReach sequence: UInt64, format: WireFormat, answer: @escaping (ReplayAnswer) -> Void) {
+        room.waitingReplays.append(WaitingReplay(after: sequence, format: format, ahead: true, answer: answer))
         backend.listen(to: room.name)
     }
 
@@ -366,25 +368,29 @@ extension LoopBroadcaster {
             room.waitingReplays.append(again)
             return
         }
-        var entries = replayBatches(of: fetched, in: room)
+        var entries = replayBatches(of: fetched, in: room, format: waiting.format)
         if case .messages(let held) = room.history.messages(after: continuesAfter, lastAssigned: room.lastSequence) {
             entries += held.map { ($0.batch, $0.index) }
         }
         waiting.answer(ReplayAnswer(entries: entries, lastSequence: room.lastSequence, gap: nil))
     }
 
-    /// Fetched messages encoded for a replay, one batch per run of consecutive sequences.
-    private func replayBatches(of messages: [NumberedMessage], in room: LocalRoom) -> [(Batch, Int)] {
+    /// Fetched messages encoded for one member's replay, in its format alone (deflated only for a
+    /// permessage-deflate member, and counted), one batch per run of consecutive sequences.
+    private func replayBatches(of messages: [NumberedMessage], in room: LocalRoom, format: WireFormat) -> [(Batch, Int)] {
+        var formats = WireFormats()
+        formats.insert(format)
         var entries: [(Batch, Int)] = []
         var start = 0
         while start < messages.count {
             var end = start + 1
             while end < messages.count && messages[end].sequence == messages[end - 1].sequence + 1 { end += 1 }
             var builder = BatchBuilder(
-                room: room.name, firstSequence: messages[start].sequence, formats: room.formats, encoders: group.formats,
-                compressor: compressor(for: room.formats),
-                initialCapacity: 4096, limit: .max)
-            for message in messages[start..<end] { builder.append(message.message, exclusion: message.exclusion) }
+                room: room.name, firstSequence: messages[start].sequence, formats: formats, encoders: group.formats,
+                compressor: compressor(for: formats), initialCapacity: 4096, limit: .max)
+            for message in messages[start..<end] {
+                if builder.append(message.message, exclusion: message.exclusion) { room.statistics.deflated += 1 }
+            }
             let batch = builder.seal()
             entries += (0..<batch.count).map { (batch, $0) }
             start = end

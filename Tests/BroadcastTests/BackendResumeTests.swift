@@ -1,6 +1,7 @@
-import Broadcast
+@testable import Broadcast
 import Reactor
 import Synchronization
+import WebSocketCodec
 import XCTest
 
 /// Resumes on a process whose rooms a backend numbers elsewhere (Redis): a client that comes
@@ -85,5 +86,74 @@ final class BackendResumeTests: XCTestCase {
         XCTAssertNil(outcome.result)
         XCTAssertTrue(waitUntil(seconds: 10) { outcome.result != nil })
         XCTAssertEqual(outcome.result, .resumed(replayed: 0, lastSequence: 102))
+    }
+
+    // MARK: Replays from the backend, by format
+
+    private func quotes(_ room: String, _ sequences: ClosedRange<UInt64>) -> [NumberedMessage] {
+        sequences.map { NumberedMessage(room: room, sequence: $0, message: BroadcastMessage(text: quote(Int($0)))) }
+    }
+
+    /// Messages from the backend are deflated once for the room, like local ones; a resume the
+    /// backend answers is deflated for its permessage-deflate member, and those deflates count.
+    func testABackendReplayToADeflateMemberIsDeflatedAndCounted() throws {
+        var formats = WireFormatRegistry()
+        let deflate = formats.register(WebSocketDeflateEncoder())
+        let (harness, backend) = try Harness.scripted(loops: 2, formats: formats)
+        for index in 0..<2 { harness.on(index) { _, sink in sink.inflater = MessageInflater.sharedPerLoop() } }
+        let a = ConnectionID(slot: 5, generation: 1), b = ConnectionID(slot: 6, generation: 1)
+        harness.on(0) { rooms, _ in _ = rooms.subscribe(a, to: "q", format: deflate) }
+        harness.on(1) { rooms, _ in _ = rooms.subscribe(b, to: "q", format: deflate) }
+        harness.settle()
+        backend.send([.synchronized(room: "q", lastSequence: 50)] + quotes("q", 51...55).map { .message($0) }, for: "q")
+        harness.settle()
+        for (index, member) in [(0, a), (1, b)] {
+            let received = harness.on(index) { _, sink in sink.received[member] }
+            XCTAssertEqual(received?.messages, (51...55).map { quote($0) })
+            XCTAssertEqual(received?.compressed, 5)
+        }
+        XCTAssertEqual(harness.broadcaster.statistics()["q"]?.deflated, 5, "once per message")
+        // From before this node's history: 48...50 come from the backend.
+        let away = 1 - harness.broadcaster.homeLoop(of: "q")
+        let outcome = Outcome()
+        harness.on(away) { rooms, _ in _ = rooms.subscribe(mover, to: "q", format: deflate, resumeAfter: 47, resumed: outcome.tell) }
+        harness.settle()
+        let fetch = try XCTUnwrap(backend.fetches.withLock { $0.last })
+        XCTAssertEqual([fetch.after, fetch.through], [47, 50])
+        backend.send([.fetched(room: "q", request: fetch.request, messages: quotes("q", 48...50), complete: true)], for: "q")
+        harness.settle()
+        XCTAssertTrue(waitUntil { outcome.result != nil })
+        let received = harness.on(away) { _, sink in sink.received[mover] }
+        XCTAssertEqual(received?.messages, (48...55).map { quote($0) })
+        XCTAssertEqual(received?.compressed, 8, "the replayed ones deflated too")
+        XCTAssertEqual(harness.broadcaster.statistics()["q"]?.deflated, 8, "and counted")
+    }
+
+    /// A plain member resuming from the backend, in a room that also has deflate members: its
+    /// replay is made in its format only, and the home loop's compressor does nothing for it.
+    func testABackendReplayIsEncodedInTheResumingMembersFormatOnly() throws {
+        var formats = WireFormatRegistry()
+        let deflate = formats.register(WebSocketDeflateEncoder())
+        let (harness, backend) = try Harness.scripted(loops: 1, formats: formats)
+        harness.on(0) { _, sink in sink.inflater = MessageInflater.sharedPerLoop() }
+        harness.on(0) { rooms, _ in _ = rooms.subscribe(steady, to: "q", format: deflate) }
+        harness.settle()
+        backend.send([.synchronized(room: "q", lastSequence: 100)] + quotes("q", 101...101).map { .message($0) }, for: "q")
+        harness.settle()
+        let deflatesBefore = harness.on(0) { rooms, _ in rooms.compressor?.compressedCount }
+        XCTAssertEqual(deflatesBefore, 1)
+        for slot in 0..<3 {
+            let resumer = ConnectionID(slot: UInt32(10 + slot), generation: 1)
+            harness.on(0) { rooms, _ in _ = rooms.subscribe(resumer, to: "q", resumeAfter: 50) }
+            harness.settle()
+            let fetch = try XCTUnwrap(backend.fetches.withLock { $0.last })
+            backend.send([.fetched(room: "q", request: fetch.request, messages: quotes("q", 51...100), complete: true)], for: "q")
+            harness.settle()
+            let received = harness.on(0) { _, sink in sink.received[resumer] }
+            XCTAssertEqual(received?.messages, (51...101).map { quote($0) })
+            XCTAssertEqual(received?.compressed, 0)
+        }
+        XCTAssertEqual(harness.on(0) { rooms, _ in rooms.compressor?.compressedCount }, deflatesBefore, "none of them reads deflated frames")
+        XCTAssertEqual(harness.broadcaster.statistics()["q"]?.deflated, 1)
     }
 }
