@@ -7,8 +7,10 @@ import Reactor
 ///
 ///     f2 ORIGIN KIND EXCLUDED NAME ROOMS KEY\n PAYLOAD
 ///
-/// - `f2`: this format (`f1`, the same without KEY and volatility, is still read,
-///   so nodes can be upgraded one at a time).
+/// - `f2`: this format. `f1` entries (the same without KEY and volatility, written
+///   before keys existed) are still read, so a room's stream stays readable across
+///   an upgrade; a cluster is upgraded all at once (a node that reads only `f1`
+///   cannot read `f2`).
 /// - ORIGIN: the id of the node that published it.
 /// - KIND: `t` (text) or `b` (binary), followed by `v` when the message is volatile.
 /// - EXCLUDED: `-`, or the subscriber of ORIGIN left out (`LOOP.SLOT.GENERATION`):
