@@ -11,6 +11,11 @@ public final class Broadcaster: Sendable {
     public let formats: WireFormatRegistry
     /// Where rooms are numbered (`configuration.backend`).
     public let backend: any RoomBackend
+    /// Drawn at random (64 bits) when the broadcaster is made. Subscriber ids (and the server's
+    /// session ids) are alike on every server, and again after a restart: this tells whose an id
+    /// is when it travels (in a client's resume, in a message through Redis), so that one of
+    /// another server never names a subscriber here.
+    public let bootID = UInt64.random(in: .min ... .max)
     let loopCount: Int
     private let registry = PartRegistry()
     /// Publishes handed to a backend that numbers elsewhere, not yet answered with a failure nor

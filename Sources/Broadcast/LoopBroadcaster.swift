@@ -181,8 +181,9 @@ public final class LoopBroadcaster {
     /// reports how that went. The replay leaves out what the member would
     /// not have been sent live: messages sent to several rooms that reach it
     /// through another room it is in now, and, when it says who it was before
-    /// it reconnected (`formerly`), the messages that left that subscriber out
-    /// (its own, sent to everyone but itself). Memberships now may not be
+    /// it reconnected (`formerly`, a subscriber of this broadcaster: nil for one
+    /// of another server, whose id may look like one here), the messages that
+    /// left that subscriber out (its own, sent to everyone but itself). Memberships now may not be
     /// memberships then: a client that can tell copies apart asks for every
     /// copy (`replayEveryCopy`) and takes one.
     public func subscribe(

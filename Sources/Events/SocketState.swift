@@ -36,7 +36,9 @@ final class SocketState {
         self.incarnation = incarnation
         self.auth = auth
         resumeRooms = resume?.rooms ?? [:]
-        formerly = resume?.formerly?.subscriberID
+        // An id of another server (another node, or this one before a restart) names nobody here,
+        // though its numbers may be a session's here.
+        formerly = resume?.formerly.flatMap { $0.boot == session.id.boot ? $0.subscriberID : nil }
     }
 
     /// Joins the room `key` names in the broadcaster (`room` in the namespace),
