@@ -205,11 +205,13 @@ extension LoopBroadcaster {
         for remote in room.remoteLoops { group.post(to: remote) { $0.lowerFloors(in: name) } }
     }
 
-    /// A room started over: members that had resumed wait for no sequence of the old numbering.
-    /// (Those whose resume is still being answered keep waiting for the answer.)
+    /// A room started over: members that had resumed wait for no sequence of the old numbering
+    /// (those whose resume is still being answered keep waiting for the answer), and what members
+    /// hold back (conflation, rates) goes before anything of the new numbering.
     private func lowerFloors(in name: String) {
         guard let room = roomsByName[name] else { return }
         room.floors = room.floors.filter { $0.value == .max }
+        if !room.backlogs.isEmpty { releaseHeldBack(in: room) }
     }
 
     // MARK: This process's publishes, until they are back
