@@ -9,8 +9,9 @@ import XCTest
 final class ResumeOnAnotherNodeTests: XCTestCase {
     /// A one-loop node: its first session has the same loop, slot and generation as any other
     /// node's first session.
-    private func node(of cluster: InProcessCluster) throws -> (PushServer, Int) {
-        let (server, _, port) = try makeEventServer(threads: 1, server: { $0.broadcast.backend = cluster.node() }, configure: { io in
+    private func node(of cluster: InProcessCluster, backend: InProcessCluster.Node? = nil) throws -> (PushServer, Int) {
+        let backend = backend ?? cluster.node()
+        let (server, _, port) = try makeEventServer(threads: 1, server: { $0.broadcast.backend = backend }, configure: { io in
             io.onConnection { socket in
                 socket.join("r")
                 socket.on("say") { arguments, ack in
@@ -45,5 +46,39 @@ final class ResumeOnAnotherNodeTests: XCTestCase {
         XCTAssertEqual(try back.connect(resume: ["id": .string(mover.id), "rooms": ["r": JSON(last)]])["type"], "connect")
         try local.emit("say", ["three"], ack: 3)
         XCTAssertEqual(try back.events(named: "said", until: "three").map { $0["args"]?[0] }, ["two", "three"])
+    }
+
+    /// The client saw more on node B than node A has yet (the message is on its way there): it is
+    /// told no gap (the room did not start over) and not sent again what it had.
+    func testAClientAheadOfTheNodeItMovesToGetsNoGapAndNoCopy() throws {
+        let cluster = InProcessCluster()
+        let slow = cluster.node()
+        let (a, portA) = try node(of: cluster, backend: slow)
+        defer { a.shutdown() }
+        let (b, portB) = try node(of: cluster)
+        defer { b.shutdown() }
+        let local = try EventsClient(port: portA, transport: .webSocket)
+        try local.connect()
+        let mover = try EventsClient(port: portB, transport: .webSocket)
+        try mover.connect()
+        try local.emit("say", ["one"], ack: 1)
+        _ = try local.skip(to: "ack")
+        slow.missesMessages.store(true, ordering: .relaxed)
+        try local.emit("say", ["two"], ack: 2)
+        _ = try local.skip(to: "ack")
+        let last = try XCTUnwrap(mover.events(named: "said", until: "two").last?["seq"]?.int)
+        mover.vanish()
+
+        let back = try EventsClient(port: portA, transport: .webSocket)
+        XCTAssertEqual(try back.connect(resume: ["id": .string(mover.id), "rooms": ["r": JSON(last)]])["type"], "connect")
+        slow.missesMessages.store(false, ordering: .relaxed)
+        try local.emit("say", ["three"], ack: 3)
+        var packets: [JSON] = []
+        while packets.last?["args"]?[0] != "three" {
+            let packet = try back.next()
+            if packet["type"] == "event" || packet["type"] == "gap" { packets.append(packet) }
+        }
+        XCTAssertEqual(packets.map { $0["type"] }, ["event"], "no gap: \(packets)")
+        XCTAssertEqual(packets.map { $0["seq"] }, [JSON(last + 1)])
     }
 }
