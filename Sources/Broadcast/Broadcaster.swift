@@ -11,8 +11,16 @@ public final class Broadcaster: Sendable {
     public let formats: WireFormatRegistry
     /// Where rooms are numbered (`configuration.backend`).
     public let backend: any RoomBackend
+    /// Drawn at random (64 bits) when the broadcaster is made. Subscriber ids (and the server's
+    /// session ids) are alike on every server, and again after a restart: this tells whose an id
+    /// is when it travels (in a client's resume, in a message through Redis), so that one of
+    /// another server never names a subscriber here.
+    public let bootID = UInt64.random(in: .min ... .max)
     let loopCount: Int
     private let registry = PartRegistry()
+    /// Publishes handed to a backend that numbers elsewhere, not yet answered with a failure nor
+    /// appended by their room's home loop here (see `publishesInFlight`).
+    let backendPublishes = Atomic<Int>(0)
 
     public init(group: EventLoopGroup, configuration: BroadcastConfiguration = BroadcastConfiguration(),
                 formats: WireFormatRegistry = WireFormatRegistry()) {
@@ -29,6 +37,12 @@ public final class Broadcaster: Sendable {
         registry.parts = made.withLock { parts in (0..<loopCount).map { parts[$0]! } }
         backend.attach(to: self)
     }
+
+    /// Publishes handed to a backend that numbers elsewhere (Redis) and not yet back: neither
+    /// failed, nor numbered and appended to their room here, for its members (always 0 when rooms
+    /// are numbered in this process). A graceful shutdown waits for it to be 0 before it closes
+    /// connections, so a message accepted before it began reaches the members first. Any thread.
+    public var publishesInFlight: Int { backendPublishes.load(ordering: .relaxed) }
 
     /// The broadcaster's part on `loop`; use it there only.
     public func part(on loop: EventLoop) -> LoopBroadcaster { registry.parts[loop.index].value }

@@ -82,6 +82,9 @@ final class LocalRoom {
     var unsynchronizedAtLastCheck = false
     /// The fill found in flight by the last periodic check: still in flight at the next, it is taken for lost.
     var fillRequestAtLastCheck: UInt64?
+    /// Sequences the backend gave this process's publishes that have not come back yet (usually
+    /// empty): counted in `Broadcaster.publishesInFlight` until appended.
+    var awaitedAppends: [UInt64] = []
 
     var statistics = RoomStatistics()
     /// When anything last happened to the room here (monotonic nanoseconds).
@@ -128,7 +131,8 @@ public struct RoomStatistics: Sendable, Equatable {
     /// Messages encoded (once per message per wire format, on the home loop).
     public var encoded = 0
     /// Messages deflated for the room's permessage-deflate members (on the home loop): once per
-    /// message, whatever their number; those sent plain (small, or not smaller) are not counted.
+    /// message, whatever their number, and once per message of a replay from a backend that
+    /// numbers elsewhere to such a member; those sent plain (small, or not smaller) are not counted.
     public var deflated = 0
     /// Deliveries: one per message per member that was sent it.
     public var delivered = 0

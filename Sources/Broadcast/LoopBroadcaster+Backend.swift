@@ -31,10 +31,19 @@ public struct SequencingStatistics: Sendable, Equatable {
     }
 }
 
-/// A resume waiting on the room's home loop for the room to be synchronized, or
-/// for messages older than the history to come from the backend.
+/// A resume waiting on the room's home loop for the room to be synchronized, for
+/// messages older than the history to come from the backend, or for the room to
+/// get as far as the resume here.
 struct WaitingReplay {
     let after: UInt64
+    /// The resuming member's: what comes from the backend is encoded in it alone.
+    let format: WireFormat
+    /// Ahead of the room here (the client saw `after` on another process, and it is still on
+    /// its way to this one): answered once the room gets there, or once a synchronization asked
+    /// for since shows the backend below it (the room started over there).
+    var ahead = false
+    /// Periodic checks that found it still ahead: at `LoopBroadcaster.aheadChecks` it is answered as it stands.
+    var checksAhead = 0
     /// The fetch in flight for it, once asked, and the range it covers.
     var request: UInt64?
     /// The fetch found in flight by the last periodic check.
@@ -63,6 +72,7 @@ extension LoopBroadcaster {
         room.listening = false
         room.resequencer.reset()
         room.fillRequest = nil
+        forgetAwaitedAppends(room)  // no member here to deliver them to
         backend.stopListening(to: room.name)
         // Their members left; answered from what is here, the answers go nowhere.
         let waiting = room.waitingReplays
@@ -84,7 +94,7 @@ extension LoopBroadcaster {
                 guard let room = roomsByName[name], room.listening else { continue }
                 room.fillRequest = nil
                 apply(room.resequencer.synchronize(lastSequence: lastSequence), to: room)
-                continueWaitingReplays(room)
+                continueWaitingReplays(room, backendAt: lastSequence)
             case .fetched(let name, let request, let messages, let complete):
                 guard let room = roomsByName[name] else { continue }
                 if request == room.fillRequest {
@@ -145,6 +155,7 @@ extension LoopBroadcaster {
             }
             room.fillRequestAtLastCheck = room.fillRequest
             if room.fillRequest == nil { apply(room.resequencer.retry(), to: room) }
+            answerResumesAheadTooLong(room)
             for index in room.waitingReplays.indices {
                 let waiting = room.waitingReplays[index]
                 if let request = waiting.request, request == waiting.requestAtLastCheck {
@@ -177,6 +188,8 @@ extension LoopBroadcaster {
             sequencing.fills += 1
             backend.fetch(room.name, after: fetch.after, through: fetch.through, request: nextRequest)
         }
+        if !room.awaitedAppends.isEmpty { noteAppended(room) }
+        if !room.waitingReplays.isEmpty && !outcome.released.isEmpty { answerResumesReached(room) }
     }
 
     /// The room continues from `start`: what this loop holds of it before no longer leads there.
@@ -186,24 +199,63 @@ extension LoopBroadcaster {
         room.lastSequence = start
         guard startedOver else { return }
         sequencing.startedOver += 1
+        forgetAwaitedAppends(room)  // numbered before the backend lost the room: they never come
         let name = room.name
         lowerFloors(in: name)
         for remote in room.remoteLoops { group.post(to: remote) { $0.lowerFloors(in: name) } }
     }
 
-    /// A room started over: members that had resumed wait for no sequence of the old numbering.
-    /// (Those whose resume is still being answered keep waiting for the answer.)
+    /// A room started over: members that had resumed wait for no sequence of the old numbering
+    /// (those whose resume is still being answered keep waiting for the answer), and what members
+    /// hold back (conflation, rates) goes before anything of the new numbering.
     private func lowerFloors(in name: String) {
         guard let room = roomsByName[name] else { return }
         room.floors = room.floors.filter { $0.value == .max }
+        if !room.backlogs.isEmpty { releaseHeldBack(in: room) }
+    }
+
+    // MARK: This process's publishes, until they are back
+
+    /// `completion`, wrapped so that the publish counts in `Broadcaster.publishesInFlight` until
+    /// it failed, or was numbered and then appended to `room` here (its members get it).
+    func trackedUntilAppended(_ room: LocalRoom, _ completion: PublishCompletion?) -> PublishCompletion {
+        let group = group, home = loop.index, name = room.name
+        group.backendPublishes.add(1, ordering: .relaxed)
+        return { result in
+            group.post(to: home) { $0.backendAnswered(name, result) }
+            completion?(result)
+        }
+    }
+
+    /// On the home loop: the backend's answer to a publish of this process. Numbered past what
+    /// the room has here, it is back once appended; a room not listened to gets nothing back.
+    private func backendAnswered(_ name: String, _ result: Result<UInt64, PublishError>) {
+        guard case .success(let sequence) = result, let room = roomsByName[name], room.listening,
+              sequence > room.lastSequence else {
+            group.backendPublishes.subtract(1, ordering: .relaxed)
+            return
+        }
+        room.awaitedAppends.append(sequence)
+    }
+
+    /// The room moved on: the publishes numbered up to where it is are back.
+    private func noteAppended(_ room: LocalRoom) {
+        let waiting = room.awaitedAppends.count
+        room.awaitedAppends.removeAll { $0 <= room.lastSequence }
+        group.backendPublishes.subtract(waiting - room.awaitedAppends.count, ordering: .relaxed)
+    }
+
+    private func forgetAwaitedAppends(_ room: LocalRoom) {
+        group.backendPublishes.subtract(room.awaitedAppends.count, ordering: .relaxed)
+        room.awaitedAppends = []
     }
 
     // MARK: Resumes from the backend
 
     /// A resume this loop's history cannot answer: once the room is synchronized, from the
     /// backend for what is older than the history, then from the history.
-    func replayFromBackend(_ room: LocalRoom, after sequence: UInt64, answer: @escaping (ReplayAnswer) -> Void) {
-        var waiting = WaitingReplay(after: sequence, answer: answer)
+    func replayFromBackend(_ room: LocalRoom, after sequence: UInt64, format: WireFormat, answer: @escaping (ReplayAnswer) -> Void) {
+        var waiting = WaitingReplay(after: sequence, format: format, answer: answer)
         if room.resequencer.isSynchronized {
             sequencing.backendReplays += 1
             askForOlder(room, &waiting, after: sequence)
@@ -219,8 +271,9 @@ extension LoopBroadcaster {
         backend.fetch(room.name, after: after, through: waiting.through, request: nextRequest)
     }
 
-    /// The room is synchronized: resumes waiting for that are answered, or go to the backend.
-    private func continueWaitingReplays(_ room: LocalRoom) {
+    /// The room is synchronized, the backend at `current`: resumes waiting for that are answered,
+    /// go to the backend, or wait for the room to get as far as they are (see `WaitingReplay.ahead`).
+    private func continueWaitingReplays(_ room: LocalRoom, backendAt current: UInt64) {
         guard room.resequencer.isSynchronized else { return }
         var index = 0
         while index < room.waitingReplays.count {
@@ -229,6 +282,16 @@ extension LoopBroadcaster {
                 continue
             }
             let after = room.waitingReplays[index].after
+            if after > room.lastSequence {
+                if current < after {
+                    // Not even the backend is there: it started the room over (or the client invents).
+                    room.waitingReplays.remove(at: index).answer(localReplay(room, after: after))
+                } else {
+                    room.waitingReplays[index].ahead = true  // the fill under way brings the room there
+                    index += 1
+                }
+                continue
+            }
             if room.history.covers(after: after, lastAssigned: room.lastSequence) {
                 room.waitingReplays.remove(at: index).answer(localReplay(room, after: after))
             } else {
@@ -236,6 +299,56 @@ extension LoopBroadcaster {
                 askForOlder(room, &room.waitingReplays[index], after: after)
                 index += 1
             }
+        }
+    }
+
+    /// A resume ahead of the room here: it waits until the room gets there (what the client has
+    /// must not come again), and asks the backend where the room stands (a synchronization).
+    func waitForRoom(_ room: LocalRoom, toReach sequence: UInt64, format: WireFormat, answer: @escaping (ReplayAnswer) -> Void) {
+        room.waitingReplays.append(WaitingReplay(after: sequence, format: format, ahead: true, answer: answer))
+        backend.listen(to: room.name)
+    }
+
+    /// The room got as far as some resumes ahead of it: answered as any other.
+    private func answerResumesReached(_ room: LocalRoom) {
+        var index = 0
+        while index < room.waitingReplays.count {
+            guard room.waitingReplays[index].ahead, room.waitingReplays[index].after <= room.lastSequence else {
+                index += 1
+                continue
+            }
+            var waiting = room.waitingReplays.remove(at: index)
+            if room.history.covers(after: waiting.after, lastAssigned: room.lastSequence) {
+                waiting.answer(localReplay(room, after: waiting.after))
+            } else {
+                // The room went past the whole history meanwhile: the rest comes from the backend.
+                waiting.ahead = false
+                sequencing.backendReplays += 1
+                askForOlder(room, &waiting, after: waiting.after)
+                room.waitingReplays.append(waiting)
+            }
+        }
+    }
+
+    /// Periodic checks that a resume ahead of the room may wait through.
+    static let aheadChecks = 2
+
+    /// A resume ahead of the room that it did not reach in time (the backend never got there, or
+    /// never said): answered as it stands (the client is told the room's last sequence here).
+    private func answerResumesAheadTooLong(_ room: LocalRoom) {
+        var index = 0
+        while index < room.waitingReplays.count {
+            guard room.waitingReplays[index].ahead else {
+                index += 1
+                continue
+            }
+            room.waitingReplays[index].checksAhead += 1
+            guard room.waitingReplays[index].checksAhead >= Self.aheadChecks else {
+                index += 1
+                continue
+            }
+            let waiting = room.waitingReplays.remove(at: index)
+            waiting.answer(localReplay(room, after: waiting.after))
         }
     }
 
@@ -257,25 +370,29 @@ extension LoopBroadcaster {
             room.waitingReplays.append(again)
             return
         }
-        var entries = replayBatches(of: fetched, in: room)
+        var entries = replayBatches(of: fetched, in: room, format: waiting.format)
         if case .messages(let held) = room.history.messages(after: continuesAfter, lastAssigned: room.lastSequence) {
             entries += held.map { ($0.batch, $0.index) }
         }
         waiting.answer(ReplayAnswer(entries: entries, lastSequence: room.lastSequence, gap: nil))
     }
 
-    /// Fetched messages encoded for a replay, one batch per run of consecutive sequences.
-    private func replayBatches(of messages: [NumberedMessage], in room: LocalRoom) -> [(Batch, Int)] {
+    /// Fetched messages encoded for one member's replay, in its format alone (deflated only for a
+    /// permessage-deflate member, and counted), one batch per run of consecutive sequences.
+    private func replayBatches(of messages: [NumberedMessage], in room: LocalRoom, format: WireFormat) -> [(Batch, Int)] {
+        var formats = WireFormats()
+        formats.insert(format)
         var entries: [(Batch, Int)] = []
         var start = 0
         while start < messages.count {
             var end = start + 1
             while end < messages.count && messages[end].sequence == messages[end - 1].sequence + 1 { end += 1 }
             var builder = BatchBuilder(
-                room: room.name, firstSequence: messages[start].sequence, formats: room.formats, encoders: group.formats,
-                compressor: compressor(for: room.formats),
-                initialCapacity: 4096, limit: .max)
-            for message in messages[start..<end] { builder.append(message.message, exclusion: message.exclusion) }
+                room: room.name, firstSequence: messages[start].sequence, formats: formats, encoders: group.formats,
+                compressor: compressor(for: formats), initialCapacity: 4096, limit: .max)
+            for message in messages[start..<end] {
+                if builder.append(message.message, exclusion: message.exclusion) { room.statistics.deflated += 1 }
+            }
             let batch = builder.seal()
             entries += (0..<batch.count).map { (batch, $0) }
             start = end

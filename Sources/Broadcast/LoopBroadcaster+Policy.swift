@@ -122,6 +122,18 @@ extension LoopBroadcaster {
         return released.count
     }
 
+    /// Sends now everything members of `room` hold back, rates notwithstanding: the room started
+    /// over, and what they hold is of the numbering before, which must not follow the new one.
+    func releaseHeldBack(in room: LocalRoom) {
+        for (member, backlog) in room.backlogs where !backlog.isEmpty {
+            guard let sink = sink(for: backlog.format) else { continue }
+            let held = backlog.entries.values.sorted { $0.sequence < $1.sequence }
+            backlog.entries.removeAll()
+            write(held, to: member, in: room, sink: sink, lastSequence: held.last!.sequence)
+            room.statistics.delivered += held.count
+        }
+    }
+
     /// One write of `entries` to the member; past its cap it is evicted, as any member.
     private func write(_ entries: [MemberBacklog.Entry], to member: ConnectionID, in room: LocalRoom, sink: DeliverySink,
                        lastSequence: UInt64) {

@@ -43,7 +43,7 @@ public final class LoopBroadcaster {
     private var deliveryRooms: [LocalRoom] = []
     /// Deflates the messages of this loop's rooms for their permessage-deflate members: one for
     /// every room homed here, made when the first such room has a message to encode.
-    private var compressor: DeflateFrameEncoder?
+    private(set) var compressor: DeflateFrameEncoder?
     let slices: UnsafeMutablePointer<SharedSlice>
     // Touched for every member delivered to, only on this loop.
     @exclusivity(unchecked) var sliceCount = 0
@@ -181,8 +181,9 @@ public final class LoopBroadcaster {
     /// reports how that went. The replay leaves out what the member would
     /// not have been sent live: messages sent to several rooms that reach it
     /// through another room it is in now, and, when it says who it was before
-    /// it reconnected (`formerly`), the messages that left that subscriber out
-    /// (its own, sent to everyone but itself). Memberships now may not be
+    /// it reconnected (`formerly`, a subscriber of this broadcaster: nil for one
+    /// of another server, whose id may look like one here), the messages that
+    /// left that subscriber out (its own, sent to everyone but itself). Memberships now may not be
     /// memberships then: a client that can tell copies apart asks for every
     /// copy (`replayEveryCopy`) and takes one.
     public func subscribe(
@@ -214,7 +215,7 @@ public final class LoopBroadcaster {
             } else {
                 let origin = loop.index
                 group.post(to: room.home) { home in
-                    home.replay(name, after: sequence) { answer in
+                    home.replay(name, after: sequence, format: format) { answer in
                         home.group.post(to: origin) {
                             $0.finishResume(name, connection, format, answer, formerly: formerly, replayEveryCopy: replayEveryCopy, resumed)
                         }
@@ -255,12 +256,14 @@ public final class LoopBroadcaster {
 
     /// On the home loop: the history after `sequence`, as batches and indices, to `answer`: at
     /// once from this loop's history, or, with a backend that numbers elsewhere, once the room
-    /// is synchronized and what is older than the history has been fetched.
-    func replay(_ name: String, after sequence: UInt64, answer: @escaping (ReplayAnswer) -> Void) {
+    /// is synchronized, has got as far as `sequence` here, and what is older than the history
+    /// has been fetched (and encoded in `format`, the resuming member's, alone).
+    func replay(_ name: String, after sequence: UInt64, format: WireFormat, answer: @escaping (ReplayAnswer) -> Void) {
         let room = room(named: name)
         guard numbersLocally || room.resequencer.isSynchronized && room.history.covers(after: sequence, lastAssigned: room.lastSequence) else {
-            return replayFromBackend(room, after: sequence, answer: answer)
+            return replayFromBackend(room, after: sequence, format: format, answer: answer)
         }
+        if !numbersLocally && sequence > room.lastSequence { return waitForRoom(room, toReach: sequence, format: format, answer: answer) }
         answer(localReplay(room, after: sequence))
     }
 
@@ -347,10 +350,11 @@ public final class LoopBroadcaster {
         }
     }
 
-    /// On the home loop: numbered here and appended, or handed to the backend.
+    /// On the home loop: numbered here and appended, or handed to the backend (and counted until it is back).
     private func submit(_ message: BroadcastMessage, to room: LocalRoom, exclusion: Exclusion, completion: PublishCompletion?) {
+        let handed = numbersLocally ? completion : trackedUntilAppended(room, completion)
         guard let sequence = backend.publish(message, to: room.name, excluding: exclusion, after: room.lastSequence,
-                                             completion: completion) else { return }
+                                             completion: handed) else { return }
         append(message, to: room, exclusion: exclusion)
         completion?(.success(sequence))
     }
@@ -443,7 +447,7 @@ public final class LoopBroadcaster {
             let resumes = localResumes
             localResumes = []
             for resume in resumes {
-                replay(resume.room, after: resume.after) { [unowned self] answer in
+                replay(resume.room, after: resume.after, format: resume.format) { [unowned self] answer in
                     finishResume(resume.room, resume.connection, resume.format, answer,
                                  formerly: resume.formerly, replayEveryCopy: resume.replayEveryCopy, resume.resumed)
                 }

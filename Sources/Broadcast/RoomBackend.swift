@@ -31,7 +31,8 @@ public protocol RoomBackend: AnyObject, Sendable {
 
     /// This process has members of `room` now: send its messages to the room's home loop
     /// here, starting with `.synchronized` (where the room stands). On the home loop. Called
-    /// again while the room is still waiting for `.synchronized`: synchronize it again.
+    /// again while listening (the room still waits for `.synchronized`, or a resume needs to
+    /// know where the room stands now): synchronize it again.
     func listen(to room: String)
 
     /// This process has no member of `room` any more. On the home loop.

@@ -2,7 +2,8 @@ import Reactor
 
 /// A subscriber anywhere in the group: its loop, and the id the delivery sink
 /// of its wire format knows it by there (a connection's; a session's for the
-/// formats of sessions, which outlive connections).
+/// formats of sessions, which outlive connections). It means something in its
+/// broadcaster only: every server numbers alike (`Broadcaster.bootID` tells them apart).
 public struct SubscriberID: Hashable, Sendable, CustomStringConvertible {
     public let loop: Int
     public let connection: ConnectionID

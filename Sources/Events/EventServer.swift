@@ -37,9 +37,13 @@ public final class EventServer: SessionDelegate, Sendable {
     /// The server's rooms, known from the first session on (and kept while the server drains).
     private let rooms = Mutex<Broadcaster?>(nil)
     private let messageIDs = Atomic<UInt64>(0)
+    /// Drawn at random (64 bits) when the server is made: with a room backend that spans
+    /// processes a client gets packets of every node, and after a restart of this one.
+    private let messageIDPrefix = String(UInt64.random(in: .min ... .max), radix: 36)
 
-    /// An id for a packet sent to several rooms, unique for the process's life.
-    func nextMessageID() -> String { String(messageIDs.add(1, ordering: .relaxed).newValue, radix: 36) }
+    /// An id for a packet sent to several rooms, `PREFIX.COUNTER` (base 36): unique for the
+    /// server's life, and unlike any other server's.
+    func nextMessageID() -> String { messageIDPrefix + "." + String(messageIDs.add(1, ordering: .relaxed).newValue, radix: 36) }
     private let loops = Mutex<[Int: LoopBound<LoopEvents>]>([:])
 
     public init(server: PushServer, configuration: EventServerConfiguration = EventServerConfiguration()) {

@@ -1,5 +1,6 @@
 import Broadcast
 import PushServer
+import Reactor
 import Synchronization
 
 /// A namespace (socket.io's `io.of(name)`): sockets connect to it, its
@@ -81,7 +82,7 @@ public final class Namespace: Sendable {
     public func members(of room: String) async -> [String] {
         let roomKey = key(of: room)
         let perLoop = await events.broadcaster.collect { part in
-            part.localMembers(of: roomKey).map { SessionID(loop: part.loop.index, slot: $0.slot, generation: $0.generation).description }
+            part.localMembers(of: roomKey).map { part.sessionID(of: $0).description }
         }
         return perLoop.flatMap { $0 }.sorted()
     }
@@ -90,7 +91,7 @@ public final class Namespace: Sendable {
     public func sockets() async -> [String] {
         let roomKey = key
         let perLoop = await events.broadcaster.collect { part in
-            part.localMembers(of: roomKey).map { SessionID(loop: part.loop.index, slot: $0.slot, generation: $0.generation).description }
+            part.localMembers(of: roomKey).map { part.sessionID(of: $0).description }
         }
         return perLoop.flatMap { $0 }.sorted()
     }
@@ -113,5 +114,12 @@ public final class Namespace: Sendable {
         return await withCheckedContinuation { continuation in
             socket.loop.execute { continuation.resume(returning: socket.rooms) }
         }
+    }
+}
+
+extension LoopBroadcaster {
+    /// The session a member of this loop is.
+    fileprivate func sessionID(of member: ConnectionID) -> SessionID {
+        SessionID(boot: broadcaster.bootID, loop: loop.index, slot: member.slot, generation: member.generation)
     }
 }

@@ -36,7 +36,9 @@ final class SocketState {
         self.incarnation = incarnation
         self.auth = auth
         resumeRooms = resume?.rooms ?? [:]
-        formerly = resume?.formerly?.subscriberID
+        // An id of another server (another node, or this one before a restart) names nobody here,
+        // though its numbers may be a session's here.
+        formerly = resume?.formerly.flatMap { $0.boot == session.id.boot ? $0.subscriberID : nil }
     }
 
     /// Joins the room `key` names in the broadcaster (`room` in the namespace),
@@ -50,7 +52,8 @@ final class SocketState {
             case .gapTooOld(let oldest, let last):
                 session.send(Packet.gap(namespace: namespace, room: room, oldest: oldest, last: last))
             case .resumed(_, let last):
-                // Asked for more than the room ever had: it started over (a restart) and what it had is gone.
+                // Asked for more than the room ever had: it started over (a restart, or a Redis that lost
+                // its data: the broadcaster waits for a room behind on this node to get there) and what it had is gone.
                 if let after, after > last { session.send(Packet.gap(namespace: namespace, room: room, oldest: nil, last: last)) }
             }
         }

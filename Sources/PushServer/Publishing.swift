@@ -119,7 +119,8 @@ final class PublishWait: ConnectionTransport {
 
     private func answer(_ connection: ServerConnection, _ reply: HTTPReply) {
         guard let pending = connection.context.transportState as? PendingPublish else { return }
-        let keepAlive = HTTPFrontDoor.wantsKeepAlive(pending.head)
+        // During a graceful shutdown the answer is the connection's last, and says so.
+        let keepAlive = HTTPFrontDoor.wantsKeepAlive(pending.head) && !connection.loop.isShuttingDown
         var headers = reply.headers + (pending.cors ?? [])
         if !keepAlive { headers.append(("Connection", "close")) }
         connection.write(HTTPResponse.make(status: reply.status, headers: headers, body: reply.body))
@@ -140,6 +141,11 @@ final class PublishWait: ConnectionTransport {
         guard let pending = connection.context.transportState as? PendingPublish else { return connection.close(reason: .timedOut) }
         answer(connection, Publishing.failed(pending.room, .outcomeUnknown("no answer from the room backend in time")))
     }
+
+    /// A graceful shutdown: the publish is in the backend's hands, and the backend answers what
+    /// is in flight before it closes (Redis replies before its connection goes); that answer is
+    /// the connection's last. The drain timeout bounds the wait, like any connection's.
+    func shuttingDown(_ connection: ServerConnection) {}
 
     /// A client that half-closed after its request still gets the answer.
     func readEnded(_ connection: ServerConnection) {

@@ -176,14 +176,17 @@ public final class PushServer: Sendable {
         }
     }
 
-    /// Graceful stop: every WebSocket gets a 1001 close, and the loops exit
-    /// once all connections are closed or `drainTimeout` has passed.
+    /// Graceful stop: new work is refused, what was accepted reaches the members (with a room
+    /// backend that numbers elsewhere, once its publishes in flight are back), every WebSocket
+    /// gets a 1001 close, and the loops exit once all connections are closed; all of it within
+    /// `drainTimeout`.
     public func shutdown() {
         guard let current = running.withLock({ state -> Running? in
             defer { state = nil }
             return state
         }) else { return }
-        current.group.shutdownGracefully(timeout: configuration.drainTimeout.nanoseconds)
+        let broadcaster = current.broadcaster
+        current.group.shutdownGracefully(timeout: configuration.drainTimeout.nanoseconds) { broadcaster.publishesInFlight == 0 }
     }
 
     /// Counters summed over every loop, exact (waits for the loops: not from a loop).

@@ -40,7 +40,8 @@ public struct ServerConfiguration: Sendable {
     public var pongTimeout: Duration = .seconds(10)
     /// After sending a close frame, how long to wait for the peer's before dropping it.
     public var closeTimeout: Duration = .seconds(5)
-    /// On SIGINT/SIGTERM: how long open connections get to finish closing.
+    /// On SIGINT/SIGTERM: how long open connections get to finish closing, and before that
+    /// publishes in a room backend's hands (Redis) to come back, together.
     public var drainTimeout: Duration = .seconds(5)
     /// Granularity of all connection timeouts.
     public var timerTick: Duration = .seconds(1)

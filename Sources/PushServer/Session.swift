@@ -2,33 +2,39 @@ import Broadcast
 import Reactor
 import WebSocketCodec
 
-/// Names a session anywhere in the server: its loop, its slot in that loop's
-/// session table and the slot's generation, so an id kept after the session
-/// ended never names the next one. Its text form, `LOOP-SLOT-GENERATION`, is
-/// public (the events layer's socket id); what a client shows to reach its
-/// session over HTTP is the session's token, which adds a secret.
+/// Names a session anywhere in the server: the server's boot (its
+/// broadcaster's `bootID`), its loop, its slot in that loop's session table and
+/// the slot's generation, so an id kept after the session ended never names the
+/// next one, and one of another server (another node of a cluster, or this one
+/// before a restart) never names a session here. Its text form,
+/// `BOOT-LOOP-SLOT-GENERATION` (BOOT in base 36, the rest decimal), is public
+/// (the events layer's socket id); what a client shows to reach its session over
+/// HTTP is the session's token, which adds a secret.
 public struct SessionID: Hashable, Sendable, CustomStringConvertible {
+    public let boot: UInt64
     public let loop: Int
     public let slot: UInt32
     public let generation: UInt32
 
-    public init(loop: Int, slot: UInt32, generation: UInt32) {
+    public init(boot: UInt64, loop: Int, slot: UInt32, generation: UInt32) {
+        self.boot = boot
         self.loop = loop
         self.slot = slot
         self.generation = generation
     }
 
-    /// Parses `LOOP-SLOT-GENERATION`.
+    /// Parses `BOOT-LOOP-SLOT-GENERATION`.
     public init?(_ text: some StringProtocol) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, let loop = Int(parts[0]), loop >= 0, let slot = UInt32(parts[1]),
-              let generation = UInt32(parts[2]) else { return nil }
-        self.init(loop: loop, slot: slot, generation: generation)
+        guard parts.count == 4, let boot = UInt64(parts[0], radix: 36), let loop = Int(parts[1]), loop >= 0,
+              let slot = UInt32(parts[2]), let generation = UInt32(parts[3]) else { return nil }
+        self.init(boot: boot, loop: loop, slot: slot, generation: generation)
     }
 
-    public var description: String { "\(loop)-\(slot)-\(generation)" }
+    public var description: String { "\(String(boot, radix: 36))-\(loop)-\(slot)-\(generation)" }
 
-    /// The session as a room member (what exclusions and resumes name).
+    /// The session as a room member (what exclusions and resumes name), in its own server's
+    /// broadcaster only: check `boot` before handing one from elsewhere to the broadcaster.
     public var subscriberID: SubscriberID { SubscriberID(loop: loop, connection: member) }
 
     var member: ConnectionID { ConnectionID(slot: slot, generation: generation) }

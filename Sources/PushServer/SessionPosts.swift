@@ -51,7 +51,8 @@ enum SessionLocator {
         guard let token = QueryString.value("sid", in: call.head.query), !token.isEmpty else {
             return .refused(.sessionError(400, "a sid is required"))
         }
-        guard let dot = token.firstIndex(of: "."), let id = SessionID(token[..<dot]), id.loop < handler.loops.count else {
+        guard let dot = token.firstIndex(of: "."), let id = SessionID(token[..<dot]), id.boot == handler.rooms.broadcaster.bootID,
+              id.loop < handler.loops.count else {
             return .refused(.sessionError(400, "unknown session"))
         }
         if id.loop != connection.loop.index {

@@ -80,7 +80,7 @@ final class SessionTable: DeliverySink {
             records.append(nil)
             generations.append(0)
         }
-        let id = SessionID(loop: loop.index, slot: slot, generation: generations[Int(slot)])
+        let id = SessionID(boot: rooms.broadcaster.bootID, loop: loop.index, slot: slot, generation: generations[Int(slot)])
         let secret = UInt64.random(in: .min ... .max)
         let token = "\(id).\(String(secret, radix: 16))"
         let record = SessionRecord(id: id, token: token, carrier: carrier, handshake: handshake, now: loop.now)
@@ -99,10 +99,9 @@ final class SessionTable: DeliverySink {
         return record
     }
 
-    /// The open session `id` names, if any.
+    /// The open session `id` names, if any (none for an id of another server).
     func record(_ id: SessionID) -> SessionRecord? {
-        guard id.loop == loop.index, Int(id.slot) < records.count, let record = records[Int(id.slot)],
-              record.id.generation == id.generation else { return nil }
+        guard id.loop == loop.index, Int(id.slot) < records.count, let record = records[Int(id.slot)], record.id == id else { return nil }
         return record
     }
 

@@ -46,14 +46,28 @@ public final class EventLoopGroup: Sendable {
     /// turns true; handlers answer 503, say) and work already crossing
     /// between loops lands; then every source stops accepting and closes
     /// politely, so a goodbye (a WebSocket's 1001) never overtakes a message
-    /// accepted before it. Each loop exits when its sources are idle or after
-    /// `timeout` nanoseconds; then the threads are joined. Not from a loop.
-    public func shutdownGracefully(timeout: UInt64) {
+    /// accepted before it. Each loop exits when its sources are idle; then the
+    /// threads are joined. Not from a loop.
+    ///
+    /// Work accepted before the refusal may also be out of the group's hands,
+    /// coming back later (a publish on a round trip to Redis): `isSettled`,
+    /// when given, says when nothing is out any more. The shutdown waits for it
+    /// before closing, then lets what came back cross the loops. All of it,
+    /// waiting and draining, takes at most `timeout` nanoseconds.
+    public func shutdownGracefully(timeout: UInt64, isSettled: (@Sendable () -> Bool)? = nil) {
         precondition(!loops.contains(where: \.inEventLoop), "an EventLoopGroup cannot be shut down from one of its own loops")
         guard threads.withLock({ !$0.isEmpty }) else { return }
+        let deadline = monotonicNanoseconds() &+ timeout
         afterNextPass { $0.beginRefusingWork() }
         for _ in 0..<Self.settlingRounds { afterNextPass { _ in } }
-        for loop in loops { loop.execute { loop.beginShutdown(timeout: timeout) } }
+        if let isSettled, !isSettled() {
+            while !isSettled() && monotonicNanoseconds() < deadline { usleep(Self.settledPollInterval) }
+            // It came back during some pass of some loop, and crosses from the end of that pass.
+            for _ in 0...Self.settlingRounds { afterNextPass { _ in } }
+        }
+        let now = monotonicNanoseconds()
+        let remaining = deadline > now ? deadline - now : 0
+        for loop in loops { loop.execute { loop.beginShutdown(timeout: remaining) } }
         joinThreads()
     }
 
@@ -61,6 +75,9 @@ public final class EventLoopGroup: Sendable {
     /// crosses loops at most twice (a publish to its room's home loop, a
     /// batch back to a member's loop), and each hop lands within one pass.
     static let settlingRounds = 2
+
+    /// How often a shutdown looks whether work out of the group came back (microseconds).
+    static let settledPollInterval: UInt32 = 1_000
 
     /// Runs `body` on every loop and waits until each has also finished the
     /// pass it ran in: its end-of-pass hooks (which post to other loops) included.

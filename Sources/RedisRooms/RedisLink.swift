@@ -21,6 +21,8 @@ final class RedisLink {
     let loop: EventLoop
     let configuration: RedisRoomsConfiguration
     let keys: RedisRoomKeys
+    /// This process, as the messages it reads name their writer.
+    private let reader: RoomMessageCodec.Process
     private let client: RedisClient?
     private let publishScript: RedisScript?
     private unowned let broadcaster: Broadcaster
@@ -41,6 +43,7 @@ final class RedisLink {
         self.loop = loop
         self.configuration = configuration
         keys = RedisRoomKeys(prefix: configuration.keyPrefix)
+        reader = RoomMessageCodec.Process(node: configuration.nodeID, boot: broadcaster.bootID)
         self.broadcaster = broadcaster
         self.board = board
         outgoing = Array(repeating: [], count: broadcaster.group.loops.count)
@@ -173,7 +176,7 @@ final class RedisLink {
                     messages.reserveCapacity(entries.count)
                     for entry in entries {
                         guard let sequence = RoomMessageCodec.sequence(ofEntry: entry.id), let field = entry["m"],
-                              let (message, exclusion) = RoomMessageCodec.decode(field[...], localNode: configuration.nodeID) else {
+                              let (message, exclusion) = RoomMessageCodec.decode(field[...], reader: reader) else {
                             counters.malformed += 1
                             continue
                         }
@@ -198,7 +201,7 @@ final class RedisLink {
     private func received(_ message: RedisPubSubMessage) {
         guard let room = keys.room(ofChannel: message.channel) else { return counters.malformed += 1 }
         guard listened.contains(room) else { return }  // sent before our UNSUBSCRIBE took effect
-        guard let (sequence, decoded, exclusion) = RoomMessageCodec.decodePublished(message.payload, localNode: configuration.nodeID) else {
+        guard let (sequence, decoded, exclusion) = RoomMessageCodec.decodePublished(message.payload, reader: reader) else {
             counters.malformed += 1
             return
         }

@@ -29,10 +29,11 @@ public final class RedisRoomBackend: RoomBackend {
     private let board: RedisRoomsBoard
     private let attached = Mutex<Attachment?>(nil)
 
-    /// What attaching made: the link on its loop, and each loop's outbox.
+    /// What attaching made: the link on its loop, and each loop's outbox; who this process writes as.
     private struct Attachment: Sendable {
         let link: LoopBound<RedisLink>
         let outboxes: [LoopBound<Outbox>]
+        let writer: RoomMessageCodec.Process
     }
 
     /// Checks that the host resolves, so a node with a wrong address stops at start with the reason.
@@ -67,16 +68,18 @@ public final class RedisRoomBackend: RoomBackend {
             outboxes.withLock { $0[loop.index] = LoopBound(outbox, loop: loop) }
         }
         let all = outboxes.withLock { table in (0..<group.loops.count).map { table[$0]! } }
-        attached.withLock { $0 = Attachment(link: link, outboxes: all) }
+        let writer = RoomMessageCodec.Process(node: configuration.nodeID, boot: broadcaster.bootID)
+        attached.withLock { $0 = Attachment(link: link, outboxes: all, writer: writer) }
     }
 
     // MARK: RoomBackend (on a room's home loop)
 
     public func publish(_ message: BroadcastMessage, to room: String, excluding exclusion: Exclusion, after lastSequence: UInt64,
                         completion: PublishCompletion?) -> UInt64? {
+        let attachment = attachment()
         // Encoded here, on the home loop, so the Redis loop only sends.
-        let encoded = RoomMessageCodec.encode(message, exclusion: exclusion, origin: configuration.nodeID)
-        request(.publish(room: room, encoded: encoded, completion: completion))
+        let encoded = RoomMessageCodec.encode(message, exclusion: exclusion, writer: attachment.writer)
+        request(.publish(room: room, encoded: encoded, completion: completion), through: attachment)
         return nil
     }
 
@@ -88,9 +91,14 @@ public final class RedisRoomBackend: RoomBackend {
         request(.fetch(room: room, after: after, through: through, request: number))
     }
 
-    /// Queued on the calling loop, sent to the Redis loop at the end of its pass.
-    private func request(_ request: LinkRequest) {
+    private func attachment() -> Attachment {
         guard let attachment = attached.withLock({ $0 }) else { preconditionFailure("the backend is used before it was attached") }
+        return attachment
+    }
+
+    /// Queued on the calling loop, sent to the Redis loop at the end of its pass.
+    private func request(_ request: LinkRequest, through attachment: Attachment? = nil) {
+        let attachment = attachment ?? self.attachment()
         let outboxes = attachment.outboxes
         guard let outbox = outboxes.first(where: { $0.loop.inEventLoop }) else {
             let link = attachment.link

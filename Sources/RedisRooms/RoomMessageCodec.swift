@@ -5,14 +5,18 @@ import Reactor
 /// publishes it (after `SEQ ` on the room's channel): one header line of seven
 /// fields, then the payload, byte for byte.
 ///
-///     f2 ORIGIN KIND EXCLUDED NAME ROOMS KEY\n PAYLOAD
+///     f3 ORIGIN KIND EXCLUDED NAME ROOMS KEY\n PAYLOAD
 ///
-/// - `f2`: this format (`f1`, the same without KEY and volatility, is still read,
-///   so nodes can be upgraded one at a time).
+/// - `f3`: this format. `f2` and `f1` entries (`f2` with EXCLUDED as
+///   `LOOP.SLOT.GENERATION`; `f1` also without KEY and volatility) are still read,
+///   so a room's stream stays readable across an upgrade; their EXCLUDED is never
+///   applied (they were written by a process before the upgrade). A cluster is
+///   upgraded all at once: an older node cannot read `f3`.
 /// - ORIGIN: the id of the node that published it.
 /// - KIND: `t` (text) or `b` (binary), followed by `v` when the message is volatile.
-/// - EXCLUDED: `-`, or the subscriber of ORIGIN left out (`LOOP.SLOT.GENERATION`):
-///   meaningful on ORIGIN only, so every other node ignores it.
+/// - EXCLUDED: `-`, or the subscriber left out, `BOOT.LOOP.SLOT.GENERATION` (BOOT, the
+///   publishing process's `Broadcaster.bootID` in base 36): meaningful in that process
+///   only, so every other (another node, or ORIGIN after a restart) ignores it.
 /// - NAME: `-` (none), or `=` and the event name, percent-encoded.
 /// - ROOMS: `-`, or `=` and the rooms whose members are left out, percent-encoded,
 ///   separated by commas (names mean the same room on every node).
@@ -20,10 +24,17 @@ import Reactor
 ///
 /// Percent-encoded: every byte outside `!`…`~`, and `%` and `,`, as `%XX`.
 enum RoomMessageCodec {
-    static func encode(_ message: BroadcastMessage, exclusion: Exclusion, origin: String) -> [UInt8] {
-        var header = "f2 \(origin) \(message.opcode == .binary ? "b" : "t")\(message.isVolatile ? "v" : "") "
+    /// Who writes, or reads: a node, and the process it runs as now (its broadcaster's
+    /// `bootID`). A subscriber left out is kept by a reader that is its writer.
+    struct Process: Equatable {
+        let node: String
+        let boot: UInt64
+    }
+
+    static func encode(_ message: BroadcastMessage, exclusion: Exclusion, writer: Process) -> [UInt8] {
+        var header = "f3 \(writer.node) \(message.opcode == .binary ? "b" : "t")\(message.isVolatile ? "v" : "") "
         if let subscriber = exclusion.subscriber {
-            header += "\(subscriber.loop).\(subscriber.connection.slot).\(subscriber.connection.generation)"
+            header += "\(String(writer.boot, radix: 36)).\(subscriber.loop).\(subscriber.connection.slot).\(subscriber.connection.generation)"
         } else {
             header += "-"
         }
@@ -36,27 +47,38 @@ enum RoomMessageCodec {
         return bytes
     }
 
-    /// What a node makes of an encoded message: the subscriber exclusion is kept only on
-    /// the node that published it. nil when the bytes are not this format.
-    static func decode(_ bytes: ArraySlice<UInt8>, localNode: String) -> (message: BroadcastMessage, exclusion: Exclusion)? {
+    /// What `reader` makes of an encoded message: the subscriber exclusion is kept only in the
+    /// process that published it. nil when the bytes are not this format (or an earlier one).
+    static func decode(_ bytes: ArraySlice<UInt8>, reader: Process) -> (message: BroadcastMessage, exclusion: Exclusion)? {
         guard let newline = bytes.firstIndex(of: 0x0A) else { return nil }
         let fields = bytes[bytes.startIndex..<newline].split(separator: 0x20, omittingEmptySubsequences: false)
-        let current = fields.count == 7 && fields[0].elementsEqual("f2".utf8)
-        guard current || (fields.count == 6 && fields[0].elementsEqual("f1".utf8)) else { return nil }
+        let version: Int
+        if fields.count == 7 && fields[0].elementsEqual("f3".utf8) {
+            version = 3
+        } else if fields.count == 7 && fields[0].elementsEqual("f2".utf8) {
+            version = 2
+        } else if fields.count == 6 && fields[0].elementsEqual("f1".utf8) {
+            version = 1
+        } else {
+            return nil
+        }
         let binary: Bool
         switch fields[2].first {
         case UInt8(ascii: "t"): binary = false
         case UInt8(ascii: "b"): binary = true
         default: return nil
         }
-        let isVolatile = fields[2].count == 2 && current && fields[2].last == UInt8(ascii: "v")
+        let isVolatile = fields[2].count == 2 && version >= 2 && fields[2].last == UInt8(ascii: "v")
         guard fields[2].count == 1 || isVolatile else { return nil }
         var exclusion = Exclusion()
         if !fields[3].elementsEqual("-".utf8) {
-            let parts = fields[3].split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).map { decimal($0) }
-            guard parts.count == 3, let loop = parts[0], let slot = parts[1], let generation = parts[2],
+            var parts = fields[3].split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)[...]
+            guard parts.count == (version == 3 ? 4 : 3) else { return nil }
+            let boot = version == 3 ? UInt64(String(decoding: parts.removeFirst(), as: UTF8.self), radix: 36) : nil
+            let numbers = parts.map { decimal($0) }
+            guard version < 3 || boot != nil, let loop = numbers[0], let slot = numbers[1], let generation = numbers[2],
                   slot <= UInt64(UInt32.max), generation <= UInt64(UInt32.max) else { return nil }
-            if fields[1].elementsEqual(localNode.utf8) {
+            if let boot, boot == reader.boot && fields[1].elementsEqual(reader.node.utf8) {
                 exclusion.subscriber = SubscriberID(loop: Int(loop), connection: ConnectionID(slot: UInt32(slot), generation: UInt32(generation)))
             }
         }
@@ -73,7 +95,7 @@ enum RoomMessageCodec {
             }
         }
         var key: String?
-        if current && !fields[6].elementsEqual("-".utf8) {
+        if version >= 2 && !fields[6].elementsEqual("-".utf8) {
             guard fields[6].first == UInt8(ascii: "="), let decoded = percentDecoded(fields[6].dropFirst()) else { return nil }
             key = decoded
         }
@@ -83,9 +105,9 @@ enum RoomMessageCodec {
     }
 
     /// `SEQ ENCODED`, as the publish script sends it on the room's channel.
-    static func decodePublished(_ bytes: [UInt8], localNode: String) -> (sequence: UInt64, message: BroadcastMessage, exclusion: Exclusion)? {
+    static func decodePublished(_ bytes: [UInt8], reader: Process) -> (sequence: UInt64, message: BroadcastMessage, exclusion: Exclusion)? {
         guard let space = bytes.firstIndex(of: 0x20), let sequence = decimal(bytes[..<space]),
-              let (message, exclusion) = decode(bytes[(space + 1)...], localNode: localNode) else { return nil }
+              let (message, exclusion) = decode(bytes[(space + 1)...], reader: reader) else { return nil }
         return (sequence, message, exclusion)
     }
 

@@ -50,6 +50,37 @@ final class ConflationTests: XCTestCase {
         XCTAssertEqual(statistics.conflated, 8 * keys, "the versions 1 to 8 of each key were replaced while waiting")
     }
 
+    /// The room's backend lost it (a Redis restarted without its data) and the room starts over:
+    /// what a member held back belongs to the old numbering and goes before anything of the new.
+    func testHeldBackMessagesGoBeforeTheNumberingOfARoomThatStartedOver() throws {
+        let (harness, backend) = try Harness.scripted(loops: 2) { $0.roomOptions["quotes"] = RoomOptions(conflate: true) }
+        let away = 1 - harness.broadcaster.homeLoop(of: "quotes")
+        harness.on(away) { rooms, sink in
+            _ = rooms.subscribe(fast, to: "quotes")
+            _ = rooms.subscribe(slow, to: "quotes")
+            sink.stalled.insert(slow)
+        }
+        harness.settle()
+        let numbered = { (sequence: UInt64, message: BroadcastMessage) in
+            RoomBackendEvent.message(NumberedMessage(room: "quotes", sequence: sequence, message: message))
+        }
+        backend.send([.synchronized(room: "quotes", lastSequence: 0), numbered(1, quote(0, 0)), numbered(2, quote(1, 0))], for: "quotes")
+        harness.settle()
+        backend.send([numbered(3, quote(0, 1)), numbered(4, quote(1, 1))], for: "quotes")
+        harness.settle()
+        XCTAssertEqual(Set(harness.on(away) { rooms, _ in rooms.heldBack(for: slow, in: "quotes") }.values), ["S0=1", "S1=1"])
+        harness.on(away) { _, sink in
+            sink.stalled.remove(slow)
+            sink.received[slow]?.queued = 0
+        }
+        backend.send([.reconnected, numbered(1, quote(2, 5)), .synchronized(room: "quotes", lastSequence: 1), numbered(2, quote(0, 5))],
+                     for: "quotes")
+        harness.settle()
+        XCTAssertEqual(harness.on(1 - away) { rooms, _ in rooms.sequencing.startedOver }, 1)
+        XCTAssertEqual(harness.on(away) { _, sink in sink.received[slow]?.messages }, ["S0=1", "S1=1", "S2=5", "S0=5"])
+        XCTAssertEqual(harness.on(away) { _, sink in sink.received[fast]?.messages }, ["S0=0", "S1=0", "S0=1", "S1=1", "S2=5", "S0=5"])
+    }
+
     func testNeverAnOlderValueAfterANewerOne() throws {
         let harness = try Harness(loops: 2)
         let home = harness.broadcaster.homeLoop(of: "ticker")

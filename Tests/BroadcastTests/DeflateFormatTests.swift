@@ -5,7 +5,7 @@ import WebSocketCodec
 import XCTest
 
 /// A quote of about 100 bytes: compresses (the RSV1 frame is smaller than the plain one).
-private func quote(_ serial: Int) -> String {
+func quote(_ serial: Int) -> String {
     #"{"s":"AAPL","serial":\#(serial),"b":189.25,"a":189.27,"v":1200,"s2":"MSFT","b2":411.02,"a2":411.05,"v2":800}"#
 }
 

@@ -61,12 +61,21 @@ final class ScriptedBackend: RoomBackend {
     }
 }
 
-final class RoomBackendTests: XCTestCase {
-    private func harness(loops: Int = 2) throws -> (Harness, ScriptedBackend) {
+extension Harness {
+    /// A harness whose rooms `ScriptedBackend` numbers.
+    static func scripted(loops: Int = 2, formats: WireFormatRegistry = WireFormatRegistry(),
+                         adjust: (inout BroadcastConfiguration) -> Void = { _ in }) throws -> (Harness, ScriptedBackend) {
         let backend = ScriptedBackend()
         var configuration = BroadcastConfiguration()
         configuration.backend = backend
-        return (try Harness(loops: loops, configuration: configuration), backend)
+        adjust(&configuration)
+        return (try Harness(loops: loops, configuration: configuration, formats: formats), backend)
+    }
+}
+
+final class RoomBackendTests: XCTestCase {
+    private func harness(loops: Int = 2) throws -> (Harness, ScriptedBackend) {
+        try Harness.scripted(loops: loops)
     }
 
     func testTheLocalBackendNumbersOnTheHomeLoopAndAnswersOnThePublishersLoop() throws {
@@ -110,6 +119,36 @@ final class RoomBackendTests: XCTestCase {
         XCTAssertTrue(waitUntil { answer.withLock { $0 } != nil })
         XCTAssertEqual(answer.withLock { $0?.0 }, .failure(.unavailable("Redis is down")))
         XCTAssertEqual(answer.withLock { $0?.1 }, true)
+    }
+
+    /// A graceful shutdown waits for this process's publishes to come back before it closes:
+    /// each counts until it failed, or its numbered message was appended (the answer and the
+    /// message may come in either order).
+    func testAPublishIsInFlightUntilItFailedOrItsMessageIsBack() throws {
+        let (harness, backend) = try harness()
+        let home = harness.broadcaster.homeLoop(of: "chat")
+        let member = ConnectionID(slot: 1, generation: 1)
+        harness.on(1 - home) { rooms, _ in _ = rooms.subscribe(member, to: "chat") }
+        harness.settle()
+        backend.send([.synchronized(room: "chat", lastSequence: 0)], for: "chat")
+        harness.on(1 - home) { rooms, _ in rooms.publish(BroadcastMessage(text: "m1"), to: "chat") }
+        XCTAssertTrue(waitUntil { backend.publishes.withLock { $0.count } == 1 })
+        XCTAssertEqual(harness.broadcaster.publishesInFlight, 1)
+        backend.publishes.withLock { $0[0] }.completion?(.success(1))  // the answer first
+        harness.settle()
+        XCTAssertEqual(harness.broadcaster.publishesInFlight, 1, "numbered, not yet back for the members here")
+        backend.send([backend.message("chat", 1, "m1")], for: "chat")
+        harness.settle()
+        XCTAssertEqual(harness.broadcaster.publishesInFlight, 0)
+        XCTAssertEqual(harness.on(1 - home) { _, sink in sink.received[member]?.messages }, ["m1"])
+
+        harness.on(home) { rooms, _ in rooms.publish(BroadcastMessage(text: "lost"), to: "chat") }
+        harness.on(home) { rooms, _ in rooms.publish(BroadcastMessage(text: "nobody here"), to: "elsewhere") }
+        XCTAssertTrue(waitUntil { backend.publishes.withLock { $0.count } == 3 })
+        XCTAssertEqual(harness.broadcaster.publishesInFlight, 2)
+        backend.publishes.withLock { $0[1] }.completion?(.failure(.outcomeUnknown("the connection was lost")))
+        backend.publishes.withLock { $0[2] }.completion?(.success(7))  // a room this process does not listen to
+        XCTAssertTrue(waitUntil { harness.broadcaster.publishesInFlight == 0 })
     }
 
     func testTheHomeLoopListensWhileTheProcessHasMembers() throws {

@@ -191,9 +191,9 @@ final class EventsPacketTests: XCTestCase {
     }
 
     func testScanOfTheOpeningPackets() throws {
-        let open = try XCTUnwrap(scan(#"{"type":"open","sid":"0-1-0.ab","id":"0-1-0","pingInterval":25000,"pingTimeout":20000,"maxPayload":65536}"#))
+        let open = try XCTUnwrap(scan(#"{"type":"open","sid":"2r6iq8f0n7c1x-0-1-0.ab","id":"2r6iq8f0n7c1x-0-1-0","pingInterval":25000,"pingTimeout":20000,"maxPayload":65536}"#))
         XCTAssertEqual(open.type, .open)
-        XCTAssertEqual(try XCTUnwrap(scan(#"{"type":"connect","ns":"/","id":"0-1-0"}"#)).type, .connect)
+        XCTAssertEqual(try XCTUnwrap(scan(#"{"type":"connect","ns":"/","id":"2r6iq8f0n7c1x-0-1-0"}"#)).type, .connect)
         let refusal = #"{"type":"connect_error","ns":"/","message":"no entry","data":{"code":401}}"#
         let scanned = try XCTUnwrap(scan(refusal))
         XCTAssertEqual(scanned.type, .connectError)
