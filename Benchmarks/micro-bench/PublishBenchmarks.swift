@@ -18,6 +18,11 @@ extension Benchmark {
                 prepare: { publishWorkload(members: members) })
         } + [
             Benchmark(
+                name: "publish-keyed-1000-conflating-subscribers",
+                operation: "publish a 64-byte keyed message to 1000 local subscribers that conflate, none behind, and deliver it",
+                itemsPerIteration: 1000, item: "delivery", gateIterations: 128,
+                prepare: conflatingPublishWorkload),
+            Benchmark(
                 name: "publish-1KiB-ticker-deflate-1000-subscribers",
                 operation: "publish a 1 KiB JSON ticker message to 1000 local permessage-deflate subscribers: deflated once, delivered to all",
                 bytesPerIteration: 1024, itemsPerIteration: 1000, item: "delivery", gateIterations: 32,
@@ -32,6 +37,12 @@ private let message = BroadcastMessage(text: "user1234: 这条弹幕有六十四
 private func publishWorkload(members: Int) -> Workload {
     precondition(message.payload.count == 64, "the sample message is 64 bytes")
     return publishWorkload(PublishedRoom(members: members, messages: [message]))
+}
+
+/// Members that asked for conflation but keep up: what conflation costs a room when nobody is behind.
+private func conflatingPublishWorkload() -> Workload {
+    let keyed = BroadcastMessage(opcode: .text, payload: message.payload, key: "AAPL")
+    return publishWorkload(PublishedRoom(members: 1000, messages: [keyed], options: SubscriptionOptions(conflate: true)))
 }
 
 private func deflatePublishWorkload() -> Workload {
@@ -54,7 +65,7 @@ private func publishWorkload(_ room: PublishedRoom) -> Workload {
 }
 
 /// A room on a one-loop group with `members` subscribers on that loop (in the permessage-deflate
-/// format with `deflate`), published to from the loop, `messages` in turn (a power of two of them).
+/// format with `deflate`; joined with `options`), published to from the loop, `messages` in turn (a power of two of them).
 private final class PublishedRoom: Sendable {
     static let name = "bench-room"
 
@@ -78,7 +89,7 @@ private final class PublishedRoom: Sendable {
     /// The sink's delivery count at the end of the last `publish(times:)`, handed to the caller.
     private let deliveries = Atomic<Int>(0)
 
-    init(members: Int, messages: [BroadcastMessage], deflate: Bool = false) {
+    init(members: Int, messages: [BroadcastMessage], deflate: Bool = false, options: SubscriptionOptions = SubscriptionOptions()) {
         precondition(messages.count.nonzeroBitCount == 1, "a power of two of messages")
         self.members = members
         self.messages = messages
@@ -100,7 +111,7 @@ private final class PublishedRoom: Sendable {
         let state = state
         group.onEveryLoop { _ in
             let room = state.value
-            for index in 0..<members { _ = room.part.subscribe(room.sink.id(of: index), to: Self.name, format: format) }
+            for index in 0..<members { _ = room.part.subscribe(room.sink.id(of: index), to: Self.name, format: format, options: options) }
         }
         _ = publish(times: 1)  // the first delivery sizes what is sized lazily
     }

@@ -38,6 +38,17 @@ extension LoopBroadcaster {
         }
     }
 
+    /// Whether this pass must look at the member's messages one by one: it is
+    /// behind (conflation, volatile messages, the skip policy apply), it has a
+    /// rate per key, or it holds messages back. A gone member goes that way too
+    /// (which returns at once).
+    @inline(never)  // off the path of rooms without policy, which must not pay for it
+    func needsMemberPolicy(_ member: ConnectionID, sink: DeliverySink, in room: LocalRoom) -> Bool {
+        guard let queued = sink.queuedBytes(of: member), queued == 0 else { return true }
+        if let backlog = room.backlogs[member], !backlog.isEmpty { return true }
+        return room.options[member].map { $0.keyInterval > 0 } ?? false
+    }
+
     /// One member's share of a delivery, message by message.
     func deliverWithPolicy(_ batches: [Batch], _ encodings: [Encoding], to member: ConnectionID, format: WireFormat, sink: DeliverySink,
                            in room: LocalRoom, lastSequence: UInt64) {

@@ -483,6 +483,8 @@ public final class LoopBroadcaster {
         let lastSequence = batches.last!.lastSequence
         let simple = room.floors.isEmpty && batches.allSatisfy { $0.exclusions.isEmpty }
         let policy = room.needsMemberPolicy(for: batches)
+        // In a room with policy, a member behind is conflated or skipped, not closed.
+        let evictsOverCap = !skipSlow && !policy
         // Every member of the simple case gets the same ranges: made once here.
         let whole = encodings.map { SharedSlice($0.buffer, start: 0, end: $0.buffer.count) }
         var delivered = 0, dropped = 0, evicted = 0
@@ -492,7 +494,9 @@ public final class LoopBroadcaster {
             room.statistics.evicted += evicted
         }
         for member in room.lists[format.index].members where member != MemberList.hole {
-            if policy {
+            // A member that keeps up, with no rate and nothing held back, gets every message whatever
+            // its options: the same ranges as in a room without policy, not message by message.
+            if policy && needsMemberPolicy(member, sink: sink, in: room) {
                 deliverWithPolicy(batches, encodings, to: member, format: format, sink: sink, in: room, lastSequence: lastSequence)
                 continue
             }
@@ -508,7 +512,7 @@ public final class LoopBroadcaster {
             }
             guard let queued = flushSlices(to: member, sink: sink, lastSequence: lastSequence) else { continue }
             delivered += sent
-            if !skipSlow && queued > cap {
+            if evictsOverCap && queued > cap {
                 evicted += 1
                 sink.evict(member)
             }
