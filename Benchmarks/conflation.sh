@@ -55,7 +55,7 @@ if [[ -z "$RATE" ]]; then
     run conflation-plain-ladder -t 1 --scenario broadcast -c 1001 --rates 100,1000,2000,4000,7000,10000,12000,15000 \
         -d "$LADDER_DURATION" "ws://127.0.0.1:$PORT/room/quotes"
     start_server
-    run conflation-ladder -t 1 --scenario ticker -c 1001 "${KEYS[@]}" --rates 250,500,1000,1500,2000,3000,4000 \
+    run conflation-ladder -t 1 --scenario ticker -c 1001 "${KEYS[@]}" --rates 500,1000,2000,4000,7000,10000,12000,15000 \
         -d "$LADDER_DURATION" "ws://127.0.0.1:$PORT/room/quotes"
     RATE=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["ladder"]["highest_kept_up_rate"] or "")' \
         "$OUT/conflation-ladder.json" 2>/dev/null || true)
