@@ -4,8 +4,9 @@ import Glibc
 /// The connections one handler owns on one loop (uSockets' socket context,
 /// NIO's channels of a loop): a table of inline slots, input presented from
 /// the loop's receive buffer, corked writes and coarse timeouts. How bytes
-/// reach the sockets is the transport's part (`Transport`): plain TCP, or
-/// TLS for a set made with a `TLSContext`.
+/// reach the sockets is the transport's part (`Transport`): plain TCP over
+/// epoll or over io_uring (as the loop's backend is), or TLS for a set made
+/// with a `TLSContext`.
 public final class Connections<Handler: ConnectionHandler>: EventSource {
     public let loop: EventLoop
     public let handler: Handler
@@ -21,7 +22,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     /// metrics (touched on every read and write, on this loop only: no
     /// run-time exclusivity check).
     @exclusivity(unchecked) public internal(set) var bytesReceived: UInt64 = 0
-    @exclusivity(unchecked) public private(set) var bytesSent: UInt64 = 0
+    @exclusivity(unchecked) public internal(set) var bytesSent: UInt64 = 0
 
     // Corking: bytes written to one connection while the loop handles it leave
     // together. Only one connection is corked at a time.
@@ -40,6 +41,13 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
 
     @inline(never)
     private func withTLS<Result>(_ body: (TLSTransport) -> Result) -> Result { body(tls.unsafelyUnwrapped) }
+    /// The set's transport when its loop runs on io_uring and it does not
+    /// speak TLS (TLS on such a loop waits for readiness, as on epoll); tested
+    /// first, so each path pays one test more at most.
+    let ring: RingTCP?
+
+    @inline(__always)
+    private func withRing<Result>(_ body: (RingTCP) -> Result) -> Result { body(ring.unsafelyUnwrapped) }
 
     // Timeouts: a tick counter advanced by one repeating timer; each slot keeps
     // the tick it expires at.
@@ -57,12 +65,14 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         self.handler = handler
         self.tickInterval = tickInterval
         self.tls = tls.map { TLSTransport(context: $0) }
+        self.ring = tls == nil ? loop.ring.map { RingTCP(ring: $0) } : nil
         lastSweep = monotonicNanoseconds()
         cork = .allocate(byteCount: Self.corkCapacity, alignment: 16)
         vectors = .allocate(capacity: Self.maxVectors)
         // The loop calls this closure, not the protocol: created here, where
         // Handler is concrete, it runs the specialised read and write paths.
-        sourceIndex = loop.addSource(self) { [unowned self] events, slot in handleEvent(events, slot: slot) }
+        sourceIndex = loop.addSource(self, dispatch: { [unowned self] events, slot in handleEvent(events, slot: slot) },
+                                     complete: { [unowned self] completion in handleCompletion(completion) })
         loop.scheduleRepeating(every: tickInterval) { [unowned self] in sweepTimeouts() }
         handler.attached(to: self)
     }
@@ -81,8 +91,8 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         loop.assertInLoop()
         _ = cepoll_set_nodelay(descriptor)
         guard let connection = insert(descriptor, flags: [.open], events: EventMask.readable) else { return nil }
-        let ready = _slowPath(tls != nil)
-            ? withTLS { $0.opened(connection.slot, in: self, accepted: true) }
+        let ready = ring != nil ? withRing { $0.opened(connection.slot, in: self, accepted: true) }
+            : _slowPath(tls != nil) ? withTLS { $0.opened(connection.slot, in: self, accepted: true) }
             : PlainTCP().opened(connection.slot, in: self, accepted: true)
         if ready {
             handler.connectionOpened(connection)
@@ -130,7 +140,9 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         entry.pointee.flags = flags
         entry.pointee.deadline = 0
         entry.pointee.context = Handler.Context()  // fresh even if a handler wrote to the slot after it closed
-        guard loop.register(descriptor, events: events, source: sourceIndex, slot: slot) else {
+        // On io_uring the transport's requests replace readiness, except while a connect is in progress.
+        let needsReadiness = ring == nil || flags.contains(.connecting)
+        guard !needsReadiness || loop.register(descriptor, events: events, source: sourceIndex, slot: slot) else {
             close(descriptor)
             entry.pointee.flags = []
             table.release(slot)
@@ -153,12 +165,17 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         // Sending what was corked may have met a reset, which closed (and released) the slot already.
         guard entry.pointee.flags.contains(.open) else { return nil }
         var session: TLSSession?
-        if _slowPath(tls != nil) {
+        var input = Array(unconsumedInput)
+        if ring != nil {
+            // What its receive took after the handler's bytes; nil: sending what it wrote met a reset, it closed.
+            guard let received = withRing({ $0.detach(slot, in: self) }) else { return nil }
+            input += received
+        } else if _slowPath(tls != nil) {
             session = withTLS { $0.detach(slot) }
             guard session != nil else { return nil }  // mid-handshake: nothing to move for
         }
         let detached = DetachedConnection(descriptor: entry.pointee.descriptor, outbound: entry.pointee.outbound,
-                                          input: Array(unconsumedInput), tls: session)
+                                          input: input, tls: session)
         loop.deregister(entry.pointee.descriptor)
         entry.pointee.flags = []
         count -= 1
@@ -176,10 +193,8 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
             guard _slowPath(tls != nil) else { preconditionFailure("a TLS connection moved to a loop without TLS") }
             withTLS { $0.adopt(session, at: connection.slot) }
         }
-        if let queue = detached.outbound, !queue.isEmpty {
-            table[connection.slot].pointee.outbound = queue
-            updateInterest(connection.slot)
-        }
+        if let queue = detached.outbound, !queue.isEmpty { table[connection.slot].pointee.outbound = queue }
+        updateInterest(connection.slot)  // io_uring: its receive (and send); epoll: EPOLLOUT if bytes wait
         handler.connectionOpened(connection)
         if connection.isOpen && !detached.input.isEmpty {
             table[connection.slot].pointee.pendingInput = detached.input
@@ -211,6 +226,15 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
 
     // MARK: Events
 
+    /// A completion of one of the ring transport's requests.
+    func handleCompletion(_ completion: RingCompletion) {
+        switch completion.request {
+        case .receive: withRing { $0.completeReceive(completion, in: self) }
+        case .send: withRing { $0.completeSend(completion, in: self) }
+        default: break
+        }
+    }
+
     func handleEvent(_ events: UInt32, slot: UInt32) {
         let entry = table[slot]
         guard entry.pointee.flags.contains(.open) else { return }  // closed earlier in this pass
@@ -234,9 +258,10 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
             return
         }
         entry.pointee.flags.remove(.connecting)
+        if ring != nil { loop.deregister(entry.pointee.descriptor) }  // connected: the ring's requests take over
         updateInterest(slot)
-        let ready = _slowPath(tls != nil)
-            ? withTLS { $0.opened(slot, in: self, accepted: false) }
+        let ready = ring != nil ? withRing { $0.opened(slot, in: self, accepted: false) }
+            : _slowPath(tls != nil) ? withTLS { $0.opened(slot, in: self, accepted: false) }
             : PlainTCP().opened(slot, in: self, accepted: false)
         guard ready else { return }
         handler.connectionOpened(Connection(connections: self, slot: slot))
@@ -289,6 +314,47 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
                 return
             }
             entry.pointee.pendingInput = Array(UnsafeRawBufferPointer(rebasing: buffer[consumed..<total]))
+        }
+        finishCallback(slot)
+    }
+
+    /// Hands bytes a completion brought (a provided buffer, `received`,
+    /// valid during the call) to the handler: in place when it kept no input,
+    /// else after the kept input, appended to it. What it leaves is kept.
+    /// While reading is paused (a receive completed before its cancel), the
+    /// bytes are only kept, for when it resumes.
+    @inline(__always)
+    func present(_ slot: UInt32, _ entry: SlotPointer, received: UnsafeMutableRawBufferPointer) {
+        if _slowPath(!entry.pointee.pendingInput.isEmpty || entry.pointee.flags.contains(.readPaused)) {
+            presentAfterKeptInput(slot, entry, received: received)
+            return
+        }
+        let consumed = handler.connection(Connection(connections: self, slot: slot), received: received)
+        if entry.pointee.flags.contains(.open) && consumed < received.count {
+            entry.pointee.pendingInput = Array(UnsafeRawBufferPointer(rebasing: received[consumed...]))
+        }
+        finishCallback(slot)
+    }
+
+    private func presentAfterKeptInput(_ slot: UInt32, _ entry: SlotPointer, received: UnsafeMutableRawBufferPointer) {
+        // Taken out of the slot while the handler runs (it may close or detach the connection).
+        var input = entry.pointee.pendingInput
+        entry.pointee.pendingInput = []
+        input.append(contentsOf: UnsafeRawBufferPointer(received))
+        guard !entry.pointee.flags.contains(.readPaused) else {
+            entry.pointee.pendingInput = input
+            return
+        }
+        let total = input.count
+        let consumed = input.withUnsafeMutableBytes { handler.connection(Connection(connections: self, slot: slot), received: $0) }
+        if entry.pointee.flags.contains(.open) && consumed < total {
+            if consumed == 0 && total >= loop.receiveBuffer.count && !entry.pointee.flags.contains(.readPaused) {
+                // As with a full receive buffer on epoll: the handler cannot make progress; its limits failed.
+                closeSlot(slot, reason: .failed(SystemError("input exceeds the receive buffer", errno: ENOBUFS)))
+                return
+            }
+            if consumed > 0 { input.removeFirst(consumed) }
+            entry.pointee.pendingInput = input
         }
         finishCallback(slot)
     }
@@ -460,7 +526,9 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     /// enough to inline into the handlers, and plain TCP's body is inlined here.
     @inline(never)
     private func transmit(_ slot: UInt32, copied: UnsafeRawBufferPointer?, shared: UnsafeBufferPointer<SharedSlice>) {
-        if _slowPath(tls != nil) {
+        if ring != nil {
+            withRing { $0.transmit(slot, in: self, copied: copied, shared: shared) }
+        } else if _slowPath(tls != nil) {
             withTLS { $0.transmit(slot, in: self, copied: copied, shared: shared) }
         } else {
             PlainTCP().transmit(slot, in: self, copied: copied, shared: shared)
@@ -504,6 +572,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     /// Keeps epoll's interest in step with the slot: EPOLLOUT only while
     /// the transport holds something (or a connect is pending), EPOLLIN until the peer's end.
     func updateInterest(_ slot: UInt32) {
+        if ring != nil { return withRing { $0.updateInterest(slot, in: self) } }
         let entry = table[slot]
         let flags = entry.pointee.flags
         let wantWrite = flags.contains(.connecting)
@@ -524,7 +593,13 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     }
 
     private func transportQueuedBytes(_ slot: UInt32) -> Int {
-        _slowPath(tls != nil) ? withTLS { $0.queuedBytes(slot, in: self) } : PlainTCP().queuedBytes(slot, in: self)
+        ring != nil ? withRing { $0.queuedBytes(slot, in: self) }
+            : _slowPath(tls != nil) ? withTLS { $0.queuedBytes(slot, in: self) } : PlainTCP().queuedBytes(slot, in: self)
+    }
+
+    /// Whether any byte written has not left yet.
+    private func transportHoldsBytes(_ slot: UInt32) -> Bool {
+        ring != nil ? withRing { $0.holdsBytes(slot, in: self) } : transportQueuedBytes(slot) > 0
     }
 
     /// Bytes queued over every connection: a scan of the table, meant for
@@ -547,7 +622,13 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
             corkOwner = .max
             corkCount = 0
         }
-        if _slowPath(tls != nil) { withTLS { $0.closing(slot, in: self) } } else { PlainTCP().closing(slot, in: self) }
+        if ring != nil {
+            withRing { $0.closing(slot, in: self) }
+        } else if _slowPath(tls != nil) {
+            withTLS { $0.closing(slot, in: self) }
+        } else {
+            PlainTCP().closing(slot, in: self)
+        }
         loop.deregister(entry.pointee.descriptor)
         close(entry.pointee.descriptor)
         let announced = !entry.pointee.flags.contains(.unannounced)
@@ -578,7 +659,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         let entry = table[slot]
         guard entry.pointee.flags.contains(.open) else { return }
         entry.pointee.flags.insert(.closeAfterFlush)
-        if transportQueuedBytes(slot) == 0 { finishClosingAfterFlush(slot) }
+        if !transportHoldsBytes(slot) { finishClosingAfterFlush(slot) }
     }
 
     private func finishClosingAfterFlush(_ slot: UInt32) {
@@ -587,7 +668,13 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
             closeSlot(slot, reason: .local)
         } else if !entry.pointee.flags.contains(.writeShutdown) {
             entry.pointee.flags.insert(.writeShutdown)
-            if _slowPath(tls != nil) { withTLS { $0.shutdownWrite(slot, in: self) } } else { PlainTCP().shutdownWrite(slot, in: self) }
+            if ring != nil {
+                withRing { $0.shutdownWrite(slot, in: self) }
+            } else if _slowPath(tls != nil) {
+                withTLS { $0.shutdownWrite(slot, in: self) }
+            } else {
+                PlainTCP().shutdownWrite(slot, in: self)
+            }
         }
     }
 
@@ -631,7 +718,13 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
 
     public func flush() {
         uncork()
-        if _slowPath(tls != nil) { withTLS { $0.flush(self) } } else { PlainTCP().flush(self) }
+        if ring != nil {
+            withRing { $0.flush(self) }
+        } else if _slowPath(tls != nil) {
+            withTLS { $0.flush(self) }
+        } else {
+            PlainTCP().flush(self)
+        }
         table.recycleClosed()
     }
 
