@@ -29,8 +29,13 @@ public final class Listener: EventSource {
     /// How often a descriptor shortage is reported.
     private static let reportInterval: UInt64 = 10_000_000_000
 
+    /// Connections the kernel may hold for each listening socket until they
+    /// are accepted (a server has one per loop). The kernel caps it at
+    /// net.core.somaxconn (4096 by default since Linux 5.4).
+    public static let defaultBacklog: Int32 = 4096
+
     /// Opens a listening socket bound to `address`. Any thread.
-    public static func bind(_ address: SocketAddress, backlog: Int32 = 4096) throws(SystemError) -> Int32 {
+    public static func bind(_ address: SocketAddress, backlog: Int32 = defaultBacklog) throws(SystemError) -> Int32 {
         let descriptor = cepoll_tcp_socket(address.family)
         guard descriptor >= 0 else { throw SystemError("socket") }
         if address.family == AF_INET6 { _ = cepoll_set_v6only(descriptor) }

@@ -18,6 +18,9 @@ struct EchoServerOptions {
       --host ADDRESS        address to listen on (IPv4 or IPv6)          default 0.0.0.0
       --port N              port (0 picks a free one)                   default 9001
       --threads N           event loops, one thread each                default: one per core
+      --io epoll|uring      how the loops wait and move bytes           default: uring where the
+                            kernel allows it, else epoll (said on stderr); TLS runs on epoll
+      --backlog N           each loop's listen queue (capped by net.core.somaxconn)  default 4096
       --max-message BYTES   largest message accepted; larger close 1009 default 16777216
       --ping-interval SECS  ping a WebSocket silent this long (0: off)  default 30
       --pong-timeout SECS   drop a pinged WebSocket silent this long    default 10
@@ -82,6 +85,11 @@ struct EchoServerOptions {
             case "--host": options.configuration.host = try value()
             case "--port": options.configuration.port = try integer(0...65535)
             case "--threads": options.configuration.threads = try integer(1...1024)
+            case "--io":
+                let text = try value()
+                guard let backend = IOBackend(rawValue: text) else { throw UsageError(message: "--io takes epoll or uring, got '\(text)'") }
+                options.configuration.io = backend
+            case "--backlog": options.configuration.backlog = try integer(1...65535)
             case "--max-message": options.configuration.maxMessageSize = try integer(0...(1 << 31))
             case "--ping-interval": options.configuration.pingInterval = .seconds(try integer(0...86400))
             case "--pong-timeout": options.configuration.pongTimeout = .seconds(try integer(1...86400))

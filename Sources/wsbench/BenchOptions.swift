@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Reactor
 import WebSocketCodec
 
 /// What a run measures.
@@ -61,6 +62,8 @@ struct BenchOptions: Sendable, Equatable {
     var webSocketSubscribers = 0
     /// Event loops, one thread each.
     var threads: Int
+    /// The loops' backend; nil: FANOUT_IO, else io_uring where the kernel allows it.
+    var io: IOBackend?
     /// How long to measure, after the warmup.
     var durationNanoseconds: UInt64 = 10 * nanosecondsPerSecond
     /// Total messages per second across all connections (open loop);
@@ -185,6 +188,7 @@ enum BenchOptionsParser {
 
           -c, --connections N     connections (the room, publishers included, for broadcast/sse/longpoll)  default 100
           -t, --threads N         event loops (threads)                       default: number of cores
+              --io BACKEND        epoll | uring: how the loops wait and move bytes  default: uring where the kernel allows it
           -d, --duration D        measured duration, e.g. 10s, 500ms, 2m       default 10s
           -r, --rate R            total messages/s, open loop (0 = closed loop: each connection waits for its reply)  default 0
           -s, --size BYTES        message payload size (e.g. 64, 1k, 16KiB; broadcast: at least 24; sse/longpoll: 44-65536)  default 64
@@ -234,7 +238,7 @@ enum BenchOptionsParser {
     // MARK: - Options
 
     private enum Option: String, CaseIterable {
-        case connections, threads, duration, rate, size, scenario, publishers, ramp, bind, warmup, timeout, json
+        case connections, threads, io, duration, rate, size, scenario, publishers, ramp, bind, warmup, timeout, json
         case allowLoss = "allow-loss", rates, findMax = "find-max", serverPID = "server-pid", step
         case p95Limit = "p95-limit", webSocketSubscribers = "ws-subscribers", payload, deflate, insecure
         case serverNoContextTakeover = "server-no-context-takeover", clientNoContextTakeover = "client-no-context-takeover"
@@ -297,6 +301,9 @@ enum BenchOptionsParser {
         switch option {
         case .connections: options.connections = try positiveInteger(value, for: spelling)
         case .threads: options.threads = try positiveInteger(value, for: spelling)
+        case .io:
+            guard let backend = IOBackend(rawValue: value) else { throw UsageError("\(spelling) needs epoll or uring, got '\(value)'") }
+            options.io = backend
         case .duration: options.durationNanoseconds = try positiveDuration(value, for: spelling)
         case .rate: options.messagesPerSecond = try nonNegativeInteger(value, for: spelling)
         case .size:
