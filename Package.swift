@@ -73,10 +73,10 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Reactor", "WebSocketCodec"], path: "Tests/TestSupport"),
         .testTarget(name: "PushServerTests", dependencies: ["PushServer", "Broadcast", "Reactor", "WebSocketCodec", "TestSupport"]),
         // The events protocol's client, driven by hand, for the tests of what runs on it.
-        .target(name: "EventsTestSupport", dependencies: ["Events", "PushServer", "Reactor", "TestSupport"], path: "Tests/EventsTestSupport"),
+        .target(name: "EventsTestSupport", dependencies: ["Events", "PushServer", "Reactor", "WebSocketCodec", "TestSupport"], path: "Tests/EventsTestSupport"),
         .testTarget(name: "EventsTests", dependencies: ["Events", "PushServer", "Broadcast", "Reactor", "WebSocketCodec", "TestSupport", "EventsTestSupport"]),
         .testTarget(name: "ChatTests", dependencies: ["Chat", "ChatStore", "Events", "PushServer", "Reactor", "TestSupport", "EventsTestSupport"]),
         .testTarget(name: "ChatStoreTests", dependencies: ["ChatStore", "Reactor", "TestSupport", "chatstore-bench"]),
-        .testTarget(name: "wsbenchTests", dependencies: ["wsbench", "Reactor", "WebSocketCodec", "PushServer", "Broadcast"]),
+        .testTarget(name: "wsbenchTests", dependencies: ["wsbench", "Reactor", "WebSocketCodec", "PushServer", "Broadcast", "Events"]),
     ]
 )

@@ -7,9 +7,10 @@
 #   Benchmarks/idle-memory.sh [-c 10000]
 #
 # Measures: plain TCP (reactor-bench serve), a WebSocket (echo-server /echo)
-# and a WebSocket in a room (echo-server /room/idle), then the same three over
-# TLS (a throwaway ECDSA P-256 certificate; the holder accepts it unverified).
-# Prints a Markdown table.
+# and a WebSocket in a room (echo-server /room/idle), the same two WebSocket
+# rows with permessage-deflate agreed (echo-server --deflate; the holder offers
+# what a browser offers), then the first three over TLS (a throwaway ECDSA
+# P-256 certificate; the holder accepts it unverified). Prints a Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,17 +51,21 @@ measure() {  # name, server command..., then -- hold arguments
     sleep 1
     local after; after=$(rss_kib "$server_pid")
     local held; held=$(grep -o 'held [0-9]*' "$log" | awk '{print $2}')
+    local agreed; agreed=$(grep -o '[0-9]* with an extension' "$log" | awk '{print $1}')
     kill "$hold_pid" "$warm_pid" "$server_pid" 2>/dev/null || true
     wait "$hold_pid" "$warm_pid" "$server_pid" 2>/dev/null || true
     rm -f "$log" "$warm"
-    printf '| %s | %s | %s | %s | %s |\n' "$name" "${held:-0}" "$before" "$after" "$(( (after - before) * 1024 / ${held:-1} ))"
+    printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "${held:-0}" "${agreed:-0}" "$before" "$after" "$(( (after - before) * 1024 / ${held:-1} ))"
 }
 
-echo "| connection kind | held | server RSS before (KiB) | after (KiB) | bytes per connection |"
-echo "|---|---|---|---|---|"
+OFFER="permessage-deflate; client_max_window_bits"
+echo "| connection kind | held | with permessage-deflate | server RSS before (KiB) | after (KiB) | bytes per connection |"
+echo "|---|---|---|---|---|---|"
 measure "TCP (reactor-bench serve)" "$BIN/reactor-bench" serve -- 
 measure "WebSocket, echo (echo-server /echo)" "$BIN/echo-server" -- --upgrade /echo
 measure "WebSocket in a room (echo-server /room/idle)" "$BIN/echo-server" -- --upgrade /room/idle
+measure "WebSocket, echo, deflate agreed (echo-server --deflate /echo)" "$BIN/echo-server" --deflate -- --upgrade /echo --extensions "$OFFER"
+measure "WebSocket in a room, deflate agreed (echo-server --deflate /room/idle)" "$BIN/echo-server" --deflate -- --upgrade /room/idle --extensions "$OFFER"
 # 64 handshakes at a time: OpenSSL's buffers during a handshake (about 37 KiB each) would otherwise
 # raise the heap's high-water mark with the number in flight, and RSS would show that peak, not idle.
 measure "TLS (reactor-bench serve)" "$BIN/reactor-bench" serve "${TLS[@]}" -- --tls insecure --in-flight 64

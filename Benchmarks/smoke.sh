@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end smoke runs for CI: wsbench against echo-server with 1,000
-# connections for a few seconds: echo, WebSocket broadcast, and rooms whose
-# subscribers come half over WebSocket, half over SSE or long-polling. Any loss, duplicate,
+# connections for a few seconds: echo, WebSocket broadcast, rooms whose
+# subscribers come half over WebSocket, half over SSE or long-polling, and a
+# room of events sessions (publish → message). Any loss, duplicate,
 # reordering or connection error fails (wsbench exits non-zero); the figures
 # are printed for the log. Not a speed gate: the machines are noisy.
 #
@@ -20,7 +21,9 @@ if [[ ${1:-} == --tls ]]; then
     SCHEME=wss
     CLIENT_ARGS=(--insecure)
 fi
-swift build -c release --product echo-server --product wsbench >/dev/null
+# One product per call: given several --product flags, swift build builds only the last.
+swift build -c release --product echo-server >/dev/null
+swift build -c release --product wsbench >/dev/null
 PORT=$((20000 + RANDOM % 12000))  # below the ephemeral range
 .build/release/echo-server --host 127.0.0.1 --port "$PORT" --threads 1 "${TLS_ARGS[@]}" >/dev/null 2>&1 &
 SERVER=$!
@@ -35,3 +38,5 @@ echo "== one room, 500 SSE and 500 WebSocket subscribers, 1,000 msg/s"
 "${WSBENCH[@]}" --scenario sse -c 1001 --ws-subscribers 500 -r 1000 "$SCHEME://127.0.0.1:$PORT/room/smoke-sse" 2>/dev/null
 echo "== one room, 500 long-polling and 500 WebSocket subscribers, 1,000 msg/s"
 "${WSBENCH[@]}" --scenario longpoll -c 1001 --ws-subscribers 500 -r 1000 "$SCHEME://127.0.0.1:$PORT/room/smoke-poll" 2>/dev/null
+echo "== events: 1 publisher to 1,000 sessions in one room, 1,000 msg/s"
+"${WSBENCH[@]}" --scenario events -c 1001 -r 1000 "$SCHEME://127.0.0.1:$PORT/room/smoke-events" 2>/dev/null

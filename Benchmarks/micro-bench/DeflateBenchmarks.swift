@@ -29,7 +29,7 @@ private let tickerSize = 1024
 private let perSubscriberCount = 100
 
 /// Eight 1 KiB quote batches: the same symbols and keys, prices moving a little, like a feed.
-private let tickerMessages: [[UInt8]] = (0..<8).map { batch in
+let tickerMessages: [[UInt8]] = (0..<8).map { batch in
     let symbols = ["AAPL", "MSFT", "GOOGL", "AMZN", "NVDA", "META", "TSLA", "JPM", "V", "UNH", "XOM", "WMT"]
     var text = #"{"type":"quotes","batch":\#(batch),"q":["#
     var index = 0

@@ -5,6 +5,8 @@ import Synchronization
 // Fan-out: one message published to a room whose members all live on the publishing loop, and
 // delivered to every one of them. One iteration is one publish fully delivered; per delivery is
 // that divided by the room size (it includes one loop pass per publish, spread over the room).
+// The deflate room path: the same with every member in the permessage-deflate format, so each
+// publish is one deflate of a 1 KiB ticker message and 1,000 deliveries of the compressed frame.
 
 extension Benchmark {
     static var publishBenchmarks: [Benchmark] {
@@ -14,7 +16,13 @@ extension Benchmark {
                 operation: "publish a 64-byte text message to \(members) local subscribers and deliver it",
                 itemsPerIteration: members, item: "delivery", gateIterations: members >= 10_000 ? 16 : 128,
                 prepare: { publishWorkload(members: members) })
-        }
+        } + [
+            Benchmark(
+                name: "publish-1KiB-ticker-deflate-1000-subscribers",
+                operation: "publish a 1 KiB JSON ticker message to 1000 local permessage-deflate subscribers: deflated once, delivered to all",
+                bytesPerIteration: 1024, itemsPerIteration: 1000, item: "delivery", gateIterations: 32,
+                prepare: deflatePublishWorkload),
+        ]
     }
 }
 
@@ -23,15 +31,30 @@ private let message = BroadcastMessage(text: "user1234: 这条弹幕有六十四
 
 private func publishWorkload(members: Int) -> Workload {
     precondition(message.payload.count == 64, "the sample message is 64 bytes")
-    let room = PublishedRoom(members: members)
+    return publishWorkload(PublishedRoom(members: members, messages: [message]))
+}
+
+private func deflatePublishWorkload() -> Workload {
+    let messages = tickerMessages.map { BroadcastMessage(opcode: .text, payload: $0) }
+    let room = PublishedRoom(members: 1000, messages: messages, deflate: true)
     return Workload(run: { iterations in
-        let delivered = room.publish(times: iterations)
-        precondition(delivered == iterations * members, "a publish was not delivered to every member")
+        let (before, delivered) = (room.deflated, room.publish(times: iterations))
+        precondition(delivered == iterations * 1000, "a publish was not delivered to every member")
+        precondition(room.deflated - before == iterations, "a publish was not deflated exactly once")
         return UInt64(delivered)
     }, tearDown: { room.group.shutdown() })
 }
 
-/// A room on a one-loop group with `members` subscribers on that loop, published to from the loop.
+private func publishWorkload(_ room: PublishedRoom) -> Workload {
+    Workload(run: { iterations in
+        let delivered = room.publish(times: iterations)
+        precondition(delivered == iterations * room.members, "a publish was not delivered to every member")
+        return UInt64(delivered)
+    }, tearDown: { room.group.shutdown() })
+}
+
+/// A room on a one-loop group with `members` subscribers on that loop (in the permessage-deflate
+/// format with `deflate`), published to from the loop, `messages` in turn (a power of two of them).
 private final class PublishedRoom: Sendable {
     static let name = "bench-room"
 
@@ -47,15 +70,22 @@ private final class PublishedRoom: Sendable {
     }
 
     let group: EventLoopGroup
+    let members: Int
+    private let messages: [BroadcastMessage]
     /// Held here: each loop's part refers back to it without owning it.
     private let broadcaster: Broadcaster
     private let state: LoopBound<State>
     /// The sink's delivery count at the end of the last `publish(times:)`, handed to the caller.
     private let deliveries = Atomic<Int>(0)
 
-    init(members: Int) {
+    init(members: Int, messages: [BroadcastMessage], deflate: Bool = false) {
+        precondition(messages.count.nonzeroBitCount == 1, "a power of two of messages")
+        self.members = members
+        self.messages = messages
         group = try! EventLoopGroup(loopCount: 1)
-        broadcaster = Broadcaster(group: group)
+        var formats = WireFormatRegistry()
+        let format = deflate ? formats.register(WebSocketDeflateEncoder()) : .webSocket
+        broadcaster = Broadcaster(group: group, formats: formats)
         let broadcaster = broadcaster
         let made = Mutex<LoopBound<State>?>(nil)
         group.onEveryLoop { loop in
@@ -70,7 +100,7 @@ private final class PublishedRoom: Sendable {
         let state = state
         group.onEveryLoop { _ in
             let room = state.value
-            for index in 0..<members { _ = room.part.subscribe(room.sink.id(of: index), to: Self.name) }
+            for index in 0..<members { _ = room.part.subscribe(room.sink.id(of: index), to: Self.name, format: format) }
         }
         _ = publish(times: 1)  // the first delivery sizes what is sized lazily
     }
@@ -93,7 +123,10 @@ private final class PublishedRoom: Sendable {
             done.signal()
             return
         }
-        room.part.publish(message, to: Self.name)
+        room.part.publish(messages[remaining & (messages.count - 1)], to: Self.name)
         state.loop.execute { self.publish(remaining: remaining - 1, done: done) }
     }
+
+    /// The room's deflate count (waits for the loop).
+    var deflated: Int { broadcaster.statistics()[Self.name]?.deflated ?? 0 }
 }

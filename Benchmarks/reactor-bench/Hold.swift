@@ -3,7 +3,8 @@ import Reactor
 import Synchronization
 
 /// Opens connections and keeps them idle; with an upgrade request, counts
-/// a connection as held once its `101 Switching Protocols` arrives. With a
+/// a connection as held once its `101 Switching Protocols` arrives, and, when
+/// the request offers extensions, those whose 101 accepted one. With a
 /// limit on connections in flight, each one held (or failed) opens the next:
 /// a TLS server's memory then shows what idle connections keep, not the
 /// peak of thousands of handshakes at once.
@@ -14,18 +15,22 @@ final class HoldHandler: ConnectionHandler, Sendable {
     }
     let opened = Atomic<Int>(0)
     let failed = Atomic<Int>(0)
+    let withExtension = Atomic<Int>(0)
     let upgradeRequest: [UInt8]?
     /// Connections this loop has still to open, and where to.
     let toOpen = Atomic<Int>(0)
     let address: SocketAddress
     let sources: [SocketAddress]
 
-    init(upgradePath: String?, address: SocketAddress, sources: [SocketAddress]) {
+    /// `extensions`: a Sec-WebSocket-Extensions value to offer (a browser's is
+    /// `permessage-deflate; client_max_window_bits`).
+    init(upgradePath: String?, extensions: String?, address: SocketAddress, sources: [SocketAddress]) {
         self.address = address
         self.sources = sources
+        let offer = extensions.map { "Sec-WebSocket-Extensions: \($0)\r\n" } ?? ""
         upgradeRequest = upgradePath.map {
             Array(("GET \($0) HTTP/1.1\r\nHost: reactor-bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8)
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\(offer)\r\n").utf8)
         }
     }
 
@@ -36,6 +41,7 @@ final class HoldHandler: ConnectionHandler, Sendable {
     func connection(_ connection: Connection<HoldHandler>, received bytes: UnsafeMutableRawBufferPointer) -> Int {
         if upgradeRequest != nil && !connection.context.upgraded && bytes.starts(with: "HTTP/1.1 101".utf8) {
             connection.context.upgraded = true
+            if Self.acceptsAnExtension(bytes) { withExtension.add(1, ordering: .relaxed) }
             held(connection)
         }
         return bytes.count
@@ -58,6 +64,11 @@ final class HoldHandler: ConnectionHandler, Sendable {
         let number = toOpen.subtract(1, ordering: .relaxed).newValue
         let source = sources.isEmpty ? nil : sources[number % sources.count]
         do { _ = try connections.connect(to: address, from: source) } catch { StandardError.write("reactor-bench: \(error)") }
+    }
+
+    /// Whether a 101 (which arrives whole) has a Sec-WebSocket-Extensions header.
+    private static func acceptsAnExtension(_ bytes: UnsafeMutableRawBufferPointer) -> Bool {
+        String(decoding: bytes, as: UTF8.self).lowercased().contains("\r\nsec-websocket-extensions:")
     }
 }
 
@@ -87,7 +98,7 @@ func hold(_ arguments: Arguments) throws {
     let handler = Mutex<[HoldHandler]>([])
     let inFlight = arguments.int("--in-flight", default: count)
     group.onEveryLoop { loop in
-        let holder = HoldHandler(upgradePath: arguments["--upgrade"], address: address, sources: sources)
+        let holder = HoldHandler(upgradePath: arguments["--upgrade"], extensions: arguments["--extensions"], address: address, sources: sources)
         handler.withLock { $0.append(holder) }
         let connections = Connections(loop: loop, handler: holder, tls: tls)
         let share = count / group.loops.count + (loop.index < count % group.loops.count ? 1 : 0)
@@ -101,7 +112,8 @@ func hold(_ arguments: Arguments) throws {
         let opened = holders.reduce(0) { $0 + $1.opened.load(ordering: .relaxed) }
         let failed = holders.reduce(0) { $0 + $1.failed.load(ordering: .relaxed) }
         if !reported && opened + failed >= count {
-            print("held \(opened) connections (\(failed) failed)")
+            let agreed = holders.reduce(0) { $0 + $1.withExtension.load(ordering: .relaxed) }
+            print("held \(opened) connections (\(failed) failed, \(agreed) with an extension accepted)")
             fflush(nil)
             reported = true
         }

@@ -1,7 +1,8 @@
 // reactor-bench: the Reactor layer alone, over plain TCP (or TLS).
 //   serve  a TCP echo server (used by the benchmarks and by the descriptor-shortage test); TLS with --tls-cert/--tls-key
 //   load   closed-loop echo clients: messages/s, and the server's CPU per message
-//   hold   idle connections (plain TCP, or WebSockets with --upgrade PATH; TLS with --tls insecure), for memory per connection
+//   hold   idle connections (plain TCP, or WebSockets with --upgrade PATH, offering --extensions VALUE;
+//          TLS with --tls insecure), for memory per connection
 import Glibc
 import Reactor
 
@@ -10,6 +11,7 @@ usage: reactor-bench serve [--host H] [--port P] [--threads N] [--io epoll|uring
        reactor-bench load  [--host H] --port P [-c N] [-s BYTES] [-d SECONDS] [--threads N] [--io epoll|uring] [--server-pid PID]
        reactor-bench hold  [--host H] --port P [-c N] [--bind A.B.C.D-A.B.C.E] [-d SECONDS] [--upgrade PATH] [--tls insecure]
                            [--in-flight N (connections opening at once; default: all)]
+                           [--extensions 'permessage-deflate; client_max_window_bits']
 """
 
 /// `--name value` pairs after the command.

@@ -106,6 +106,8 @@ struct BatchBuilder {
     private(set) var count = 0
     private var encodings: [Encoding?]
     private let encoders: WireFormatRegistry
+    /// The home loop's compressor, when the permessage-deflate format is in `formats`.
+    private let compressor: DeflateFrameEncoder?
     private var originals: [BroadcastMessage] = []
     private var names: [String?] = []
     private var traits: [MessageTraits] = []
@@ -116,12 +118,16 @@ struct BatchBuilder {
     /// The batch is sealed once any format would pass `limit` bytes.
     let limit: Int
 
-    /// Starts with room for `initialCapacity` bytes per format in `formats`.
-    init(room: String, firstSequence: UInt64, formats: WireFormats, encoders: WireFormatRegistry, initialCapacity: Int, limit: Int) {
+    /// Starts with room for `initialCapacity` bytes per format in `formats`. `compressor` makes
+    /// the permessage-deflate format's frames, if it is one of them.
+    init(room: String, firstSequence: UInt64, formats: WireFormats, encoders: WireFormatRegistry, compressor: DeflateFrameEncoder?,
+         initialCapacity: Int, limit: Int) {
+        precondition(encoders.deflate.map { !formats.contains($0) || compressor != nil } ?? true, "the deflate format needs a compressor")
         self.room = room
         self.firstSequence = firstSequence
         self.formats = formats
         self.encoders = encoders
+        self.compressor = compressor
         self.limit = limit
         encodings = (0..<encoders.count).map { formats.contains(WireFormat(index: $0)) ? Encoding(capacity: initialCapacity) : nil }
     }
@@ -132,7 +138,8 @@ struct BatchBuilder {
 
     /// The most bytes one format's encoding of `message` may take.
     static func largestEncoding(of message: BroadcastMessage, formats: WireFormats, encoders: WireFormatRegistry) -> Int {
-        if formats.mask == WireFormat.webSocket.bit { return frameSize(of: message) }
+        // Deflated frames are never larger than the plain one.
+        if formats.mask & ~(WireFormat.webSocket.bit | (encoders.deflate?.bit ?? 0)) == 0 { return frameSize(of: message) }
         return formats.members.reduce(frameSize(of: message)) { max($0, encoders.encoder($1).maximumSize(of: message)) }
     }
 
@@ -144,9 +151,12 @@ struct BatchBuilder {
         return encodings.allSatisfy { ($0?.buffer.count ?? 0) + needed <= limit }
     }
 
-    /// Encodes the message in every format; the caller checked `fits`.
-    mutating func append(_ message: BroadcastMessage, exclusion: Exclusion) {
+    /// Encodes the message in every format; the caller checked `fits`. True when it was deflated
+    /// (for the permessage-deflate format), which happens here once whatever the subscriber count.
+    @discardableResult
+    mutating func append(_ message: BroadcastMessage, exclusion: Exclusion) -> Bool {
         let sequence = firstSequence + UInt64(count)
+        var deflated = false
         if let frames = encodings[WireFormat.webSocket.index] {
             // The common format, encoded in place.
             message.payload.withUnsafeBytes { payload in
@@ -159,6 +169,17 @@ struct BatchBuilder {
         }
         for index in 1..<encodings.count {
             guard let encoding = encodings[index] else { continue }
+            if index == encoders.deflate?.index, let compressor {
+                // Deflated in place: no copy of the frame, and its size is known only once made.
+                message.payload.withUnsafeBytes { payload in
+                    encoding.append(maximumSize: DeflateFrameEncoder.maximumFrameSize(payloadLength: payload.count)) {
+                        let frame = compressor.encode(opcode: message.opcode, payload: payload, into: $0)
+                        deflated = frame.compressed
+                        return frame.size
+                    }
+                }
+                continue
+            }
             scratch.removeAll(keepingCapacity: true)
             encoders.encoder(WireFormat(index: index)).encode(message, sequence: sequence, into: &scratch)
             scratch.withUnsafeBytes { encoding.append($0) }
@@ -173,6 +194,7 @@ struct BatchBuilder {
         }
         if !exclusion.isEmpty { exclusions.append((count, exclusion)) }
         count += 1
+        return deflated
     }
 
     var isEmpty: Bool { count == 0 }

@@ -109,6 +109,9 @@ public struct RoomStatistics: Sendable, Equatable {
     public var published = 0
     /// Messages encoded (once per message per wire format, on the home loop).
     public var encoded = 0
+    /// Messages deflated for the room's permessage-deflate members (on the home loop): once per
+    /// message, whatever their number; those sent plain (small, or not smaller) are not counted.
+    public var deflated = 0
     /// Deliveries: one per message per member that was sent it.
     public var delivered = 0
     /// Messages skipped for slow subscribers (skip policy) or left out after a replay gap.
@@ -131,6 +134,7 @@ public struct RoomStatistics: Sendable, Equatable {
     public mutating func add(_ other: RoomStatistics) {
         published += other.published
         encoded += other.encoded
+        deflated += other.deflated
         delivered += other.delivered
         dropped += other.dropped
         evicted += other.evicted

@@ -1,4 +1,5 @@
 import Reactor
+import WebSocketCodec
 
 /// The broadcaster's part on one loop. Every method runs on that loop.
 ///
@@ -33,6 +34,9 @@ public final class LoopBroadcaster {
     private var openRooms: [LocalRoom] = []
     /// Rooms with batches to deliver to this loop's members this pass.
     private var deliveryRooms: [LocalRoom] = []
+    /// Deflates the messages of this loop's rooms for their permessage-deflate members: one for
+    /// every room homed here, made when the first such room has a message to encode.
+    private var compressor: DeflateFrameEncoder?
     let slices: UnsafeMutablePointer<SharedSlice>
     // Touched for every member delivered to, only on this loop.
     @exclusivity(unchecked) var sliceCount = 0
@@ -313,13 +317,23 @@ public final class LoopBroadcaster {
             let needed = BatchBuilder.largestEncoding(of: message, formats: room.formats, encoders: group.formats)
             room.builder = BatchBuilder(
                 room: room.name, firstSequence: room.lastSequence + 1, formats: room.formats, encoders: group.formats,
-                initialCapacity: max(min(4096, configuration.batchCapacity), needed), limit: configuration.batchCapacity)
+                compressor: compressor(for: room.formats), initialCapacity: max(min(4096, configuration.batchCapacity), needed),
+                limit: configuration.batchCapacity)
             openRooms.append(room)
         }
-        room.builder!.append(message, exclusion: exclusion)
+        if room.builder!.append(message, exclusion: exclusion) { room.statistics.deflated += 1 }
         room.lastSequence += 1
         room.statistics.published += 1
         room.statistics.encoded += 1
+    }
+
+    /// The loop's compressor when `formats` has the permessage-deflate format, made on first use.
+    private func compressor(for formats: WireFormats) -> DeflateFrameEncoder? {
+        guard let deflate = group.formats.deflate, formats.contains(deflate) else { return nil }
+        if let compressor { return compressor }
+        let made = (group.formats.encoder(deflate) as! WebSocketDeflateEncoder).makeCompressor()
+        compressor = made
+        return made
     }
 
     /// On the home loop: close the room's open batch, record it, and route it.

@@ -37,6 +37,8 @@ public protocol WireEncoder: Sendable {
 /// The formats of one broadcaster, fixed before it is created.
 public struct WireFormatRegistry: Sendable {
     public private(set) var encoders: [any WireEncoder] = [WebSocketFrameEncoder()]
+    /// The permessage-deflate format, if one was registered (at most one).
+    public private(set) var deflate: WireFormat?
 
     public init() {}
 
@@ -44,7 +46,12 @@ public struct WireFormatRegistry: Sendable {
     public mutating func register(_ encoder: any WireEncoder) -> WireFormat {
         precondition(encoders.count < WireFormat.maximumCount, "more than \(WireFormat.maximumCount) wire formats")
         encoders.append(encoder)
-        return WireFormat(index: encoders.count - 1)
+        let format = WireFormat(index: encoders.count - 1)
+        if encoder is WebSocketDeflateEncoder {
+            precondition(deflate == nil, "one permessage-deflate format per broadcaster")
+            deflate = format
+        }
+        return format
     }
 
     public var count: Int { encoders.count }
@@ -63,6 +70,38 @@ public struct WebSocketFrameEncoder: WireEncoder {
 
     public func maximumSize(of message: BroadcastMessage) -> Int {
         FrameEncoder.headerSize(payloadLength: message.payload.count, masked: false) + message.payload.count
+    }
+}
+
+/// Format 0's frames for the peers that negotiated permessage-deflate (RFC 7692) with a window
+/// of at least `windowBits`: each message deflated once, on the room's home loop, by that loop's
+/// one compressor, into the frame every such peer is sent (see `BatchBuilder`); a message under
+/// `minimumPayloadSize` bytes, or one that does not shrink, goes plain, which they also read.
+///
+/// This is its `WireEncoder` face, which makes the plain frame: what a batch sealed before the
+/// format was in use gets (`Batch.derive`, on the subscriber's loop, which has no compressor of
+/// the room's), valid for every such peer and never a second deflate.
+public struct WebSocketDeflateEncoder: WireEncoder {
+    public let windowBits: Int
+    public let minimumPayloadSize: Int
+
+    public init(windowBits: Int = 15, minimumPayloadSize: Int = DeflateFrameEncoder.defaultMinimumPayloadSize) {
+        precondition(PerMessageDeflate.windowBitsRange.contains(windowBits), "window bits are 8-15")
+        self.windowBits = windowBits
+        self.minimumPayloadSize = minimumPayloadSize
+    }
+
+    /// The compressor a home loop keeps for this format.
+    func makeCompressor() -> DeflateFrameEncoder {
+        DeflateFrameEncoder(windowBits: windowBits, minimumPayloadSize: minimumPayloadSize)
+    }
+
+    public func encode(_ message: BroadcastMessage, sequence: UInt64, into output: inout [UInt8]) {
+        WebSocketFrameEncoder().encode(message, sequence: sequence, into: &output)
+    }
+
+    public func maximumSize(of message: BroadcastMessage) -> Int {
+        DeflateFrameEncoder.maximumFrameSize(payloadLength: message.payload.count)
     }
 }
 

@@ -130,6 +130,9 @@ public final class EventServer: SessionDelegate, Sendable {
             if let socket = state.sockets[packet.namespace] { disconnect(socket, reason: "client namespace disconnect", tellClient: false) }
         case .event(let name, let arguments, let ack):
             guard let socket = state.sockets[packet.namespace], socket.connected else { return }
+            // Closing: what a handler would publish now might not land before the goodbye, so
+            // the event is not taken; its sender sees no acknowledgement, then the close.
+            guard !session.loop.isShuttingDown else { return }
             let acknowledgement = Acknowledgement(socket: Socket(session: session, namespace: socket.namespace, incarnation: socket.incarnation),
                                                   id: ack)
             for handler in socket.anyHandlers { handler(name, arguments) }

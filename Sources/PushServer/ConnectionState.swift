@@ -36,6 +36,9 @@ public struct ConnectionState: ConnectionContext {
     var userData: AnyObject?
     /// A small integer of the application's, for flags that need no allocation.
     var tag: UInt32 = 0
+    /// permessage-deflate: agreed or not, and how. One byte, here where alignment leaves room for
+    /// it; the rest is the loop's.
+    var deflate = DeflateAgreement.none
     /// Rooms joined: the first inline, others (rare) in an array.
     var firstRoom = RoomMembership.none
     var moreRooms: [RoomMembership] = []

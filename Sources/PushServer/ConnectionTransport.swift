@@ -1,5 +1,6 @@
 import Broadcast
 import Reactor
+import WebSocketCodec
 
 typealias ServerConnection = Connection<ServerHandler>
 
@@ -64,9 +65,17 @@ struct ServerTransports: Sendable {
     private(set) var formats = WireFormatRegistry()
     /// The session layer, when the server has one.
     var sessions: SessionService?
+    /// permessage-deflate, when the server offers it.
+    private(set) var deflate: ServerDeflate?
 
     /// A wire format no connection transport owns (the sessions' WebSocket packets).
     mutating func register(_ encoder: any WireEncoder) -> WireFormat { formats.register(encoder) }
+
+    /// Offers permessage-deflate with `policy` on the WebSocket routes, and registers its room format.
+    mutating func offerDeflate(_ policy: PerMessageDeflate.ServerPolicy) {
+        precondition(deflate == nil, "permessage-deflate is offered once")
+        deflate = ServerDeflate(policy: policy, formats: &formats)
+    }
 
     /// The server's one transport of type `T`, made (with the next index,
     /// and the wire format it registers) on first use.

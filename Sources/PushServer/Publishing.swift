@@ -21,6 +21,10 @@ struct Publishing: HTTPEndpoint {
             return HTTPReply(status: 403, body: Array("that token may not publish\n".utf8))
         }
         guard let room = URLComponent.roomName(rest) else { return .roomNameMissing }
+        // Closing: a publish taken now might not reach the members before their 1001.
+        guard !connection.loop.isShuttingDown else {
+            return HTTPReply(status: 503, headers: [("Retry-After", "1")], body: Array("the server is shutting down; publish to another\n".utf8))
+        }
         let binary = request.head.header("Content-Type")?.lowercased().hasPrefix("application/octet-stream") ?? false
         if !binary && String(validating: request.body, as: UTF8.self) == nil {
             return HTTPReply(status: 400, body: Array("the body is not UTF-8; send binary as application/octet-stream\n".utf8))

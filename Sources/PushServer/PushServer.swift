@@ -105,7 +105,9 @@ public final class PushServer: Sendable {
                 route.limits = WebSocketLimits(maxMessageSize: route.behavior.maxMessageSize ?? configuration.maxMessageSize)
                 return route
             }
-            return (RouteTable(webSockets: webSockets, http: pending.http), pending.transports)
+            var transports = pending.transports
+            if let policy = configuration.deflate { transports.offerDeflate(policy) }
+            return (RouteTable(webSockets: webSockets, http: pending.http), transports)
         }
         var tls: TLSContext?
         if let settings = configuration.tls {
@@ -196,7 +198,7 @@ public final class PushServer: Sendable {
         let roomEntries = rooms.keys.sorted().map { name in
             let room = rooms[name]!
             let quoted = String(decoding: JSONString.quoted(Array(name.utf8)), as: UTF8.self)
-            return "\(quoted):{\"published\":\(room.published),\"encoded\":\(room.encoded),\"delivered\":\(room.delivered),"
+            return "\(quoted):{\"published\":\(room.published),\"encoded\":\(room.encoded),\"deflated\":\(room.deflated),\"delivered\":\(room.delivered),"
                 + "\"dropped\":\(room.dropped),\"evicted\":\(room.evicted),\"conflated\":\(room.conflated),"
                 + "\"volatileDropped\":\(room.volatileDropped),\"subscribers\":\(room.subscribers)}"
         }

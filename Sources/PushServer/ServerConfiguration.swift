@@ -60,6 +60,9 @@ public struct ServerConfiguration: Sendable {
     public var statisticsInterval: Duration = .milliseconds(250)
     /// Longest wait a long-poll may ask for (`wait=`); longer asks are cut to this.
     public var maxPollWait: Duration = .seconds(60)
+    /// permessage-deflate (RFC 7692) on every WebSocket route: what the server accepts of the
+    /// clients' offers. nil: not offered (the `Sec-WebSocket-Extensions` header is not read).
+    public var deflate: PerMessageDeflate.ServerPolicy?
 
     public init() {}
 

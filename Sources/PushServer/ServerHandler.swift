@@ -27,6 +27,8 @@ final class ServerHandler: ConnectionHandler {
     private var lastLag: UInt64 = 0
     /// This loop's sessions, when the server has a session layer.
     private(set) var sessions: SessionTable!
+    /// This loop's permessage-deflate state, when the server offers it.
+    let deflate: LoopDeflate?
 
     init(routes: RouteTable, transports: ServerTransports, configuration: ServerConfiguration, rooms: LoopBroadcaster,
          loops: ServerLoops, board: StatisticsBoard) {
@@ -40,6 +42,7 @@ final class ServerHandler: ConnectionHandler {
         closeTimeout = configuration.closeTimeout.nanoseconds
         handshakeTimeout = configuration.handshakeTimeout.nanoseconds
         streamKeepAlive = configuration.streamKeepAlive.nanoseconds
+        deflate = transports.deflate.map(LoopDeflate.init)
         rooms.sink = self
         let loop = rooms.loop
         let interval = configuration.statisticsInterval.nanoseconds

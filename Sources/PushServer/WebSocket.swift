@@ -89,7 +89,8 @@ public struct WebSocket {
     public func join(_ room: String, options: SubscriptionOptions = SubscriptionOptions(), resumeAfter: UInt64? = nil,
                      resumed: (@Sendable (LoopBroadcaster.ResumeResult) -> Void)? = nil) {
         guard let connection = openConnection else { return }
-        handler.join(connection, room, options: options, resumeAfter: resumeAfter, resumed: resumed)
+        handler.join(connection, room, format: handler.webSocketFormat(of: connection), options: options, resumeAfter: resumeAfter,
+                     resumed: resumed)
     }
 
     public func leave(_ room: String) {

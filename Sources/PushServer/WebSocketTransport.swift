@@ -16,13 +16,15 @@ final class WebSocketTransport: ConnectionTransport {
         let handler = handler(of: connection)
         let behavior = handler.routes.webSockets[route].behavior
         let request: UpgradeRequest
-        switch ServerHandshake.validate(head) {
+        let extensions: NegotiatedExtensions
+        switch ServerHandshake.validate(head).flatMap({ valid in handler.negotiateExtensions(head).map { (valid, $0) } }) {
         case .failure(let rejection):
             connection.write(rejection.response)
             handler.closeWhenFlushed(connection)
             return false
-        case .success(let valid):
+        case .success(let (valid, negotiated)):
             request = valid
+            extensions = negotiated
         }
         if let origin = request.origin, !Self.originAllowed(origin, by: handler.configuration.allowedOrigins) {
             HTTPFrontDoor.respondAndClose(connection, status: 403, reason: "origin \(origin) may not open WebSockets here")
@@ -36,13 +38,17 @@ final class WebSocketTransport: ConnectionTransport {
         case .accept(let chosen):
             subprotocol = chosen
         }
-        connection.write(ServerHandshake.response(acceptKey: ServerHandshake.acceptValue(forKey: request.key), subprotocol: subprotocol))
+        connection.write(ServerHandshake.response(
+            acceptKey: ServerHandshake.acceptValue(forKey: request.key), subprotocol: subprotocol, extensions: extensions))
         connection.context.transport = index
         connection.context.route = UInt16(route)
+        handler.deflate?.agreed(extensions, by: connection)
         handler.statistics.openWebSockets += 1
         handler.statistics.handshakes += 1
         armHeartbeat(connection)
-        if let everyone = handler.configuration.everyoneRoom, behavior.joinsEveryoneRoom { handler.join(connection, everyone) }
+        if let everyone = handler.configuration.everyoneRoom, behavior.joinsEveryoneRoom {
+            handler.join(connection, everyone, format: handler.webSocketFormat(of: connection))
+        }
         behavior.open(WebSocket(connection), request)
         return connection.isOpen
     }
@@ -63,9 +69,15 @@ final class WebSocketTransport: ConnectionTransport {
         var offset = 0
         while connection.isOpen {
             if handler.pausedForBackpressure(connection) { return offset }
-            let (event, consumed) = connection.context.reader.read(
-                UnsafeMutableRawBufferPointer(rebasing: bytes[offset...]), role: .server,
-                limits: handler.routes.webSockets[Int(connection.context.route)].limits)
+            let input = UnsafeMutableRawBufferPointer(rebasing: bytes[offset...])
+            let limits = handler.routes.webSockets[Int(connection.context.route)].limits
+            let (event, consumed): (WebSocketEvent, Int)
+            if connection.context.deflate.isOn {
+                let inflater = handler.deflate!.inflater(for: connection)
+                (event, consumed) = connection.context.reader.read(input, role: .server, limits: limits, inflater: inflater)
+            } else {
+                (event, consumed) = connection.context.reader.read(input, role: .server, limits: limits)
+            }
             offset += consumed
             switch event {
             case .needMore:
@@ -125,6 +137,7 @@ final class WebSocketTransport: ConnectionTransport {
 
     func closed(_ connection: ServerConnection, reason: CloseReason) {
         handler(of: connection).statistics.openWebSockets -= 1
+        handler(of: connection).deflate?.closed(connection)
         reportClose(connection, code: .abnormalClosure, reason: "")
     }
 
@@ -144,7 +157,17 @@ final class WebSocketTransport: ConnectionTransport {
 
     // MARK: Frames and closing
 
+    /// One frame; a text or binary one compressed when the connection agreed to permessage-deflate
+    /// (unless too small to gain), control frames never.
     static func sendFrame(_ connection: ServerConnection, opcode: Opcode, payload: UnsafeRawBufferPointer) {
+        let agreement = connection.context.deflate
+        if agreement.isOn && (opcode == .text || opcode == .binary), let deflate = connection.connections.handler.deflate {
+            let encoder = deflate.encoder(windowBits: agreement.windowBits)
+            connection.write(reserving: DeflateFrameEncoder.maximumFrameSize(payloadLength: payload.count)) { out in
+                encoder.encode(opcode: opcode, payload: payload, into: out.baseAddress!).size
+            }
+            return
+        }
         let header = FrameEncoder.headerSize(payloadLength: payload.count, masked: false)
         connection.write(reserving: header + payload.count) { out in
             FrameEncoder.encode(opcode: opcode, payload: payload, maskKey: nil, into: out.baseAddress!)

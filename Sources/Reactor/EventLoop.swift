@@ -52,7 +52,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Where every connection on this loop reads to; parsed in place.
     public let receiveBuffer: UnsafeMutableRawBufferPointer
 
-    private enum State { case running, draining, stopping }
+    private enum State { case running, refusingWork, draining, stopping }
 
     init(index: Int, backend: IOBackend = .epoll) throws(SystemError) {
         self.index = index
@@ -191,7 +191,9 @@ public final class EventLoop: @unchecked Sendable {
         preFlushHooks.append(hook)
     }
 
-    /// True once a graceful shutdown or a stop has begun.
+    /// True once a graceful shutdown or a stop has begun: from then on a
+    /// handler refuses new work (a publish, a request) rather than accept
+    /// what the closing might not deliver.
     public var isShuttingDown: Bool { state != .running }
 
     // MARK: The pass
@@ -301,11 +303,18 @@ public final class EventLoop: @unchecked Sendable {
                                    RingCompletion.userData(.mailbox, source: 0, tag: 0, slot: 0))
     }
 
+    /// The first step of a graceful shutdown: `isShuttingDown` turns true,
+    /// so handlers refuse new work, while everything else runs as before.
+    func beginRefusingWork() {
+        assertInLoop()
+        if state == .running { state = .refusingWork }
+    }
+
     /// Begins a graceful shutdown: sources stop accepting and close politely;
     /// the loop exits once all are idle or `timeout` nanoseconds have passed.
     func beginShutdown(timeout: UInt64) {
         assertInLoop()
-        guard state == .running else { return }
+        guard state == .running || state == .refusingWork else { return }
         state = .draining
         drainDeadline = monotonicNanoseconds() &+ timeout
         for source in sources { source.beginShutdown() }

@@ -53,12 +53,37 @@ public final class EventLoopGroup: Sendable {
         for _ in loops { semaphore.wait() }
     }
 
-    /// Graceful: every source stops accepting and closes politely; each loop
-    /// exits when its sources are idle or after `timeout` nanoseconds. Then
-    /// the threads are joined. Must not be called from one of the loops.
+    /// Graceful: first every loop refuses new work (`EventLoop.isShuttingDown`
+    /// turns true; handlers answer 503, say) and work already crossing
+    /// between loops lands; then every source stops accepting and closes
+    /// politely, so a goodbye (a WebSocket's 1001) never overtakes a message
+    /// accepted before it. Each loop exits when its sources are idle or after
+    /// `timeout` nanoseconds; then the threads are joined. Not from a loop.
     public func shutdownGracefully(timeout: UInt64) {
+        precondition(!loops.contains(where: \.inEventLoop), "an EventLoopGroup cannot be shut down from one of its own loops")
+        guard threads.withLock({ !$0.isEmpty }) else { return }
+        afterNextPass { $0.beginRefusingWork() }
+        for _ in 0..<Self.settlingRounds { afterNextPass { _ in } }
         for loop in loops { loop.execute { loop.beginShutdown(timeout: timeout) } }
         joinThreads()
+    }
+
+    /// Passes every loop completes between refusing work and closing. Work
+    /// crosses loops at most twice (a publish to its room's home loop, a
+    /// batch back to a member's loop), and each hop lands within one pass.
+    static let settlingRounds = 2
+
+    /// Runs `body` on every loop and waits until each has also finished the
+    /// pass it ran in: its end-of-pass hooks (which post to other loops) included.
+    private func afterNextPass(_ body: @escaping @Sendable (EventLoop) -> Void) {
+        let semaphore = Semaphore()
+        for loop in loops {
+            loop.execute {
+                body(loop)
+                loop.execute { semaphore.signal() }  // taken in the next pass, after this one's hooks
+            }
+        }
+        for _ in loops { semaphore.wait() }
     }
 
     /// Closes everything at once and joins the threads.

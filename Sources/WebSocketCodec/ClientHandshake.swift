@@ -58,9 +58,11 @@ public struct ClientHandshake: Sendable {
     private mutating func check(_ head: UnsafeRawBufferPointer) -> Result {
         let lineEnd = HTTPSyntax.lineEnd(head, from: 0)
         // status-line = HTTP-version SP 3DIGIT SP [reason-phrase]
-        guard lineEnd >= 12, HTTPHeadParser.version(head, 0..<8) != nil, head[8] == 0x20 else {
+        guard lineEnd >= 12, let (major, minor) = HTTPHeadParser.version(head, 0..<8), head[8] == 0x20 else {
             return .rejected("malformed status line")
         }
+        // The upgrade was asked in HTTP/1.1; a 101 in another version is no answer to it (found by fuzzing).
+        guard major == 1, minor >= 1 else { return .rejected("status line in HTTP/\(major).\(minor), not HTTP/1.1") }
         let statusText = HTTPSyntax.string(head, 9..<12)
         guard let status = Int(statusText), lineEnd == 12 || head[12] == 0x20 else {
             return .rejected("malformed status line")

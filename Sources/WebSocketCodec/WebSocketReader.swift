@@ -61,8 +61,9 @@ public struct WebSocketReader {
     /// The same on a connection that negotiated permessage-deflate (RFC 7692 §6): RSV1 may be set
     /// on the first frame of a data message (on a continuation or control frame it is a 1002),
     /// and such a message is inflated by `inflater` once its last frame is in. The compressed
-    /// payload counts against `limits.maxMessageSize`, and so does the inflated one: inflating
-    /// stops as soon as it passes the limit (1009, the rest never inflated). Data that does not
+    /// payload is held to `limits.maxCompressedMessageSize` as it arrives, and the inflated one to
+    /// `limits.maxMessageSize`: inflating stops as soon as it passes the limit (1009, the rest
+    /// never inflated). Data that does not
     /// inflate, or inflated text that is not UTF-8, is a 1007. An inflated message's bytes live in
     /// the inflater: valid until its next use, by this reader or another sharing it.
     public mutating func read(
@@ -162,13 +163,17 @@ public struct WebSocketReader {
             } else if shortLength == 127 {
                 if available < 10 { return (.needMore, offset) }
                 let long = UInt64(bigEndian: base.loadUnaligned(fromByteOffset: offset + 2, as: UInt64.self))
-                if long > UInt64(limits.maxMessageSize) { return tooBig(limits, consumed: offset) }
+                // A compressed message may be a little larger (see `WebSocketLimits`): checked only past the plain limit.
+                if long > UInt64(limits.maxMessageSize), !compressed || long > UInt64(limits.maxCompressedMessageSize) {
+                    return tooBig(limits, compressed: compressed, consumed: offset)
+                }
                 length = Int(long)
                 headerLength += 8
             }
             let isControl = opcodeBits >= 8
-            if !isControl && length > limits.maxMessageSize - (open?.count ?? 0) {
-                return tooBig(limits, consumed: offset)
+            if !isControl && length > limits.maxMessageSize - (open?.count ?? 0),
+               !compressed || length > limits.maxCompressedMessageSize - (open?.count ?? 0) {
+                return tooBig(limits, compressed: compressed, consumed: offset)
             }
             if available < headerLength { return (.needMore, offset) }
             let mask = masked ? MaskKey(loadingFrom: base + offset + headerLength - 4) : nil
@@ -299,8 +304,10 @@ public struct WebSocketReader {
         }
     }
 
-    private mutating func tooBig(_ limits: WebSocketLimits, consumed: Int) -> (event: WebSocketEvent, consumed: Int) {
-        fail(.messageTooBig, "message larger than \(limits.maxMessageSize) bytes", consumed: consumed)
+    private mutating func tooBig(_ limits: WebSocketLimits, compressed: Bool, consumed: Int) -> (event: WebSocketEvent, consumed: Int) {
+        let reason = compressed ? "compressed message larger than \(limits.maxCompressedMessageSize) bytes"
+            : "message larger than \(limits.maxMessageSize) bytes"
+        return fail(.messageTooBig, reason, consumed: consumed)
     }
 
     private mutating func fail(_ code: CloseCode, _ reason: String, consumed: Int) -> (event: WebSocketEvent, consumed: Int) {

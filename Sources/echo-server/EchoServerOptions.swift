@@ -1,6 +1,7 @@
 import Broadcast
 import PushServer
 import Reactor
+import WebSocketCodec
 
 /// echo-server's command line.
 struct EchoServerOptions {
@@ -41,6 +42,9 @@ struct EchoServerOptions {
                             Reloaded on SIGHUP.                          default: plain TCP
       --tls-handshake-timeout SECS  drop a connection whose TLS handshake takes longer
                                                                         default 10
+      --deflate             accept permessage-deflate (RFC 7692): compress what is sent to
+                            clients that offer it (room messages once for all of them), inflate
+                            what they send; messages under 64 bytes go plain
       -h, --help            this text
 
     ws://HOST:PORT/room/NAME[?self=0]  joins room NAME; what it sends goes to the room
@@ -101,6 +105,7 @@ struct EchoServerOptions {
             case "--allowed-origins": options.configuration.allowedOrigins = try value().split(separator: ",").map(String.init)
             case "--static": options.staticDirectory = try value()
             case "--queue-cap": options.configuration.broadcast.maxQueuedBytes = try integer(1024...(1 << 30))
+            case "--deflate": options.configuration.deflate = PerMessageDeflate.ServerPolicy()
             case "--slow":
                 let policy = try value()
                 guard policy == "skip" || policy == "close" else { throw UsageError(message: "--slow takes skip or close, got '\(policy)'") }

@@ -20,6 +20,10 @@ let reloads = options.configuration.tls != nil
 TerminationSignals.block(includingHangUp: reloads)
 
 let server = PushServer(configuration: options.configuration)
+// Rooms over the events protocol (socket.io's model) at /events. Mounted
+// first: WebSocket routes match in the order they were added, and the echo
+// route below takes every path (so /events/ws would echo instead).
+_ = EventsMode.mount(on: server)
 server.webSocket("/room/*") { behavior in
     behavior.upgrade = { request in
         guard RoomMode.roomName(from: request.path) != nil else {
@@ -50,8 +54,6 @@ server.webSocket("/*") { behavior in
 server.get("/") { _ in HTTPReply(contentType: "text/html; charset=utf-8", body: EchoPage.html) }
 server.get("/stats") { _ in HTTPReply(contentType: "application/json", body: server.statisticsJSON()) }
 server.get("/metrics") { _ in HTTPReply(contentType: PushServer.metricsContentType, body: server.metricsText()) }
-// Rooms over the events protocol (socket.io's model) at /events.
-_ = EventsMode.mount(on: server)
 // The same rooms over the other push techniques, and publishing over HTTP.
 server.eventStreams("/sse/*")
 server.polling("/poll/*")

@@ -130,7 +130,8 @@ final class BenchCoordinator {
 
     /// Sends at `rate` (0: closed loop) for the warmup plus the duration,
     /// drains, writes off what never arrived, and returns what was measured.
-    func runWindow(rate: Int, label: String) -> WindowResult {
+    /// A soak's sampler sees every snapshot taken while measuring.
+    func runWindow(rate: Int, label: String, soak: SoakSampler? = nil) -> WindowResult {
         let before = snapshot()
         let current = progress()
         let baseline = publishedCounts(current)
@@ -162,6 +163,7 @@ final class BenchCoordinator {
                 clientCPUStart = processCPUSeconds()
                 serverCPUStart = options.serverPID.map { processCPUSeconds(String($0)) } ?? 0
                 measuredFrom = monotonicNanoseconds()
+                soak?.start(at: measuredFrom, statistics: statistics)
             }
             if now >= window.end && measuring { break }
             if Interruption.requested {
@@ -176,7 +178,9 @@ final class BenchCoordinator {
             }
             if now >= nextLine {
                 let statistics = snapshot(merging: &latency)
-                progressLine.show(phase: measuring ? label : "warmup", statistics: statistics, open: progress().open)
+                let open = progress().open
+                progressLine.show(phase: measuring ? label : "warmup", statistics: statistics, open: open)
+                if measuring { soak?.observe(statistics, open: open, at: monotonicNanoseconds()) }
                 nextLine += 1_000_000_000
             }
             let wake = min(nextLine, measuring ? window.end : window.measureStart)
@@ -197,7 +201,7 @@ final class BenchCoordinator {
         switch plan.scenario {
         case .echo:
             waitUntil(phase: "drain", deadline: drainDeadline, interruptible: false) { $0.outstandingReplies == 0 }
-        case .broadcast, .sse, .longpoll:
+        case .broadcast, .sse, .longpoll, .events:
             let expected = expectedDeliveries(from: baseline, to: published, receivers: sent.open)
             waitUntil(phase: "drain", deadline: drainDeadline, interruptible: false) { [self] _ in
                 let statistics = snapshot(merging: &latency)
@@ -209,7 +213,7 @@ final class BenchCoordinator {
         _ = onLoops { $0.closeOutLoss(published: published); return 0 }
         let after = snapshot(merging: &latency)
         var byTransport: [TransportWindow] = []
-        if plan.sendsText {
+        if plan.mixesTransports {
             for transport in Transport.allCases {
                 // A lone publisher (on WebSocket) hears nothing: it is not a receiver.
                 let receivers = sent.openByTransport[transport.rawValue] - (transport == .webSocket && plan.publisherCount == 1 ? 1 : 0)

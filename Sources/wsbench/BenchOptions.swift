@@ -19,21 +19,39 @@ enum Scenario: String, Sendable, CaseIterable {
     case sse
     /// Broadcast whose subscribers long-poll (`/poll/ROOM?since=SEQ&wait=25`).
     case longpoll
+    /// Broadcast where every connection speaks the events protocol over
+    /// WebSocket (`/events/ws?room=ROOM`): publishers emit `publish`, the
+    /// room's members get `message`.
+    case events
 
     /// Publishers send to one room and every other connection checks what arrives.
-    var isRoom: Bool { self == .broadcast || self == .sse || self == .longpoll }
+    var isRoom: Bool { self == .broadcast || self == .sse || self == .longpoll || self == .events }
 
     /// How the subscribers that are not `--ws-subscribers` listen.
     var subscriberTransport: Transport {
         switch self {
         case .sse: .eventStream
         case .longpoll: .longPolling
-        case .echo, .broadcast, .connect: .webSocket
+        case .echo, .broadcast, .connect, .events: .webSocket
         }
     }
 
-    /// SSE and JSON carry text: publishers send text frames with a hex header (`TextMessageHeader`).
-    var sendsText: Bool { self == .sse || self == .longpoll }
+    /// SSE and JSON carry text: publishers send a hex header (`TextMessageHeader`),
+    /// in text frames or (events) as the argument of an event packet.
+    var sendsText: Bool { self == .sse || self == .longpoll || self == .events }
+
+    /// Subscribers listen over another transport than the publishers, next
+    /// to `--ws-subscribers` WebSocket ones, and are counted per transport.
+    var mixesTransports: Bool { self == .sse || self == .longpoll }
+
+    /// Every connection opens an events session and joins the room through it.
+    var speaksEvents: Bool { self == .events }
+
+    /// The largest `-s`: a whole SSE line or JSON element in one read, and
+    /// (events) a whole packet within the server's `maxPayload`.
+    var maximumPayload: Int {
+        self == .events ? EventPacket.maximumPayload : TextMessageHeader.maximumPayload
+    }
 }
 
 /// What fills a message after its header.
@@ -97,6 +115,13 @@ struct BenchOptions: Sendable, Equatable {
     var stepSubscribers: Int? = nil
     /// Step mode: the largest room whose p95 stays under this wins.
     var p95LimitNanoseconds: UInt64? = nil
+    /// Soak: one window this long (it is also the duration), sampled every `sampleIntervalNanoseconds`.
+    var soakNanoseconds: UInt64? = nil
+    var sampleIntervalNanoseconds: UInt64 = 60 * nanosecondsPerSecond
+    /// Soak: samples this early are not judged; nil: max(one interval, 10% of the soak).
+    var soakWarmUpNanoseconds: UInt64? = nil
+    /// Soak: where to also write the samples as CSV.
+    var soakCSVPath: String? = nil
 
     init(host: String, port: UInt16 = 80, path: String = "/", threads: Int) {
         self.host = host
@@ -168,7 +193,7 @@ enum BenchOptionsParser {
         if positionals.count > 1 {
             throw UsageError("unexpected argument '\(positionals[1])': only one URL is allowed")
         }
-        (options.host, options.port, options.path, options.secure) = try parseURL(url, allowingHTTP: options.scenario.sendsText)
+        (options.host, options.port, options.path, options.secure) = try parseURL(url, allowingHTTP: options.scenario.mixesTransports)
         try checkCombinations(options, given: given)
         return options
     }
@@ -186,14 +211,15 @@ enum BenchOptionsParser {
     static let usage = """
         Usage: wsbench [options] ws://host:port/path   (or wss://, TLS)
 
-          -c, --connections N     connections (the room, publishers included, for broadcast/sse/longpoll)  default 100
+          -c, --connections N     connections (the room, publishers included, for broadcast/sse/longpoll/events)  default 100
           -t, --threads N         event loops (threads)                       default: number of cores
               --io BACKEND        epoll | uring: how the loops wait and move bytes  default: uring where the kernel allows it
           -d, --duration D        measured duration, e.g. 10s, 500ms, 2m       default 10s
           -r, --rate R            total messages/s, open loop (0 = closed loop: each connection waits for its reply)  default 0
-          -s, --size BYTES        message payload size (e.g. 64, 1k, 16KiB; broadcast: at least 24; sse/longpoll: 44-65536)  default 64
-              --scenario NAME     echo | broadcast | connect | sse | longpoll  default echo
-              --publishers N      publishers (broadcast, sse, longpoll)       default 1
+          -s, --size BYTES        message payload size (e.g. 64, 1k, 16KiB; broadcast: at least 24; sse/longpoll: 44-65536;
+                                  events: 44-\(EventPacket.maximumPayload))  default 64
+              --scenario NAME     echo | broadcast | connect | sse | longpoll | events  default echo
+              --publishers N      publishers (broadcast, sse, longpoll, events)  default 1
               --ws-subscribers N  sse/longpoll: N of the subscribers over WebSocket instead  default 0
               --ramp N            connections opened per second (0 = as fast as possible)  default 0
               --bind RANGE        source addresses, e.g. 127.0.0.2-127.0.0.40 or a single address; connections are spread round-robin
@@ -205,19 +231,26 @@ enum BenchOptionsParser {
               --timeout D         connect/handshake and final-drain timeout   default 10s
               --json FILE         also write the results as JSON
               --allow-loss        exit 0 even with loss/duplicates/reordering
-              --rates LIST        rate ladder (broadcast, sse, longpoll), e.g. 500,1000,2000
-              --find-max          search the highest kept-up rate (broadcast, sse, longpoll)
+              --rates LIST        rate ladder (broadcast, sse, longpoll, events), e.g. 500,1000,2000
+              --find-max          search the highest kept-up rate (broadcast, sse, longpoll, events)
               --server-pid PID    read the server's CPU from /proc/PID/stat
               --insecure          wss://: accept any certificate (self-signed test ones); default: verify
                                   it against the system's trusted roots and the URL's host
               --step N            step mode: add N subscribers per step
               --p95-limit D       step mode: largest room whose p95 stays under D
+              --soak D            soak: run D (instead of -d), sampling RSS, descriptors (own and --server-pid's)
+                                  and latency; fails unless memory and descriptors stay flat within 2%
+              --sample-interval D soak: time between samples                  default 60s
+              --soak-warmup D     soak: samples this early are not judged      default max(interval, 10% of the soak)
+              --soak-csv FILE     soak: also write the samples as CSV
           -h, --help              usage with examples
 
         Durations take ns, us, ms, s (the default), m or h, e.g. 1.5s; sizes take k/KiB or m/MiB (×1024).
         Broadcast joins the room at the URL's path (/ or /room alone become /room/wsbench); publishers add ?self=0.
         sse and longpoll take the room's URL (ws:// or http://, /room/NAME, /sse/NAME or /poll/NAME): publishers
         join ws://.../room/NAME?self=0 and send text; subscribers read /sse/NAME or long-poll /poll/NAME.
+        events takes the room's URL (/room/NAME or /events/ws?room=NAME): every connection opens an events session
+        at /events/ws?room=NAME (publishers add &self=0); publishers emit "publish", receivers check each "message".
         Exit status: 0 passed, 1 loss/duplicates/reordering or connection/protocol errors, 2 usage, 3 cannot run.
 
         Examples:
@@ -233,6 +266,8 @@ enum BenchOptionsParser {
             wsbench --scenario sse -c 1101 --ws-subscribers 100 -r 100 ws://127.0.0.1:8080/room/demo
           A 1 KiB JSON ticker to 10,000 subscribers with permessage-deflate (compare the bytes received without it):
             wsbench --scenario broadcast -c 10000 -r 2 -s 1k --payload ticker --deflate ws://127.0.0.1:8080/room/demo
+          The same room of 1,000 over the events protocol (echo-server's /events), 1,000 msg/s:
+            wsbench --scenario events -c 1001 -r 1000 ws://127.0.0.1:8080/room/demo
         """
 
     // MARK: - Options
@@ -243,6 +278,7 @@ enum BenchOptionsParser {
         case p95Limit = "p95-limit", webSocketSubscribers = "ws-subscribers", payload, deflate, insecure
         case serverNoContextTakeover = "server-no-context-takeover", clientNoContextTakeover = "client-no-context-takeover"
         case serverMaxWindowBits = "server-max-window-bits", clientMaxWindowBits = "client-max-window-bits"
+        case soak, sampleInterval = "sample-interval", soakCSV = "soak-csv", soakWarmUp = "soak-warmup"
 
         /// The permessage-deflate parameters, which only mean something with --deflate.
         var isDeflateParameter: Bool {
@@ -313,7 +349,7 @@ enum BenchOptionsParser {
             options.payloadSize = size
         case .scenario:
             guard let scenario = Scenario(rawValue: value) else {
-                throw UsageError("\(spelling) needs echo, broadcast, connect, sse or longpoll, got '\(value)'")
+                throw UsageError("\(spelling) needs echo, broadcast, connect, sse, longpoll or events, got '\(value)'")
             }
             options.scenario = scenario
         case .publishers: options.publishers = try positiveInteger(value, for: spelling)
@@ -353,6 +389,18 @@ enum BenchOptionsParser {
         case .clientMaxWindowBits:
             let bits = try windowBits(value, for: spelling)
             options.deflateOffer { $0.clientMaxWindowBits = bits }
+        case .soak:
+            options.soakNanoseconds = try positiveDuration(value, for: spelling)
+            options.durationNanoseconds = options.soakNanoseconds!
+        case .sampleInterval: options.sampleIntervalNanoseconds = try positiveDuration(value, for: spelling)
+        case .soakWarmUp:
+            guard let warmUp = parseDuration(value) else {
+                throw UsageError("\(spelling) needs a duration such as 30s, 5m or 0, got '\(value)'")
+            }
+            options.soakWarmUpNanoseconds = warmUp
+        case .soakCSV:
+            guard !value.isEmpty else { throw UsageError("\(spelling) needs a file name") }
+            options.soakCSVPath = value
         case .allowLoss, .findMax, .deflate, .serverNoContextTakeover, .clientNoContextTakeover, .insecure:
             preconditionFailure("\(option) takes no value")
         }
@@ -363,10 +411,10 @@ enum BenchOptionsParser {
         let scenario = options.scenario
         for option in [Option.publishers, .rates, .findMax, .step] {
             if let spelling = given[option], !scenario.isRoom {
-                throw UsageError("\(spelling) only applies to --scenario broadcast, sse or longpoll")
+                throw UsageError("\(spelling) only applies to --scenario broadcast, sse, longpoll or events")
             }
         }
-        if let spelling = given[.webSocketSubscribers], !scenario.sendsText {
+        if let spelling = given[.webSocketSubscribers], !scenario.mixesTransports {
             throw UsageError("\(spelling) only applies to --scenario sse or longpoll")
         }
         if given[.deflate] == nil, let parameter = Option.allCases.first(where: { $0.isDeflateParameter && given[$0] != nil }) {
@@ -385,18 +433,22 @@ enum BenchOptionsParser {
             throw UsageError("-s must be at least \(MessageHeader.size) bytes for broadcast: every message carries "
                 + "its publisher, sequence number and send time, got \(options.payloadSize)")
         }
-        if scenario.sendsText && !(TextMessageHeader.size...TextMessageHeader.maximumPayload).contains(options.payloadSize) {
-            throw UsageError("-s must be \(TextMessageHeader.size)-\(TextMessageHeader.maximumPayload) bytes for --scenario "
+        if scenario.sendsText && !(TextMessageHeader.size...scenario.maximumPayload).contains(options.payloadSize) {
+            throw UsageError("-s must be \(TextMessageHeader.size)-\(scenario.maximumPayload) bytes for --scenario "
                 + "\(scenario.rawValue): every message carries its publisher, sequence number and send time in hex, got \(options.payloadSize)")
         }
-        if scenario.sendsText && RunPlan.room(ofURLPath: options.path) == nil {
+        if scenario.mixesTransports && RunPlan.room(ofURLPath: options.path) == nil {
             throw UsageError("--scenario \(scenario.rawValue) needs the room's URL, ws://HOST:PORT/room/NAME "
                 + "(or /sse/NAME, /poll/NAME; / for room wsbench), got path '\(options.path)'")
+        }
+        if scenario.speaksEvents && RunPlan.eventsTarget(ofURLPath: options.path) == nil {
+            throw UsageError("--scenario events needs the room's URL, ws://HOST:PORT/room/NAME "
+                + "(or /events/ws?room=NAME; / for room wsbench), got path '\(options.path)'")
         }
         if scenario.isRoom && options.publishers > options.connections {
             throw UsageError("--publishers (\(options.publishers)) must not exceed the connections (\(options.connections))")
         }
-        if scenario.sendsText && options.publishers + options.webSocketSubscribers > options.connections {
+        if scenario.mixesTransports && options.publishers + options.webSocketSubscribers > options.connections {
             throw UsageError("--publishers (\(options.publishers)) plus --ws-subscribers (\(options.webSocketSubscribers)) "
                 + "must not exceed the connections (\(options.connections))")
         }
@@ -417,6 +469,17 @@ enum BenchOptionsParser {
         }
         if let insecure = given[.insecure], !options.secure {
             throw UsageError("\(insecure) only applies to a wss:// (or https://) URL")
+        }
+        if let soak = given[.soak] {
+            if scenario == .connect { throw UsageError("\(soak) does not apply to --scenario connect") }
+            if let other = given[.rates] ?? given[.findMax] ?? given[.step] ?? given[.duration] {
+                throw UsageError("\(soak) cannot be combined with \(other) (a soak is one window of its own length)")
+            }
+            if let warmUp = options.soakWarmUpNanoseconds, let length = options.soakNanoseconds, warmUp >= length {
+                throw UsageError("--soak-warmup must be shorter than the soak, or nothing is judged")
+            }
+        } else if let other = given[.sampleInterval] ?? given[.soakCSV] ?? given[.soakWarmUp] {
+            throw UsageError("\(other) only applies to a soak (--soak)")
         }
     }
 

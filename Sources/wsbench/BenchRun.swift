@@ -20,6 +20,8 @@ struct RunResult: Sendable {
     /// Step mode: the largest room whose p95 stayed under the limit.
     var steps: [RungVerdict] = []
     var largestRoom: Int?
+    /// Soak: the samples and whether memory and descriptors stayed flat.
+    var soak: SoakResult?
     /// Ended early by SIGINT or SIGTERM.
     var interrupted = false
 
@@ -44,7 +46,7 @@ enum BenchRun {
         switch options.scenario {
         case .connect:
             runConnectStorm(coordinator, &result)
-        case .echo, .broadcast, .sse, .longpoll:
+        case .echo, .broadcast, .sse, .longpoll, .events:
             if options.stepSubscribers != nil {
                 StepMode.run(coordinator, &result)
             } else {
@@ -53,6 +55,14 @@ enum BenchRun {
                 if options.scenario.isRoom { usleep(100_000) }
                 if result.isLadder {
                     RateLadder.run(coordinator, &result)
+                } else if let soak = options.soakNanoseconds {
+                    let sampler = SoakSampler(intervalNanoseconds: options.sampleIntervalNanoseconds, serverPID: options.serverPID)
+                    result.windows.append(coordinator.runWindow(rate: options.messagesPerSecond, label: "soak", soak: sampler))
+                    result.soak = SoakResult(
+                        intervalNanoseconds: sampler.intervalNanoseconds, samples: sampler.samples,
+                        verdict: SoakVerdict(
+                            samples: sampler.samples, soakNanoseconds: soak, intervalNanoseconds: sampler.intervalNanoseconds,
+                            warmUpNanoseconds: options.soakWarmUpNanoseconds))
                 } else {
                     result.windows.append(coordinator.runWindow(rate: options.messagesPerSecond, label: "measure"))
                 }

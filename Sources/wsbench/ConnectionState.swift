@@ -36,6 +36,9 @@ enum ConnectionRole: UInt8 {
 enum ConnectionPhase: UInt8 {
     case connecting
     case handshaking
+    /// events: upgraded, the session opening under way (the server's `open`,
+    /// our `connect`, its answer). Still counted as handshaking.
+    case joining
     case open
     /// Our close frame is out (or, over SSE and polling, our end of stream);
     /// waiting for the server's close frame and its end of stream.

@@ -85,7 +85,7 @@ enum JSONReport {
             ("connections", .integer(Int64(options.connections))),
             ("threads", .integer(Int64(options.threads))),
             ("publishers", options.scenario.isRoom ? .integer(Int64(options.publishers)) : .null),
-            ("ws_subscribers", options.scenario.sendsText ? .integer(Int64(options.webSocketSubscribers)) : .null),
+            ("ws_subscribers", options.scenario.mixesTransports ? .integer(Int64(options.webSocketSubscribers)) : .null),
             ("subscriber_transport", options.scenario.isRoom ? .string(options.scenario.subscriberTransport.name) : .null),
             ("payload_bytes", .integer(Int64(options.payloadSize))),
             ("payload", .string(options.payload.rawValue)),
@@ -121,6 +121,7 @@ enum JSONReport {
         if let window = result.windows.first, !result.isLadder, !result.isStep {
             members.append(("measured", self.window(window)))
         }
+        if let soak = result.soak { members.append(("soak", SoakReport.json(soak))) }
         if result.isLadder {
             members.append(("ladder", .object([
                 ("highest_kept_up_rate", result.highestKeptUpRate.map { .integer(Int64($0)) } ?? .null),

@@ -94,13 +94,18 @@ extension LoadGenerator {
                     ownInflaters[slot] = own
                 }
             }
+            let rest = UnsafeMutableRawBufferPointer(rebasing: bytes[headLength...])
+            if plan.speaksEvents {
+                connection.context.phase = .joining
+                return headLength + receiveSessionOpening(connection, rest)
+            }
             established(connection)
             guard connection.isOpen else { return bytes.count }
-            return headLength + receiveFrames(connection, UnsafeMutableRawBufferPointer(rebasing: bytes[headLength...]))
+            return headLength + receiveFrames(connection, rest)
         }
     }
 
-    /// The server refused the handshake (or the SSE request, or the first poll).
+    /// The server refused the handshake (or the SSE request, the first poll, the events session).
     func reject(_ connection: Connection<LoadGenerator>, _ reason: String) {
         inFlight -= 1
         statistics.pointee.handshakeFailures += 1
@@ -109,7 +114,7 @@ extension LoadGenerator {
         connection.close()
     }
 
-    /// The handshake (or the SSE head, or the first poll's answer) is done: the connection takes its role.
+    /// The handshake (or the SSE head, the first poll's answer, the events session's `connect` answer) is done: the connection takes its role.
     func established(_ connection: Connection<LoadGenerator>) {
         let now = monotonicNanoseconds()
         inFlight -= 1
@@ -175,7 +180,7 @@ extension LoadGenerator {
             connection.closeAfterFlush()
             return
         }
-        writeControlFrame(connection, opcode: .close, payload: FrameEncoder.closePayload(code: code))
+        writeFrame(connection, opcode: .close, payload: FrameEncoder.closePayload(code: code))
     }
 
     /// An open connection stops being counted as open.
@@ -189,12 +194,12 @@ extension LoadGenerator {
         statistics.pointee.protocolErrors += 1
         statistics.pointee.countError(kind)
         switch connection.context.phase {
-        case .connecting, .handshaking: inFlight -= 1
+        case .connecting, .handshaking, .joining: inFlight -= 1
         case .open: leftOpen(connection.context.role)
         case .closing, .failed: break
         }
         connection.context.phase = .failed
-        if let code { writeControlFrame(connection, opcode: .close, payload: FrameEncoder.closePayload(code: code)) }
+        if let code { writeFrame(connection, opcode: .close, payload: FrameEncoder.closePayload(code: code)) }
         connection.closeAfterFlush()
         connection.setTimeout(nanoseconds: plan.timeout)
     }
@@ -211,7 +216,7 @@ extension LoadGenerator {
             inFlight -= 1
             statistics.pointee.connectFailures += 1
             statistics.pointee.countError("connect: \(Self.describe(reason))")
-        case .handshaking:
+        case .handshaking, .joining:
             inFlight -= 1
             statistics.pointee.handshakeFailures += 1
             statistics.pointee.countError("handshake: \(Self.describe(reason))")
@@ -245,7 +250,7 @@ extension LoadGenerator {
             statistics.pointee.unexpectedCloses += 1
             statistics.pointee.countError("server closed with \(code?.rawValue ?? 1005)")
             startClosing(connection, code: code ?? .normalClosure)
-        case .closing, .failed, .connecting, .handshaking:
+        case .closing, .failed, .connecting, .handshaking, .joining:
             break
         }
     }
@@ -260,8 +265,8 @@ extension LoadGenerator {
         }
     }
 
-    /// A masked control frame (clients mask everything they send).
-    func writeControlFrame(_ connection: Connection<LoadGenerator>, opcode: Opcode, payload: [UInt8]) {
+    /// A masked frame, a control frame or a rare packet (clients mask everything they send).
+    func writeFrame(_ connection: Connection<LoadGenerator>, opcode: Opcode, payload: [UInt8]) {
         let key = MaskKey(wireValue: UInt32(truncatingIfNeeded: random.next()))
         payload.withUnsafeBytes { bytes in
             connection.write(reserving: FrameEncoder.headerSize(payloadLength: bytes.count, masked: true) + bytes.count) { buffer in

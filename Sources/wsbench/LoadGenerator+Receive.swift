@@ -5,17 +5,19 @@ import WebSocketCodec
 // buffer. A complete unmasked binary frame (what a server sends wsbench) takes
 // the fast path: two header bytes, one header read, one tracker, one histogram
 // bucket; no allocation. So does a text frame in the sse and longpoll
-// scenarios and of ticker payloads, once a word-at-a-time check finds it ASCII
-// (so valid UTF-8). Anything else goes through `WebSocketReader`, compressed
-// (RSV1) frames included, which it inflates. SSE streams and poll
-// responses have their own readers (LoadGenerator+EventStream, +LongPolling)
-// and share the booking below.
+// scenarios and of ticker payloads, once a word-at-a-time check finds it
+// ASCII (so valid UTF-8), and an event packet in the events scenario, whose
+// message `EventPacket` finds in place (checking the packet's text itself).
+// Anything else goes through `WebSocketReader`, compressed (RSV1) frames
+// included, which it inflates. SSE streams and poll responses have their own
+// readers (LoadGenerator+EventStream, +LongPolling) and share the booking
+// below; the events session's opening is LoadGenerator+Events.
 extension LoadGenerator {
     func connection(_ connection: Connection<LoadGenerator>, received bytes: UnsafeMutableRawBufferPointer) -> Int {
         switch connection.context.phase {
         case .open:
             // Each look at the state is an exclusivity check in the reactor: the role is read only where it can be HTTP.
-            if plan.sendsText {
+            if plan.mixesTransports {
                 switch connection.context.role {
                 case .eventStreamSubscriber: return receiveEventStream(connection, UnsafeRawBufferPointer(bytes))
                 case .pollingSubscriber: return receivePolls(connection, UnsafeRawBufferPointer(bytes))
@@ -32,6 +34,8 @@ extension LoadGenerator {
             case .pollingSubscriber: return receivePolls(connection, UnsafeRawBufferPointer(bytes))
             case .echo, .subscriber, .publisher, .probe: return receiveHandshake(connection, bytes)
             }
+        case .joining:
+            return receiveSessionOpening(connection, bytes)
         case .connecting, .failed:
             return bytes.count
         }
@@ -40,9 +44,12 @@ extension LoadGenerator {
     /// Consumes whole frames from `bytes`; an incomplete frame is left for the next read.
     func receiveFrames(_ connection: Connection<LoadGenerator>, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
         // A copy of the path per header format, so none tests a flag per message (measured: 25 instructions a frame).
-        if plan.sendsText { return receiveFrames(connection, bytes, TextMessageHeader.self) }
-        if plan.sendsTicker { return receiveFrames(connection, bytes, TickerMessageHeader.self) }
-        return receiveFrames(connection, bytes, MessageHeader.self)
+        switch plan.payloadFormat {
+        case .binary: receiveFrames(connection, bytes, MessageHeader.self)
+        case .text: receiveFrames(connection, bytes, TextMessageHeader.self)
+        case .ticker: receiveFrames(connection, bytes, TickerMessageHeader.self)
+        case .eventPacket: receiveFrames(connection, bytes, EventPacket.self)
+        }
     }
 
     @inline(__always)
@@ -78,8 +85,8 @@ extension LoadGenerator {
                     }
                     if available >= headerLength &+ length {
                         let payload = base + (offset &+ headerLength)
-                        // Text that is not all ASCII goes to the reader, which validates its UTF-8.
-                        if first == 0x82 || Self.isASCII(payload, count: length) {
+                        // Text that is not all ASCII goes to the reader, which validates its UTF-8 (event packets check their own).
+                        if first == 0x82 || Header.checksItsText || Self.isASCII(payload, count: length) {
                             outcome.formUnion(receiveMessage(payload, length: length, now: now, window, state: &state, header))
                             offset &+= headerLength &+ length
                             continue frames
@@ -106,11 +113,20 @@ extension LoadGenerator {
                                                  state: &state, header))
             case .ping(let payload):
                 connection.context = state
-                writeControlFrame(connection, opcode: .pong, payload: Array(payload))
+                writeFrame(connection, opcode: .pong, payload: Array(payload))
                 guard connection.isOpen else { return total }
             case .pong:
                 break
             case .close(let code, _):
+                if outcome.contains(.invalidText) {
+            fail(connection, "protocol error from the server: invalid UTF-8 in a text message", code: .invalidPayload)
+            return total
+        }
+        if outcome.contains(.sessionEnded) {
+                    // The close packet's close frame: one failure, counted below as the session's end.
+                    statistics.pointee.closesByCode[code?.rawValue ?? 1005, default: 0] += 1
+                    break frames
+                }
                 connection.context = state
                 receivedClose(connection, code: code)
                 guard connection.isOpen else { return total }
@@ -126,6 +142,15 @@ extension LoadGenerator {
             fail(connection, "a message that is not wsbench's (or a publisher's own despite ?self=0)", code: .policyViolation)
             return total
         }
+        if outcome.contains(.invalidText) {
+            fail(connection, "protocol error from the server: invalid UTF-8 in a text message", code: .invalidPayload)
+            return total
+        }
+        if outcome.contains(.sessionEnded) {
+            fail(connection, "the server ended the events session (a close or disconnect packet)")
+            return total
+        }
+        if outcome.contains(.pinged) { writeFrame(connection, opcode: .text, payload: EventPacket.pong) }
         if outcome.contains(.replied) { sendNext(connection, now: now) }  // closed-loop echo: the reply came back
         return offset
     }
@@ -137,6 +162,12 @@ extension LoadGenerator {
         static let replied = MessageOutcome(rawValue: 1)
         /// Not a message wsbench sent, or sent to the wrong receiver.
         static let foreign = MessageOutcome(rawValue: 2)
+        /// events: the server pinged the session; one pong answers every ping of a read.
+        static let pinged = MessageOutcome(rawValue: 4)
+        /// events: the server closed the session (or disconnected the namespace).
+        static let sessionEnded = MessageOutcome(rawValue: 8)
+        /// events: a text frame that is not UTF-8 (event packets check their own text).
+        static let invalidText = MessageOutcome(rawValue: 16)
     }
 
     /// The hot path's copy of the generator's window fields (stored
@@ -198,13 +229,13 @@ extension LoadGenerator {
     }
 
     /// A message to a room receiver, over any transport: its publisher's
-    /// sequence checked, counted and, when measured, timed. Text headers
-    /// come with the sse and longpoll scenarios, which also count per transport.
+    /// sequence checked, counted and, when measured, timed. The sse and
+    /// longpoll scenarios also count per transport.
     @inline(__always)
     func receiveRoomMessage<Header: HeaderFormat>(_ payload: UnsafeRawPointer, length: Int, now: UInt64, _ window: MeasuredSpan,
                                                   _ receiver: RoomReceiver, _ header: Header.Type) -> MessageOutcome {
-        guard let fields = Header.read(payload, count: length), Int(fields.sender) < plan.publisherCount,
-              !(receiver.role == .publisher && fields.sender == receiver.senderID) else {
+        guard let fields = Header.read(payload, count: length) else { return Header.notAMessage(payload, count: length) }
+        guard Int(fields.sender) < plan.publisherCount, !(receiver.role == .publisher && fields.sender == receiver.senderID) else {
             return .foreign
         }
         let tracker = window.trackers + (receiver.row &* plan.publisherCount &+ Int(fields.sender))

@@ -101,41 +101,44 @@ extension LoadGenerator {
 
     /// One message, written in place into the cork: a masked binary frame
     /// with `MessageHeader` and zero padding, (sse, longpoll) a masked text
-    /// frame with `TextMessageHeader` and 'x' padding, or (ticker) a masked
-    /// text frame with a JSON quote feed from the pool, its header filled in.
-    /// Sent plain even with permessage-deflate: compression is per message.
+    /// frame with `TextMessageHeader` and 'x' padding, (ticker) a masked text
+    /// frame with a JSON quote feed from the pool, its header filled in, or
+    /// (events) the sse text message as the argument of a `publish` event
+    /// packet. Sent plain even with permessage-deflate: compression is per message.
     @inline(__always)
     func send(_ connection: Connection<LoadGenerator>, intendedTime: UInt64) {
         let size = plan.payloadSize
-        let text = plan.sendsText
-        let ticker = plan.sendsTicker
+        let format = plan.payloadFormat
+        let length = format == .eventPacket ? size &+ EventPacket.publishOverhead : size
         let sequence = connection.context.nextSequence
         connection.context.nextSequence = sequence &+ 1
         let fields = MessageHeader.Fields(sender: connection.context.senderID, sequence: sequence, intendedTime: intendedTime)
         let key = MaskKey(wireValue: UInt32(truncatingIfNeeded: random.next()))
-        connection.write(reserving: FrameEncoder.headerSize(payloadLength: size, masked: true) + size) { buffer in
+        connection.write(reserving: FrameEncoder.headerSize(payloadLength: length, masked: true) + length) { buffer in
             let base = buffer.baseAddress!
-            let headerLength = FrameEncoder.writeHeader(opcode: text || ticker ? .text : .binary, payloadLength: size, maskKey: key, into: base)
+            let headerLength = FrameEncoder.writeHeader(opcode: format == .binary ? .binary : .text, payloadLength: length, maskKey: key, into: base)
             let payload = base + headerLength
-            var padding = payload
-            var paddingCount = size
-            if ticker {
+            switch format {
+            case .binary:
+                var padding = payload
+                var paddingCount = size
+                if size >= MessageHeader.size {
+                    MessageHeader.write(fields, to: payload)
+                    padding += MessageHeader.size
+                    paddingCount -= MessageHeader.size
+                }
+                padding.initializeMemory(as: UInt8.self, repeating: 0, count: paddingCount)
+            case .text:
+                TextMessageHeader.writeMessage(fields, size: size, to: payload)
+            case .ticker:
                 let pool = plan.tickerPool
                 pool[Int(sequence % UInt64(pool.count))].withUnsafeBytes { payload.copyMemory(from: $0.baseAddress!, byteCount: size) }
                 TextMessageHeader.write(fields, to: payload + TickerPayload.headerOffset)
-                paddingCount = 0
-            } else if text {
-                TextMessageHeader.write(fields, to: payload)
-                padding += TextMessageHeader.size
-                paddingCount -= TextMessageHeader.size
-            } else if size >= MessageHeader.size {
-                MessageHeader.write(fields, to: payload)
-                padding += MessageHeader.size
-                paddingCount -= MessageHeader.size
+            case .eventPacket:
+                EventPacket.writePublish(fields, size: size, to: payload)
             }
-            padding.initializeMemory(as: UInt8.self, repeating: text ? TextMessageHeader.padding : 0, count: paddingCount)
-            applyMask(from: payload, to: payload, count: size, key: key, phase: 0)
-            return headerLength + size
+            applyMask(from: payload, to: payload, count: length, key: key, phase: 0)
+            return headerLength + length
         }
         statistics.pointee.sent &+= 1
         if intendedTime >= measureStart && intendedTime < measureEnd { statistics.pointee.sentInWindow &+= 1 }
@@ -194,7 +197,7 @@ extension LoadGenerator {
     func closeOutLoss(published: [UInt64]) {
         var lost: UInt64 = 0
         switch plan.scenario {
-        case .broadcast, .sse, .longpoll:
+        case .broadcast, .sse, .longpoll, .events:
             let width = plan.publisherCount
             for row in 0..<rowsStarted {
                 guard let connection = connections.connection(rowConnections[row]),
@@ -205,7 +208,7 @@ extension LoadGenerator {
                     rowLost += trackers[row * width + publisher].closeOut(published: published[publisher])
                 }
                 lost += rowLost
-                if plan.sendsText { statistics.pointee.byTransport[connection.context.role.transport].lost += Int64(rowLost) }
+                if plan.mixesTransports { statistics.pointee.byTransport[connection.context.role.transport].lost += Int64(rowLost) }
             }
         case .echo:
             for id in senders {

@@ -169,7 +169,7 @@ final class LoadGenerator: ConnectionHandler {
     func snapshot() -> LoopStatistics {
         let copy = statistics.pointee
         statistics.pointee.latency.reset()
-        if plan.sendsText { statistics.pointee.byTransport.resetLatency() }
+        if plan.mixesTransports { statistics.pointee.byTransport.resetLatency() }
         return copy
     }
 

@@ -40,14 +40,27 @@ enum MessageHeader {
 }
 
 /// How a message's header is read: binary (`MessageHeader`), text
-/// (`TextMessageHeader`) or inside a JSON ticker (`TickerMessageHeader`). Fixed
-/// for a run, so the receive path is specialised for each and tests no flag per message.
+/// (`TextMessageHeader`), inside a JSON ticker (`TickerMessageHeader`) or
+/// inside an event packet (`EventPacket`). Fixed for a run, so the receive
+/// path is specialised for each and tests no flag per message.
 protocol HeaderFormat {
     /// Messages travel in text frames.
     static var isText: Bool { get }
     /// Receivers count per transport too (the sse and longpoll scenarios).
     static var countsByTransport: Bool { get }
+    /// Text: `read` takes only ASCII and `notAMessage` checks UTF-8, so
+    /// the receive path need not check a text frame before handing it over.
+    static var checksItsText: Bool { get }
     static func read(_ payload: UnsafeRawPointer, count: Int) -> MessageHeader.Fields?
+    /// What a frame that `read` found no header in means.
+    static func notAMessage(_ payload: UnsafeRawPointer, count: Int) -> LoadGenerator.MessageOutcome
+}
+
+extension HeaderFormat {
+    static var checksItsText: Bool { false }
+
+    /// Not one of wsbench's messages: the server broke the run.
+    static func notAMessage(_ payload: UnsafeRawPointer, count: Int) -> LoadGenerator.MessageOutcome { .foreign }
 }
 
 extension MessageHeader: HeaderFormat {

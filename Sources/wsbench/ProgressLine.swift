@@ -25,7 +25,7 @@ final class ProgressLine {
             let handshakes = Double(statistics.established - previous.established) / seconds
             line += "  handshakes/s " + Format.pad(Format.count(handshakes), 6)
             line += "  failed " + String(statistics.connectFailures + statistics.handshakeFailures)
-        case .echo, .broadcast, .sse, .longpoll:
+        case .echo, .broadcast, .sse, .longpoll, .events:
             let sent = Double(statistics.sent &- previous.sent) / seconds
             let received = Double(statistics.received &- previous.received) / seconds
             line += "  sent/s " + Format.pad(Format.count(sent), 6)

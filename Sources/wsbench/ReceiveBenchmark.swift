@@ -3,7 +3,7 @@ import Reactor
 import Synchronization
 import WebSocketCodec
 
-/// `wsbench --receive-benchmark [--frames N] [--size BYTES] [--per-read N]`
+/// `wsbench --receive-benchmark [--frames N] [--size BYTES] [--per-read N] [--scenario broadcast|sse|events]`
 /// (hidden; `Benchmarks/client-receive.sh` runs it): how fast the receive
 /// path takes server frames, with no kernel under it. wsbench must outrun
 /// the server it measures, so this is the client's own ceiling.
@@ -14,7 +14,9 @@ import WebSocketCodec
 /// each batch handed to `connection(_:received:)`, the callback the reactor
 /// calls after `recv`, from the loop's own receive buffer. The frames are
 /// what echo-server sends a subscriber: unmasked binary frames with a valid
-/// header and consecutive sequence numbers; every one is tracked, counted
+/// header and consecutive sequence numbers (sse: an SSE subscriber's chunks,
+/// one `data:` event each; events: text frames, each a room packet whose
+/// `message` event carries the text message); every one is tracked, counted
 /// and timed into the histogram, and the counts are checked at the end.
 enum ReceiveBenchmark {
     static let flag = "--receive-benchmark"
@@ -24,9 +26,12 @@ enum ReceiveBenchmark {
         var size = 64
         /// Frames handed over per call; 0: as many as fill the reactor's receive buffer.
         var perRead = 0
+        /// broadcast (binary frames), sse (event stream chunks) or events (room packets).
+        var scenario = Scenario.broadcast
     }
 
-    static let usage = "Usage: wsbench --receive-benchmark [--frames N] [--size BYTES (24-65535)] [--per-read N]"
+    static let usage = "Usage: wsbench --receive-benchmark [--frames N] [--size BYTES (24-65535; sse, events: 44-65535)] [--per-read N] "
+        + "[--scenario broadcast|sse|events]"
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Options {
         var options = Options()
@@ -45,12 +50,20 @@ enum ReceiveBenchmark {
                     throw UsageError("--size needs \(MessageHeader.size)-65535 bytes, got '\(value)'")
                 }
                 options.size = size
+            case "--scenario":
+                guard let scenario = Scenario(rawValue: value), [.broadcast, .sse, .events].contains(scenario) else {
+                    throw UsageError("--scenario needs broadcast, sse or events, got '\(value)'")
+                }
+                options.scenario = scenario
             case "--per-read":
                 guard let perRead = Int(value), perRead > 0 else { throw UsageError("--per-read needs a positive integer, got '\(value)'") }
                 options.perRead = perRead
             default:
                 throw UsageError("unknown option \(name)")
             }
+        }
+        if options.scenario.sendsText && options.size < TextMessageHeader.size {
+            throw UsageError("--size needs \(TextMessageHeader.size)-65535 bytes with --scenario \(options.scenario.rawValue), got \(options.size)")
         }
         return options
     }
@@ -74,7 +87,7 @@ enum ReceiveBenchmark {
 
     static func run(_ options: Options) throws(SystemError) -> Result {
         var benchOptions = BenchOptions(host: "127.0.0.1", port: 9, path: "/room/bench", threads: 1)
-        benchOptions.scenario = .broadcast
+        benchOptions.scenario = options.scenario
         benchOptions.connections = 2
         benchOptions.payloadSize = options.size
         let plan = try RunPlan(options: benchOptions)
@@ -97,7 +110,7 @@ enum ReceiveBenchmark {
               let connection = generator.connections.adopt(pair[0]) else { return nil }
         defer { close(pair[1]) }
         // As a live subscriber: adopted (its upgrade request goes into the socketpair), then established.
-        connection.context.role = .subscriber
+        connection.context.role = options.scenario == .sse ? .eventStreamSubscriber : .subscriber
         generator.handshakes[Int(connection.slot)] = nil
         generator.inFlight += 1
         generator.established(connection)
@@ -107,17 +120,16 @@ enum ReceiveBenchmark {
         generator.beginWindow(SendingWindow(start: start, measureStart: start, end: .max / 2, rate: 1, senderCount: 1,
                                             receiversPerMessage: 1, baseline: [0]))
         let buffer = loop.receiveBuffer
-        let frameSize = FrameEncoder.headerSize(payloadLength: options.size, masked: false) + options.size
-        let perRead = min(options.perRead > 0 ? options.perRead : Int.max, buffer.count / frameSize)
-        let base = buffer.baseAddress!
-        for index in 0..<perRead {
-            let frame = base + index * frameSize
-            let headerLength = FrameEncoder.writeHeader(opcode: .binary, payloadLength: options.size, maskKey: nil, into: frame)
-            let payload = frame + headerLength
-            payload.initializeMemory(as: UInt8.self, repeating: 0, count: options.size)
-            MessageHeader.write(MessageHeader.Fields(sender: 0, sequence: UInt64(index), intendedTime: start), to: payload)
+        var used = 0
+        var perRead = 0
+        while perRead < (options.perRead > 0 ? options.perRead : Int.max) {
+            let frame = serverFrame(options, sequence: UInt64(perRead), intendedTime: start)
+            guard used + frame.count <= buffer.count else { break }
+            frame.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[used..<(used + frame.count)]).copyMemory(from: $0) }
+            used += frame.count
+            perRead += 1
         }
-        let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<(perRead * frameSize)])
+        let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<used])
         let reads = (options.frames + perRead - 1) / perRead
         var consumedEverything = true
 
@@ -139,15 +151,37 @@ enum ReceiveBenchmark {
             duplicated: statistics.duplicated, errors: statistics.errorCount + (consumedEverything ? 0 : 1))
     }
 
+    /// One frame as echo-server sends it to a subscriber: binary with
+    /// `MessageHeader` and zero padding; or a text message (a text header,
+    /// 'x' padding) as an SSE chunk of one event (sse) or as a text frame
+    /// holding the room's packet (events).
+    static func serverFrame(_ options: Options, sequence: UInt64, intendedTime: UInt64) -> [UInt8] {
+        var message = [UInt8](repeating: 0, count: options.size)
+        let fields = MessageHeader.Fields(sender: 0, sequence: sequence, intendedTime: intendedTime)
+        guard options.scenario.sendsText else {
+            message.withUnsafeMutableBytes { MessageHeader.write(fields, to: $0.baseAddress!) }
+            return FrameEncoder.frame(opcode: .binary, payload: message)
+        }
+        message.withUnsafeMutableBytes { TextMessageHeader.writeMessage(fields, size: options.size, to: $0.baseAddress!) }
+        if options.scenario == .sse {
+            let event = Array("id: \(sequence + 1)\ndata: ".utf8) + message + [0x0A, 0x0A]
+            return Array(String(event.count, radix: 16).utf8) + [0x0D, 0x0A] + event + [0x0D, 0x0A]
+        }
+        let packet = Array(#"{"seq":\#(sequence + 1),"type":"event","ns":"/","room":"bench","event":"message","args":[""#.utf8)
+            + message + Array(#""]}"#.utf8)
+        return FrameEncoder.frame(opcode: .text, payload: packet)
+    }
+
     private static func threadCPUNanoseconds() -> UInt64 {
         var now = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
         return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 
-    static func report(_ result: Result, size: Int) -> String {
+    static func report(_ result: Result, size: Int, scenario: Scenario = .broadcast) -> String {
         var lines = [
-            "wsbench receive benchmark: \(result.frames) frames of \(size) bytes, \(result.framesPerRead) per read, one loop",
+            "wsbench receive benchmark: \(result.frames) frames of \(size) bytes, \(result.framesPerRead) per read, one loop"
+                + (scenario == .sse ? ", SSE chunks of one event" : scenario == .events ? ", events room packets" : ""),
             "  \(Format.count(result.framesPerSecond)) frames/s, \(Format.fixed(result.nanosecondsPerFrame, 1)) ns/frame (thread CPU), "
                 + "\(Format.fixed(Double(result.wallNanoseconds) / 1e9, 3)) s",
         ]

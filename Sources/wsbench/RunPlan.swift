@@ -22,14 +22,15 @@ struct RunPlan: Sendable {
     var publisherCount: Int
     /// sse and longpoll: connections publisherCount..<publisherCount + this subscribe over WebSocket.
     var webSocketSubscriberCount: Int
-    /// sse and longpoll: messages are text with `TextMessageHeader`, and the
-    /// receivers count per transport.
-    var sendsText: Bool
+    /// How publishers write a message and receivers find its header. Stored
+    /// (the receive path asks once per read).
+    var payloadFormat: PayloadFormat
     /// `--payload ticker`: messages are JSON quote feeds in text frames, made from this pool.
     var tickerPool: [[UInt8]] = []
-    /// Stored, not derived from the pool: the receive path asks once per read, and an array's
-    /// `isEmpty` there costs a retain and a release.
-    var sendsTicker = false
+    /// sse and longpoll: subscribers over SSE or polling too; receivers count per transport.
+    var mixesTransports: Bool
+    /// events: connections open a session after the upgrade, and join the room through it.
+    var speaksEvents: Bool
     /// permessage-deflate, offered by every WebSocket (nil: not offered).
     var deflate: PerMessageDeflate.ClientOffer?
     /// sse: the stream's request. longpoll: the first poll (no `since`), and
@@ -64,8 +65,12 @@ struct RunPlan: Sendable {
             }
         }
         path = options.scenario == .broadcast ? Self.roomPath(options.path) : options.path
-        sendsText = options.scenario.sendsText
-        if sendsText, let room = Self.room(ofURLPath: options.path) {
+        payloadFormat = options.scenario.speaksEvents ? .eventPacket : options.scenario.sendsText ? .text
+            : options.payload == .ticker ? .ticker : .binary
+        mixesTransports = options.scenario.mixesTransports
+        speaksEvents = options.scenario.speaksEvents
+        if speaksEvents, let target = Self.eventsTarget(ofURLPath: options.path) { path = target }
+        if mixesTransports, let room = Self.room(ofURLPath: options.path) {
             let query = room.query.map { "?" + $0 } ?? ""
             path = "/room/" + room.name + query
             let host = hostHeader
@@ -79,13 +84,10 @@ struct RunPlan: Sendable {
         }
         publisherPath = path + (path.contains("?") ? "&" : "?") + "self=0"
         payloadSize = options.payloadSize
-        if options.payload == .ticker {
-            tickerPool = TickerPayload.pool(size: options.payloadSize)
-            sendsTicker = true
-        }
+        if payloadFormat == .ticker { tickerPool = TickerPayload.pool(size: options.payloadSize) }
         deflate = options.deflate
         publisherCount = options.scenario.isRoom ? options.publishers : 0
-        webSocketSubscriberCount = options.scenario.sendsText ? options.webSocketSubscribers : 0
+        webSocketSubscriberCount = mixesTransports ? options.webSocketSubscribers : 0
         loopCount = options.threads
         timeout = options.timeoutNanoseconds
         maxInFlightPerLoop = max(1, 512 / options.threads)
@@ -116,18 +118,47 @@ struct RunPlan: Sendable {
         return nil
     }
 
+    /// events: the session URL for a room URL. /room/NAME (and /sse/NAME,
+    /// /poll/NAME; / and /room mean room wsbench) becomes
+    /// /events/ws?room=NAME, its query kept after; /events and /events/
+    /// become /events/ws; a path ending in /ws is used as given. The query
+    /// must then name the room (`room=NAME`); nil otherwise.
+    static func eventsTarget(ofURLPath path: String) -> String? {
+        if let room = room(ofURLPath: path) {
+            return "/events/ws?room=" + room.name + (room.query.map { "&" + $0 } ?? "")
+        }
+        let route = path.prefix { $0 != "?" }
+        guard route == "/events" || route == "/events/" || route.hasSuffix("/ws"), route.endIndex < path.endIndex else { return nil }
+        let query = path[path.index(after: route.endIndex)...]
+        guard query.split(separator: "&").contains(where: { $0.hasPrefix("room=") && $0.count > "room=".count }) else { return nil }
+        return (route.hasSuffix("/ws") ? String(route) : "/events/ws") + "?" + query
+    }
+
     /// The role of connection number `number` (numbers interleave the loops).
     func role(ofConnection number: Int) -> ConnectionRole {
         switch scenario {
         case .echo: .echo
         case .connect: .probe
-        case .broadcast: number < publisherCount ? .publisher : .subscriber
+        case .broadcast, .events: number < publisherCount ? .publisher : .subscriber
         case .sse, .longpoll:
             number < publisherCount ? .publisher
                 : number < publisherCount + webSocketSubscriberCount ? .subscriber
                 : scenario == .sse ? .eventStreamSubscriber : .pollingSubscriber
         }
     }
+}
+
+/// How a message travels, fixed for a run.
+enum PayloadFormat: Sendable {
+    /// Echo, broadcast: a masked binary frame, `MessageHeader` and zero padding.
+    case binary
+    /// sse, longpoll: a masked text frame, `TextMessageHeader` and 'x' padding.
+    case text
+    /// `--payload ticker` (echo, broadcast): a masked text frame, a JSON quote
+    /// feed from the pool with `TextMessageHeader` inside (`TickerPayload`).
+    case ticker
+    /// events: the text message as the argument of an event packet (`EventPacket`).
+    case eventPacket
 }
 
 /// Closed-loop broadcast: the deliveries of one publisher's message in

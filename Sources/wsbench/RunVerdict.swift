@@ -30,6 +30,7 @@ extension RunResult {
             if totals.duplicated > 0 { failures.append("\(totals.duplicated) messages duplicated") }
             if totals.reordered > 0 { failures.append("\(totals.reordered) messages reordered") }
         }
+        if let soak { failures += soak.verdict.failures }
         if options.scenario == .connect && totals.completedProbes < options.connections {
             failures.append("\(options.connections - totals.completedProbes) of \(options.connections) connections did not complete")
         }

@@ -10,7 +10,9 @@ enum TextReport {
         var setup = "  \(options.connections) connections"
         if options.scenario == .broadcast {
             setup += " (\(options.publishers) publishing, all subscribed)"
-        } else if options.scenario.sendsText {
+        } else if options.scenario.speaksEvents {
+            setup += " (\(options.publishers) publishing, all subscribed, events sessions over WebSocket)"
+        } else if options.scenario.mixesTransports {
             let others = options.connections - options.publishers - options.webSocketSubscribers
             setup += " (\(options.publishers) publishing over WebSocket, \(options.webSocketSubscribers) WebSocket subscribers, "
                 + "\(others) \(options.scenario.subscriberTransport.name) subscribers)"
@@ -80,6 +82,7 @@ enum TextReport {
             }
             if !window.byTransport.isEmpty { lines.append(transportTable(window)) }
         }
+        if let soak = result.soak { lines.append(SoakReport.text(soak)) }
 
         if options.scenario != .connect {
             var loss = "Loss          lost \(totals.lost)  duplicated \(totals.duplicated)  reordered \(totals.reordered)"

@@ -1,12 +1,12 @@
 import Glibc
 import Reactor
 
-// wsbench: a WebSocket load generator (echo, broadcast, connect, sse and longpoll scenarios).
+// wsbench: a WebSocket load generator (echo, broadcast, connect, sse, longpoll and events scenarios).
 if CommandLine.arguments.dropFirst().first == ReceiveBenchmark.flag {
     do {
         let benchmark = try ReceiveBenchmark.parse(Array(CommandLine.arguments.dropFirst(2)))
         let result = try ReceiveBenchmark.run(benchmark)
-        print(ReceiveBenchmark.report(result, size: benchmark.size))
+        print(ReceiveBenchmark.report(result, size: benchmark.size, scenario: benchmark.scenario))
         exit(result.isValid ? ExitStatus.passed : ExitStatus.failed)
     } catch let error as UsageError {
         StandardError.write("wsbench: \(error.message)\n\(ReceiveBenchmark.usage)")
@@ -52,6 +52,10 @@ do {
 print(TextReport.render(result))
 fflush(nil)
 if let path = options.jsonPath, !JSONReport.write(result, to: path) {
+    StandardError.write("wsbench: cannot write \(path): \(String(cString: strerror(errno)))")
+    exit(ExitStatus.cannotRun)
+}
+if let path = options.soakCSVPath, let soak = result.soak, !SoakReport.write(soak, to: path) {
     StandardError.write("wsbench: cannot write \(path): \(String(cString: strerror(errno)))")
     exit(ExitStatus.cannotRun)
 }

@@ -10,7 +10,14 @@ final class RecordingSink: DeliverySink, @unchecked Sendable {
     struct Received {
         var messages: [String] = []
         var queued = 0
+        /// Messages that arrived compressed (permessage-deflate, RSV1).
+        var compressed = 0
+        /// The shared buffers its messages came from.
+        var buffers: Set<ObjectIdentifier> = []
     }
+
+    /// Inflates frames with RSV1 (permessage-deflate) when set; without it they are an error.
+    var inflater: MessageInflater?
 
     let loop: EventLoop
     var received: [ConnectionID: Received] = [:]
@@ -32,7 +39,10 @@ final class RecordingSink: DeliverySink, @unchecked Sendable {
             if stalled.contains(subscriber) {
                 record.queued += bytes.count
             } else {
-                record.messages += Self.payloads(of: bytes)
+                let (payloads, compressed) = Self.payloads(of: bytes, inflater: inflater)
+                record.messages += payloads
+                record.compressed += compressed
+                record.buffers.insert(ObjectIdentifier(slice.buffer))
             }
         }
         received[subscriber] = record
@@ -49,15 +59,20 @@ final class RecordingSink: DeliverySink, @unchecked Sendable {
         memberships[subscriber]?.contains(room) ?? false
     }
 
-    /// Server frames back to back → their text payloads. Slices always hold whole frames.
-    static func payloads(of bytes: UnsafeRawBufferPointer) -> [String] {
+    /// Server frames back to back → their text payloads, and how many were compressed. Slices
+    /// always hold whole frames.
+    static func payloads(of bytes: UnsafeRawBufferPointer, inflater: MessageInflater? = nil) -> (payloads: [String], compressed: Int) {
         var copy = Array(bytes)
         var result: [String] = []
+        var compressed = 0
         copy.withUnsafeMutableBytes { buffer in
             var reader = WebSocketReader()
             var offset = 0
             while offset < buffer.count {
-                let (event, consumed) = reader.read(UnsafeMutableRawBufferPointer(rebasing: buffer[offset...]), role: .client, limits: WebSocketLimits())
+                let input = UnsafeMutableRawBufferPointer(rebasing: buffer[offset...])
+                if buffer[offset] & 0x40 != 0 { compressed += 1 }
+                let (event, consumed) = inflater.map { reader.read(input, role: .client, limits: WebSocketLimits(), inflater: $0) }
+                    ?? reader.read(input, role: .client, limits: WebSocketLimits())
                 offset += consumed
                 switch event {
                 case .message(_, let payload): result.append(String(decoding: payload, as: UTF8.self))
@@ -67,7 +82,7 @@ final class RecordingSink: DeliverySink, @unchecked Sendable {
                 }
             }
         }
-        return result
+        return (result, compressed)
     }
 }
 
@@ -77,9 +92,10 @@ final class Harness: @unchecked Sendable {
     let broadcaster: Broadcaster
     let sinks: [RecordingSink]
 
-    init(loops: Int, configuration: BroadcastConfiguration = BroadcastConfiguration()) throws {
+    init(loops: Int, configuration: BroadcastConfiguration = BroadcastConfiguration(),
+         formats: WireFormatRegistry = WireFormatRegistry()) throws {
         group = try EventLoopGroup(loopCount: loops)
-        broadcaster = Broadcaster(group: group, configuration: configuration)
+        broadcaster = Broadcaster(group: group, configuration: configuration, formats: formats)
         let made = Mutex<[Int: RecordingSink]>([:])
         let broadcaster = broadcaster
         group.onEveryLoop { loop in

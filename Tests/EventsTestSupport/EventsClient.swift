@@ -3,6 +3,7 @@ import Glibc
 import PushServer
 import Reactor
 import TestSupport
+import WebSocketCodec
 
 /// A server on a free port with an events layer that `configure` sets up.
 public func makeEventServer(threads: Int = 2, server adjustServer: (inout ServerConfiguration) -> Void = { _ in },
@@ -41,13 +42,14 @@ public final class EventsClient {
     public private(set) var id = ""
     public private(set) var open: JSON = .null
 
-    public init(port: Int, transport: Transport, query: String = "") throws {
+    /// `deflate`: offered on the WebSocket transport.
+    public init(port: Int, transport: Transport, query: String = "", deflate: PerMessageDeflate.ClientOffer? = nil) throws {
         self.port = port
         self.transport = transport
         let suffix = query.isEmpty ? "" : "?" + query
         switch transport {
         case .webSocket:
-            webSocket = try TestClient(port: port, path: "/events/ws" + suffix)
+            webSocket = try TestClient(port: port, path: "/events/ws" + suffix, deflate: deflate)
         case .eventStream:
             let stream = try HTTPTestClient(port: port)
             stream.send("GET", "/events/sse" + suffix)
@@ -64,6 +66,11 @@ public final class EventsClient {
         self.sid = sid
         self.id = id
     }
+
+    /// permessage-deflate as the WebSocket transport agreed it, if it did.
+    public var deflate: PerMessageDeflate.Parameters? { webSocket?.deflate }
+    /// Whether the last packet received over WebSocket arrived compressed.
+    public var lastPacketWasCompressed: Bool { webSocket?.lastMessageWasCompressed ?? false }
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String

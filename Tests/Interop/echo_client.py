@@ -114,7 +114,7 @@ def tls_context(cafile: str | None) -> ssl.SSLContext:
     return context
 
 
-async def run(url: str, seed: int, timeout: float, cafile: str | None) -> Checks:
+async def run(url: str, seed: int, timeout: float, cafile: str | None, deflate: bool = False) -> Checks:
     checks = Checks()
     rng = random.Random(seed)
     plan = [(f"echo {kind} {size_name(n)}", kind, n) for n in SIZES for kind in ("text", "binary")]
@@ -123,7 +123,7 @@ async def run(url: str, seed: int, timeout: float, cafile: str | None) -> Checks
     options = {"ssl": tls_context(cafile)} if secure else {}
 
     try:
-        ws = await asyncio.wait_for(connect(url, max_size=MAX_SIZE, compression=None,
+        ws = await asyncio.wait_for(connect(url, max_size=MAX_SIZE, compression="deflate" if deflate else None,
                                             ping_interval=None, close_timeout=10, **options), timeout)
     except Exception as e:  # noqa: BLE001 - any failure to connect fails the check
         checks.fail("connect", f"{url}: {e.__class__.__name__}: {e}")
@@ -138,6 +138,13 @@ async def run(url: str, seed: int, timeout: float, cafile: str | None) -> Checks
             checks.ok("tls", f"{version}, {tls.cipher()[0]}, ALPN {alpn}, certificate verified")
         else:
             checks.fail("tls", f"{version}, ALPN {alpn!r} (expected TLS 1.2 or 1.3 with ALPN 'http/1.1')")
+    if deflate:
+        # The client compresses what it sends and inflates what comes back, both ways through the server's codec.
+        agreed = ws.response.headers.get("Sec-WebSocket-Extensions") or ""
+        if agreed.startswith("permessage-deflate"):
+            checks.ok("permessage-deflate agreed", agreed)
+        else:
+            checks.fail("permessage-deflate agreed", f"the server answered {agreed or 'no extension'}")
 
     done = 1 if secure else 0
     try:
@@ -195,9 +202,11 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=TIMEOUT,
                     help=f"seconds allowed for each step (default {TIMEOUT:g})")
     ap.add_argument("--cafile", help="wss://: trust this certificate (PEM), e.g. the server's self-signed one")
+    ap.add_argument("--deflate", action="store_true",
+                    help="offer permessage-deflate (websockets' default offer) and require the server to accept it")
     args = ap.parse_args()
     print(f"websockets {websockets.__version__}, python {sys.version.split()[0]}, url {args.url}")
-    checks = asyncio.run(run(args.url, args.seed, args.timeout, args.cafile))
+    checks = asyncio.run(run(args.url, args.seed, args.timeout, args.cafile, args.deflate))
     print(f"{checks.passed} passed, {checks.failed} failed")
     return 1 if checks.failed else 0
 

@@ -8,6 +8,13 @@ public final class TestClient {
     public let descriptor: Int32
     private var buffer: [UInt8] = []
     private var reader = WebSocketReader()
+    /// permessage-deflate as the handshake agreed it; nil when it was not (or not offered).
+    public private(set) var deflate: PerMessageDeflate.Parameters?
+    /// Inflates what the server sends, once permessage-deflate is agreed.
+    private var inflater: MessageInflater?
+    /// Whether the last message `receiveFrame` returned arrived compressed (RSV1 on its first
+    /// frame); kept for messages of one frame under the reader's streaming threshold (64 KiB).
+    public private(set) var lastMessageWasCompressed = false
 
     /// Connects without any handshake.
     public init(port: Int, receiveBuffer: Int32? = nil) throws {
@@ -22,16 +29,21 @@ public final class TestClient {
         guard address.withSockAddr({ connect(descriptor, $0, $1) }) == 0 else { throw SystemError("connect") }
     }
 
-    /// Connects and completes the opening handshake on `path`.
-    public convenience init(port: Int, path: String, receiveBuffer: Int32? = nil) throws {
+    /// Connects and completes the opening handshake on `path`, offering `deflate` if given.
+    public convenience init(port: Int, path: String, receiveBuffer: Int32? = nil, deflate offer: PerMessageDeflate.ClientOffer? = nil) throws {
         try self.init(port: port, receiveBuffer: receiveBuffer)
-        var handshake = ClientHandshake(host: "127.0.0.1:\(port)", path: path, key16: (0..<16).map { UInt8($0 * 7) })
+        var handshake = ClientHandshake(host: "127.0.0.1:\(port)", path: path, key16: (0..<16).map { UInt8($0 * 7) },
+                                        extensions: offer.map { [$0] } ?? [])
         send(handshake.request)
         while true {
             let result = buffer.withUnsafeBytes { handshake.parseResponse($0) }
             switch result {
             case .accepted(let length):
                 buffer.removeFirst(length)
+                if let offer, let agreed = offer.parameters(handshake.negotiated) {
+                    deflate = agreed
+                    inflater = MessageInflater.forConnection(agreed, as: .client) ?? MessageInflater.sharedPerLoop()
+                }
                 return
             case .rejected(let reason):
                 throw SystemError("handshake rejected: \(reason)", errno: EPROTO)
@@ -59,6 +71,15 @@ public final class TestClient {
         send(FrameEncoder.frame(opcode: opcode, fin: fin, payload: payload, maskKey: MaskKey(1, 2, 3, 4)))
     }
 
+    /// Sends one masked message compressed by `deflater` (RSV1 set), once permessage-deflate is
+    /// agreed. Returns the compressed payload's size.
+    @discardableResult
+    public func sendCompressed(_ opcode: Opcode, _ payload: [UInt8], with deflater: MessageDeflater) -> Int {
+        let compressed = payload.withUnsafeBytes { Array(deflater.compress($0)!) }
+        send(FrameEncoder.frame(opcode: opcode, reservedBits: .rsv1, payload: compressed, maskKey: MaskKey(1, 2, 3, 4)))
+        return compressed.count
+    }
+
     /// Reads more bytes into the buffer; false at end of stream or timeout.
     @discardableResult
     public func fill() -> Bool {
@@ -79,12 +100,16 @@ public final class TestClient {
         while true {
             var event: Frame?
             var consumed = 0
+            // A reader with nothing consumed of a message leaves its first frame at the buffer's start.
+            let compressed = reader.isIdle && buffer.first.map { $0 & 0x40 != 0 } == true
             buffer.withUnsafeMutableBytes { bytes in
-                let (parsed, used) = reader.read(bytes, role: .client, limits: WebSocketLimits())
+                let (parsed, used) = inflater.map { reader.read(bytes, role: .client, limits: WebSocketLimits(), inflater: $0) }
+                    ?? reader.read(bytes, role: .client, limits: WebSocketLimits())
                 consumed = used
                 switch parsed {
                 case .needMore: event = nil
                 case .message(let opcode, let payload):
+                    lastMessageWasCompressed = compressed
                     event = opcode == .text ? .text(String(decoding: payload, as: UTF8.self)) : .binary(Array(payload))
                 case .ping(let payload): event = .ping(Array(payload))
                 case .pong(let payload): event = .pong(Array(payload))

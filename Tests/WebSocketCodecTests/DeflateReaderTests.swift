@@ -214,7 +214,35 @@ final class DeflateReaderTests: XCTestCase {
         let under = WebSocketLimits(maxMessageSize: 4999, streamingThreshold: 64)
         XCTAssertEqual(events(compressedFrame(1, compressed), limits: under), [.failure(1009)])
         // The compressed size counts too, before anything is inflated.
-        let tiny = WebSocketLimits(maxMessageSize: compressed.count - 1, streamingThreshold: 64)
-        XCTAssertEqual(events(compressedFrame(1, compressed), limits: tiny), [.failure(1009)])
+        var random = SystemRandomNumberGenerator()
+        let noise = deflate((0..<5000).map { _ in UInt8.random(in: 0...255, using: &random) })
+        let tiny = WebSocketLimits(maxMessageSize: 1000, streamingThreshold: 64)
+        XCTAssertLessThan(tiny.maxCompressedMessageSize, noise.count)
+        let inflater = MessageInflater.sharedPerLoop()
+        XCTAssertEqual(events(compressedFrame(2, noise), inflater: inflater, limits: tiny), [.failure(1009)])
+        XCTAssertEqual(inflater.peakOutputCapacity, 0, "refused by its compressed size")
+    }
+
+    /// Data that does not compress comes out of DEFLATE larger: a message of the limit, so
+    /// compressed, is still a message of the limit.
+    func testAnIncompressibleMessageOfTheLimitIsAcceptedCompressed() {
+        var random = SystemRandomNumberGenerator()
+        let payload = (0..<(256 << 10)).map { _ in UInt8.random(in: 0...255, using: &random) }
+        // zlib with a 256-byte window (sent as 9) and the least memory: stored blocks of under 512 bytes, 5 bytes each more.
+        let deflater = MessageDeflater(windowBits: 8, level: 1, memoryLevel: 1)
+        let compressed = deflater.compressed(payload)!
+        XCTAssertGreaterThan(compressed.count, payload.count, "incompressible data grows")
+        let limits = WebSocketLimits(maxMessageSize: payload.count, streamingThreshold: 64 << 10)
+        XCTAssertLessThanOrEqual(compressed.count, limits.maxCompressedMessageSize)
+        for splits in [[], Array(stride(from: 1000, to: compressed.count, by: 65536))] {
+            XCTAssertEqual(ReaderHarness.events(compressedFrame(2, compressed), splits: splits, limits: limits, inflater: .sharedPerLoop()),
+                           [.message(.binary, payload)])
+        }
+        // Fragmented: the frames' sum is held to the compressed limit, the message to the limit.
+        let half = compressed.count / 2
+        let fragmented = compressedFrame(2, fin: false, Array(compressed[..<half])) + compressedFrame(0, Array(compressed[half...]), rsv: 0)
+        XCTAssertEqual(events(fragmented, limits: limits), [.message(.binary, payload)])
+        let smaller = WebSocketLimits(maxMessageSize: payload.count - 1, streamingThreshold: 64 << 10)
+        XCTAssertEqual(events(compressedFrame(2, compressed), limits: smaller), [.failure(1009)])
     }
 }

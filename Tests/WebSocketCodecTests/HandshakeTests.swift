@@ -116,6 +116,28 @@ final class HandshakeTests: XCTestCase {
     }
 }
 
+final class ClientHandshakeFuzzRegressionTests: XCTestCase {
+    /// Tests/Fuzz client-handshake found a 101 accepted whatever the HTTP version of its status line.
+    func testA101InAnotherHTTPVersionIsRejected() {
+        let client = ClientHandshake(host: "127.0.0.1:9001", path: "/room/fuzz?self=0", key16: Array(0..<16))
+        for version in ["HTTP/0.1", "HTTP/1.0", "HTTP/2.0", "HTTP/9.9"] {
+            let response = "\(version) 101\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Accept: \(client.expectedAccept)\r\n\r\n"
+            var copy = client
+            guard case .rejected(let reason) = Array(response.utf8).withUnsafeBytes({ copy.parseResponse($0) }) else {
+                XCTFail("accepted a 101 in \(version)")
+                continue
+            }
+            XCTAssert(reason.contains("not HTTP/1.1"), reason)
+        }
+        let good = "HTTP/1.1 101\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: \(client.expectedAccept)\r\n\r\n"
+        var copy = client
+        guard case .accepted = Array(good.utf8).withUnsafeBytes({ copy.parseResponse($0) }) else {
+            return XCTFail("refused a 101 in HTTP/1.1 without a reason phrase")
+        }
+    }
+}
+
 extension String {
     func replacingFirst(_ target: String, with replacement: String) -> String {
         guard let range = firstRange(of: target) else { return self }

@@ -56,7 +56,7 @@ enum PushRoomServer {
     }
 
     /// What to publish for one message: nothing, it, it twice, or (swap) the one held back after it.
-    private static func apply(_ fault: Fault, to payload: [UInt8], heldBack: HeldBack) -> [[UInt8]] {
+    static func apply(_ fault: Fault, to payload: [UInt8], heldBack: HeldBack) -> [[UInt8]] {
         let fields = payload.withUnsafeBytes { bytes in
             TextMessageHeader.read(bytes.baseAddress!, count: bytes.count) ?? MessageHeader.read(bytes.baseAddress!, count: bytes.count)
         }

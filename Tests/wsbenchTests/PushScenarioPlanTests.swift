@@ -3,26 +3,13 @@ import XCTest
 
 /// The sse and longpoll scenarios' options, plan, text header and HTTP head; and the receive benchmark.
 final class PushScenarioPlanTests: XCTestCase {
-    private func parse(_ arguments: [String]) throws -> BenchOptions {
-        try XCTUnwrap(try BenchOptionsParser.parse(arguments, coreCount: 2))
-    }
-
-    private func assertRefused(_ arguments: [String], saying fragment: String, line: UInt = #line) {
-        do {
-            _ = try BenchOptionsParser.parse(arguments, coreCount: 2)
-            XCTFail("accepted \(arguments)", line: line)
-        } catch {
-            XCTAssert(error.message.contains(fragment), "'\(error.message)' does not mention '\(fragment)'", line: line)
-        }
-    }
-
     func testOptions() throws {
-        let options = try parse(["--scenario", "sse", "-c", "10", "--publishers", "2", "--ws-subscribers", "3", "ws://h:8/room/a"])
+        let options = try parseOptions(["--scenario", "sse", "-c", "10", "--publishers", "2", "--ws-subscribers", "3", "ws://h:8/room/a"])
         XCTAssertEqual(options.scenario, .sse)
         XCTAssertEqual(options.webSocketSubscribers, 3)
         XCTAssertEqual(options.publishers, 2)
-        XCTAssertEqual(try parse(["--scenario=longpoll", "http://h:8/poll/a"]).scenario, .longpoll)
-        XCTAssertEqual(try parse(["--scenario", "sse", "-s", "44", "--rates", "10,100", "ws://h/"]).rateLadder, [10, 100])
+        XCTAssertEqual(try parseOptions(["--scenario=longpoll", "http://h:8/poll/a"]).scenario, .longpoll)
+        XCTAssertEqual(try parseOptions(["--scenario", "sse", "-s", "44", "--rates", "10,100", "ws://h/"]).rateLadder, [10, 100])
         assertRefused(["--ws-subscribers", "2", "ws://h/"], saying: "--ws-subscribers only applies to --scenario sse or longpoll")
         assertRefused(["--scenario", "broadcast", "--ws-subscribers", "2", "ws://h/"], saying: "only applies to --scenario sse")
         assertRefused(["--scenario", "sse", "-c", "4", "--publishers", "2", "--ws-subscribers", "3", "ws://h/room/a"],
@@ -31,7 +18,7 @@ final class PushScenarioPlanTests: XCTestCase {
         assertRefused(["--scenario", "longpoll", "-s", "65537", "ws://h/room/a"], saying: "-s must be 44-65536")
         assertRefused(["--scenario", "sse", "ws://h/chat/7"], saying: "needs the room's URL")
         assertRefused(["http://h/room/a"], saying: "ws://")
-        XCTAssertEqual(try parse(["--scenario", "sse", "https://h/room/a"]).url, "wss://h:443/room/a")
+        XCTAssertEqual(try parseOptions(["--scenario", "sse", "https://h/room/a"]).url, "wss://h:443/room/a")
         assertRefused(["--scenario", "sse", "ftp://h/room/a"], saying: "ws://, wss://, http:// or https://")
     }
 
@@ -46,19 +33,20 @@ final class PushScenarioPlanTests: XCTestCase {
     }
 
     func testPlanRolesAndRequests() throws {
-        let options = try parse(["--scenario", "longpoll", "-c", "6", "--publishers", "2", "--ws-subscribers", "1",
-                                 "http://127.0.0.1:9/poll/lobby?k=v"])
+        let options = try parseOptions(["--scenario", "longpoll", "-c", "6", "--publishers", "2", "--ws-subscribers", "1",
+                                        "http://127.0.0.1:9/poll/lobby?k=v"])
         let plan = try RunPlan(options: options)
         XCTAssertEqual((0..<6).map { plan.role(ofConnection: $0) },
                        [.publisher, .publisher, .subscriber, .pollingSubscriber, .pollingSubscriber, .pollingSubscriber])
         XCTAssertEqual(plan.path, "/room/lobby?k=v")
         XCTAssertEqual(plan.publisherPath, "/room/lobby?k=v&self=0")
-        XCTAssert(plan.sendsText)
+        XCTAssertEqual(plan.payloadFormat, .text)
+        XCTAssert(plan.mixesTransports)
         XCTAssertEqual(String(decoding: plan.firstPollRequest, as: UTF8.self),
                        "GET /poll/lobby?k=v HTTP/1.1\r\nHost: 127.0.0.1:9\r\nUser-Agent: wsbench\r\n\r\n")
         XCTAssertEqual(String(decoding: plan.pollRequestHead, as: UTF8.self) + "42" + String(decoding: plan.pollRequestTail, as: UTF8.self),
                        "GET /poll/lobby?k=v&since=42&wait=25 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nUser-Agent: wsbench\r\n\r\n")
-        let sse = try RunPlan(options: try parse(["--scenario", "sse", "ws://127.0.0.1:9/room/lobby"]))
+        let sse = try RunPlan(options: try parseOptions(["--scenario", "sse", "ws://127.0.0.1:9/room/lobby"]))
         XCTAssertEqual(String(decoding: sse.eventStreamRequest, as: UTF8.self),
                        "GET /sse/lobby HTTP/1.1\r\nHost: 127.0.0.1:9\r\nUser-Agent: wsbench\r\nAccept: text/event-stream\r\n\r\n")
         XCTAssertEqual(sse.role(ofConnection: 1), .eventStreamSubscriber)
@@ -108,8 +96,18 @@ final class PushScenarioPlanTests: XCTestCase {
         }
         let large = try ReceiveBenchmark.run(ReceiveBenchmark.Options(frames: 1_000, size: 1_000, perRead: 0))
         XCTAssert(large.isValid, ReceiveBenchmark.report(large, size: 1_000))
+        // The SSE subscriber's chunks and the events room packets, through their own readers.
+        for scenario in [Scenario.sse, .events] {
+            for (size, perRead) in [(64, 0), (64, 1), (44, 7), (1_000, 0)] {
+                let result = try ReceiveBenchmark.run(ReceiveBenchmark.Options(frames: 5_000, size: size, perRead: perRead, scenario: scenario))
+                XCTAssert(result.isValid, ReceiveBenchmark.report(result, size: size, scenario: scenario))
+            }
+        }
         XCTAssertEqual(try ReceiveBenchmark.parse(["--frames", "5", "--size", "100", "--per-read", "2"]),
                        ReceiveBenchmark.Options(frames: 5, size: 100, perRead: 2))
+        XCTAssertEqual(try ReceiveBenchmark.parse(["--scenario", "events"]).scenario, .events)
         XCTAssertThrowsError(try ReceiveBenchmark.parse(["--size", "10"]))
+        XCTAssertThrowsError(try ReceiveBenchmark.parse(["--scenario", "events", "--size", "40"]))
+        XCTAssertThrowsError(try ReceiveBenchmark.parse(["--scenario", "longpoll"]))
     }
 }

@@ -20,24 +20,11 @@ final class PushTransportTests: XCTestCase {
         return try BenchRun.run(options)
     }
 
-    private func assertClean(_ result: RunResult, receivers: Int, file: StaticString = #filePath, line: UInt = #line) throws {
-        XCTAssertEqual(result.totals.established, result.options.connections, "\(result.totals.errorsByKind)", file: file, line: line)
-        XCTAssertEqual(result.totals.lost, 0, file: file, line: line)
-        XCTAssertEqual(result.totals.duplicated, 0, file: file, line: line)
-        XCTAssertEqual(result.totals.reordered, 0, file: file, line: line)
-        XCTAssertEqual(result.totals.errorCount, 0, "\(result.totals.errorsByKind)", file: file, line: line)
-        let window = try XCTUnwrap(result.windows.first, file: file, line: line)
-        XCTAssertGreaterThan(window.sent, 20, file: file, line: line)
-        XCTAssertEqual(window.received, window.sent * UInt64(receivers), file: file, line: line)
-        XCTAssertGreaterThan(window.latency.count, 0, file: file, line: line)
-        XCTAssertEqual(result.exitStatus, ExitStatus.passed, "\(result.failures)", file: file, line: line)
-    }
-
     // MARK: Well-behaved rooms
 
     func testSSESubscribersMissNothing() throws {
         let result = try run("sse", connections: 6)
-        try assertClean(result, receivers: 5)
+        try assertCleanRoomRun(result, receivers: 5)
         let window = try XCTUnwrap(result.windows.first)
         let sse = try XCTUnwrap(window.byTransport.first { $0.transport == .eventStream })
         XCTAssertEqual(sse.receivers, 5)
@@ -47,7 +34,7 @@ final class PushTransportTests: XCTestCase {
 
     func testLongPollSubscribersMissNothing() throws {
         let result = try run("longpoll", connections: 6)
-        try assertClean(result, receivers: 5)
+        try assertCleanRoomRun(result, receivers: 5)
         let window = try XCTUnwrap(result.windows.first)
         XCTAssertEqual(window.byTransport.map(\.transport), [.longPolling], "a lone publisher hears nothing: no WebSocket receivers")
         XCTAssertEqual(window.byTransport.last?.receivers, 5)
@@ -57,7 +44,7 @@ final class PushTransportTests: XCTestCase {
     func testSSEAndWebSocketSubscribersShareTheRoom() throws {
         // 2 publishers (each hears the other), 2 WebSocket subscribers, 4 SSE subscribers, on two loops.
         let result = try run("sse", connections: 8, publishers: 2, webSocketSubscribers: 2, threads: 2)
-        try assertClean(result, receivers: 7)
+        try assertCleanRoomRun(result, receivers: 7)
         let window = try XCTUnwrap(result.windows.first)
         let webSocket = try XCTUnwrap(window.byTransport.first { $0.transport == .webSocket })
         let sse = try XCTUnwrap(window.byTransport.first { $0.transport == .eventStream })
@@ -76,7 +63,7 @@ final class PushTransportTests: XCTestCase {
 
     func testLongPollAndWebSocketSubscribersShareTheRoom() throws {
         let result = try run("longpoll", connections: 6, publishers: 1, webSocketSubscribers: 2, threads: 2)
-        try assertClean(result, receivers: 5)
+        try assertCleanRoomRun(result, receivers: 5)
         let window = try XCTUnwrap(result.windows.first)
         XCTAssertEqual(window.byTransport.first { $0.transport == .longPolling }?.received, window.sent * 3)
     }
@@ -85,7 +72,7 @@ final class PushTransportTests: XCTestCase {
         // The publisher sends its next message once the last reached every subscriber, over any transport.
         for scenario in ["sse", "longpoll"] {
             let result = try run(scenario, connections: 4, webSocketSubscribers: 1, rate: 0, duration: "300ms")
-            try assertClean(result, receivers: 3)
+            try assertCleanRoomRun(result, receivers: 3)
         }
     }
 

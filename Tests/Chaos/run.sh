@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The chaos suite: hostile peers and faults against echo-server, each beside a
+# healthy room that wsbench measures (chaos_test.py says which and what is
+# checked). Builds the release binaries first.
+#
+#   Tests/Chaos/run.sh [--room-size N] [--healthy-size N] [--only NAME,...] [--report FILE]
+#
+# Defaults: the slow reader sits in a room of 10,000; the healthy room beside
+# the other faults has 1,000 members. About four minutes.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+swift build -c release --product echo-server --product wsbench >/dev/null
+ulimit -n 20000
+exec python3 Tests/Chaos/chaos_test.py --server .build/release/echo-server --wsbench .build/release/wsbench "$@"
