@@ -95,6 +95,9 @@ struct BenchOptions: Sendable, Equatable {
     var publishers = 1
     /// Connections opened per second; 0 opens them as fast as possible.
     var connectionsOpenedPerSecond = 0
+    /// Connects plus handshakes under way at once, over all loops; nil: 512
+    /// (a burst of thousands would overflow the server's accept backlog).
+    var maxInFlight: Int? = nil
     /// Local IPv4 addresses (host byte order) to bind connections to, round-robin;
     /// empty lets the kernel choose. More addresses mean more ephemeral ports.
     var sourceAddresses: [UInt32] = []
@@ -222,6 +225,7 @@ enum BenchOptionsParser {
               --publishers N      publishers (broadcast, sse, longpoll, events)  default 1
               --ws-subscribers N  sse/longpoll: N of the subscribers over WebSocket instead  default 0
               --ramp N            connections opened per second (0 = as fast as possible)  default 0
+              --in-flight N       connects plus handshakes under way at once (over all threads)  default 512
               --bind RANGE        source addresses, e.g. 127.0.0.2-127.0.0.40 or a single address; connections are spread round-robin
               --payload KIND      padding | ticker (JSON quotes, text frames; echo and broadcast)  default padding
               --deflate           offer permessage-deflate and inflate what arrives; the server must accept it
@@ -260,6 +264,8 @@ enum BenchOptionsParser {
             wsbench --scenario broadcast -c 10000 --bind 127.0.0.2-127.0.0.40 -r 2 ws://127.0.0.1:8080/room/demo
           Connect storm: 10,000 handshakes as fast as possible:
             wsbench --scenario connect -c 10000 --bind 127.0.0.2-40 ws://127.0.0.1:8080/
+          The same with at most 128 handshakes under way at once (the issue's handshake-storm measure):
+            wsbench --scenario connect -c 10000 --in-flight 128 ws://127.0.0.1:8080/
           Broadcast rate ladder to 1,000 subscribers, with the server's CPU per delivery:
             wsbench --scenario broadcast -c 1000 --rates 500,1000,2000,4000 --server-pid 4242 --json ladder.json ws://127.0.0.1:8080/room/demo
           1,000 SSE and 100 WebSocket subscribers in one room, 1 publisher at 100 msg/s:
@@ -274,6 +280,7 @@ enum BenchOptionsParser {
 
     private enum Option: String, CaseIterable {
         case connections, threads, io, duration, rate, size, scenario, publishers, ramp, bind, warmup, timeout, json
+        case inFlight = "in-flight"
         case allowLoss = "allow-loss", rates, findMax = "find-max", serverPID = "server-pid", step
         case p95Limit = "p95-limit", webSocketSubscribers = "ws-subscribers", payload, deflate, insecure
         case serverNoContextTakeover = "server-no-context-takeover", clientNoContextTakeover = "client-no-context-takeover"
@@ -355,6 +362,7 @@ enum BenchOptionsParser {
         case .publishers: options.publishers = try positiveInteger(value, for: spelling)
         case .webSocketSubscribers: options.webSocketSubscribers = try nonNegativeInteger(value, for: spelling)
         case .ramp: options.connectionsOpenedPerSecond = try nonNegativeInteger(value, for: spelling)
+        case .inFlight: options.maxInFlight = try positiveInteger(value, for: spelling)
         case .bind:
             guard let addresses = parseAddressRange(value) else {
                 throw UsageError("\(spelling) needs an IPv4 address or a range such as 127.0.0.2-127.0.0.40 "
