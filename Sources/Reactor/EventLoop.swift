@@ -38,8 +38,9 @@ public final class EventLoop: @unchecked Sendable {
     private var sources: [EventSource] = []
     /// Each source's event handler, by source index: readiness and slot.
     private var dispatchers: [(UInt32, UInt32) -> Void] = []
-    /// Each source's completion handler (io_uring), by source index.
-    private var completers: [((RingCompletion) -> Void)?] = []
+    /// Each source's completion handler (io_uring), by source index. Read once per
+    /// completion and changed only when a source is added: unchecked.
+    @exclusivity(unchecked) private var completers: [((RingCompletion) -> Void)?] = []
     private var readiness = RingReadiness()
     private var timers = TimerQueue()
     private var preFlushHooks: [() -> Void] = []
@@ -267,7 +268,8 @@ public final class EventLoop: @unchecked Sendable {
     /// everything the last pass queued.
     private func runRingPass(_ ring: Ring) {
         // Round up to the millisecond, as epoll does, so timers behave alike on both.
-        let timeout = waitNanoseconds().map { ($0 + 999_999) / 1_000_000 * 1_000_000 }
+        var timeout = waitNanoseconds().map { ($0 + 999_999) / 1_000_000 * 1_000_000 }
+        if let limit = Ring.waitLimit { timeout = min(timeout ?? limit, limit) }
         ring.submitAndWait(timeout: timeout)
         now = monotonicNanoseconds()
         var mailboxReady = false
