@@ -98,7 +98,13 @@ final class RingTCP: Transport {
     }
 
     /// Cancels what the ring holds for the connection; a send the kernel is
-    /// still working on keeps its bytes (its queue is retired until the send completes).
+    /// still working on keeps its bytes (its queue is retired until the send
+    /// completes). What the connection wrote earlier in this pass still
+    /// leaves, as on epoll, where it left when written: its send is queued
+    /// on the registered file, which keeps the socket alive after close(2)
+    /// until the table update behind it lets go (then the peer sees the bytes,
+    /// then the end). An unregistered descriptor cannot outlive close(2): its
+    /// bytes are dropped.
     func closing<Handler>(_ slot: UInt32, in connections: Connections<Handler>) {
         let entry = connections.table[slot]
         let flags = entry.pointee.flags
@@ -109,6 +115,9 @@ final class RingTCP: Transport {
                 let request = sendRequest(slot, entry, in: connections)
                 ring.cancel(request)
                 retired[request] = queue
+            } else if !queue.isEmpty && flags.contains(.ringFileRegistered) && !flags.contains(.connecting) {
+                submitSend(slot, entry, queue, connections)
+                retired[sendRequest(slot, entry, in: connections)] = queue
             } else {
                 recycle(queue)
             }
