@@ -72,7 +72,8 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         // The loop calls this closure, not the protocol: created here, where
         // Handler is concrete, it runs the specialised read and write paths.
         sourceIndex = loop.addSource(self, dispatch: { [unowned self] events, slot in handleEvent(events, slot: slot) },
-                                     complete: { [unowned self] completion in handleCompletion(completion) })
+                                     complete: { [unowned self] completion in handleCompletion(completion) },
+                                     flush: { [unowned self] in flush() })
         loop.scheduleRepeating(every: tickInterval) { [unowned self] in sweepTimeouts() }
         handler.attached(to: self)
     }

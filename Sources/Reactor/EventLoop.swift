@@ -41,6 +41,10 @@ public final class EventLoop: @unchecked Sendable {
     /// Each source's completion handler (io_uring), by source index. Read once per
     /// completion and changed only when a source is added: unchecked.
     @exclusivity(unchecked) private var completers: [((RingCompletion) -> Void)?] = []
+    /// Each source's end-of-pass flush. A source generic over its handler (`Connections`)
+    /// gives a closure made where the handler is concrete, so its flush runs specialised, not
+    /// through the protocol's generic entry (which, on io_uring, queues every send of the pass).
+    private var flushers: [() -> Void] = []
     private var readiness = RingReadiness()
     private var timers = TimerQueue()
     private var preFlushHooks: [() -> Void] = []
@@ -126,12 +130,13 @@ public final class EventLoop: @unchecked Sendable {
     /// Adds a source that also queues io_uring requests under its index;
     /// their completions go to `complete`.
     func addSource(_ source: EventSource, dispatch: @escaping (_ events: UInt32, _ slot: UInt32) -> Void,
-                   complete: ((RingCompletion) -> Void)?) -> UInt32 {
+                   complete: ((RingCompletion) -> Void)?, flush: (() -> Void)? = nil) -> UInt32 {
         assertInLoop()
         precondition(sources.count < 1 << 16, "more than 65,536 sources on one loop")
         sources.append(source)
         dispatchers.append(dispatch)
         completers.append(complete)
+        flushers.append(flush ?? { source.flush() })
         return UInt32(sources.count - 1)
     }
 
@@ -212,7 +217,7 @@ public final class EventLoop: @unchecked Sendable {
             }
         }
         for source in sources { source.closeAll() }
-        for source in sources { source.flush() }
+        for flush in flushers { flush() }
         // The cancels of what was in flight (listeners' accepts, receives): the sockets close now, not when the ring goes.
         ring?.submitQueued()
         ring?.close()
@@ -220,6 +225,7 @@ public final class EventLoop: @unchecked Sendable {
         sources.removeAll()
         dispatchers.removeAll()
         completers.removeAll()
+        flushers.removeAll()
         preFlushHooks.removeAll()
         timers = TimerQueue()
         thread.store(0, ordering: .relaxed)
@@ -243,7 +249,7 @@ public final class EventLoop: @unchecked Sendable {
             for task in mailbox.takeAll() { task() }
         }
         for hook in preFlushHooks { hook() }
-        for source in sources { source.flush() }
+        for flush in flushers { flush() }
     }
 
     private func waitTimeout() -> Int32 {
@@ -294,7 +300,7 @@ public final class EventLoop: @unchecked Sendable {
             for task in mailbox.takeAll() { task() }
         }
         for hook in preFlushHooks { hook() }
-        for source in sources { source.flush() }
+        for flush in flushers { flush() }
     }
 
     /// A multishot poll of the mailbox's eventfd: one completion per wake-up.
