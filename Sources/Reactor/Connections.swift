@@ -10,7 +10,8 @@ import Glibc
 public final class Connections<Handler: ConnectionHandler>: EventSource {
     public let loop: EventLoop
     public let handler: Handler
-    private(set) var sourceIndex: UInt32 = 0
+    /// Set once; read by every request the io_uring transport queues. Unchecked (see `table`).
+    @exclusivity(unchecked) private(set) var sourceIndex: UInt32 = 0
     /// Read on every event and every write. Its storage never moves, the
     /// subscript hands out slot pointers, and its own mutations (allocate,
     /// release) never call out, so no two accesses can overlap: the run-time
@@ -25,11 +26,12 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     @exclusivity(unchecked) public internal(set) var bytesSent: UInt64 = 0
 
     // Corking: bytes written to one connection while the loop handles it leave
-    // together. Only one connection is corked at a time.
+    // together. Only one connection is corked at a time. Read and written on
+    // every write, never across a call out: unchecked, like `table`.
     private let cork: UnsafeMutableRawPointer
     private static var corkCapacity: Int { 64 * 1024 }
-    private var corkCount = 0
-    private var corkOwner: UInt32 = .max
+    @exclusivity(unchecked) private var corkCount = 0
+    @exclusivity(unchecked) private var corkOwner: UInt32 = .max
     /// Scratch for the transport's vectored writes.
     let vectors: UnsafeMutablePointer<iovec>
     static var maxVectors: Int { 1024 }  // IOV_MAX on Linux
@@ -52,7 +54,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     // Timeouts: a tick counter advanced by one repeating timer; each slot keeps
     // the tick it expires at.
     public let tickInterval: UInt64
-    private(set) var currentTick: UInt32 = 1
+    @exclusivity(unchecked) private(set) var currentTick: UInt32 = 1
     private var lastSweep: UInt64
 
     /// Creates the set on `loop` (call on that loop). `tickInterval` is the

@@ -43,7 +43,7 @@ final class Ring {
     let buffers: UnsafeMutablePointer<curing_buffers>
     /// Descriptors below this are registered at their own number (one table
     /// slot per possible descriptor of the process); those above go unregistered.
-    private(set) var fileTableSize: Int32 = 0
+    @exclusivity(unchecked) private(set) var fileTableSize: Int32 = 0
 
     // What queued requests point at, kept until they are submitted. Loop-confined, as is the
     // cursor below, and no access overlaps another: unchecked (see `RingTCP`).
