@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, top to bottom; a module imports only modules above it (see DESIGN.md):
-// CEpoll, COpenSSL → Reactor → WebSocketCodec → Broadcast → PushServer → Events → executables;
+// CEpoll, CURing, COpenSSL → Reactor → WebSocketCodec → Broadcast → PushServer → Events → executables;
 // CSQLite → ChatStore (which takes only threads and a semaphore from Reactor);
 // Events + ChatStore → Chat (the chat room and friend chat) → chat-server.
 // Redis (a client on the Reactor) beside WebSocketCodec; RedisRooms (rooms across
@@ -38,10 +38,12 @@ let package = Package(
     ],
     targets: [
         .target(name: "CEpoll"),
+        // io_uring through its system calls and the kernel's uapi header (linux/io_uring.h): no liburing.
+        .target(name: "CURing"),
         // TLS through the system's OpenSSL 3 (Debian: libssl-dev); Reactor's TLS transport is its only user.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "Reactor", dependencies: ["CEpoll", "COpenSSL"], swiftSettings: optimized),
+        .target(name: "Reactor", dependencies: ["CEpoll", "CURing", "COpenSSL"], swiftSettings: optimized),
         .target(name: "WebSocketCodec", dependencies: ["CZlib"], swiftSettings: optimized),
         .target(name: "Redis", dependencies: ["Reactor"], swiftSettings: optimized),
         .target(name: "Broadcast", dependencies: ["Reactor", "WebSocketCodec"], swiftSettings: optimized),

@@ -52,7 +52,7 @@ run() {
     echo
     echo "## $label"
     echo
-    echo "\`chat-server --threads 1 $*\`, $(sed -n 's/.*loop(s); \(.*\); open.*/\1/p' "$DIR/server.log"):"
+    echo "\`chat-server --threads 1 $*\`, $(sed -n 's/.*loop(s)[^;]*; \(.*\); open.*/\1/p' "$DIR/server.log"):"
     echo
     taskset -c 1 .build/release/chat-bench --port "$port" --users "$USERS" --rates "$RATES" --seconds "$STEP_SECONDS" \
         --server-pid "$SERVER_PID" || echo "(chat-bench exit $?)"

@@ -93,7 +93,7 @@ private final class PublishedRoom: Sendable {
         precondition(messages.count.nonzeroBitCount == 1, "a power of two of messages")
         self.members = members
         self.messages = messages
-        group = try! EventLoopGroup(loopCount: 1)
+        group = try! EventLoopGroup(loopCount: 1, io: .epoll)  // the sinks are in memory: the backend is only the mailbox here
         var formats = WireFormatRegistry()
         let format = deflate ? formats.register(WebSocketDeflateEncoder()) : .webSocket
         broadcaster = Broadcaster(group: group, formats: formats)

@@ -59,14 +59,14 @@ private final class LoopbackPairs: Sendable {
         certificate = secure ? try! SelfSignedCertificate() : nil
         let serverTLS = try! certificate.map { try TLSContext.server(TLSConfiguration(certificates: [$0.pair])) }
         let clientTLS = secure ? try! TLSContext.client(serverName: "localhost", verifiesPeer: false) : nil
-        group = try! EventLoopGroup(loopCount: 1)
+        group = try! EventLoopGroup(loopCount: 1, io: .epoll)  // as the servers run TLS (and the baseline was taken)
         let listening = try! Listener.bind(SocketAddress(host: "127.0.0.1", port: 0))
         let address = try! SocketAddress(localAddressOf: listening)
         let made = Mutex<LoopBound<State>?>(nil)
         group.onEveryLoop { loop in
-            let servers = Connections(loop: loop, handler: RawHandler(echoes: false), tls: serverTLS)
+            let servers = Connections(loop: loop, handler: RawHandler(echo: .none), tls: serverTLS)
             // The clients pause reading at once: their bytes are drained raw, never decrypted.
-            let clients = Connections(loop: loop, handler: RawHandler(echoes: false, pausesReading: true), tls: clientTLS)
+            let clients = Connections(loop: loop, handler: RawHandler(echo: .none, pausesReading: true), tls: clientTLS)
             _ = Listener(loop: loop, descriptor: listening) { servers.adopt($0) }
             for _ in 0..<count { _ = try! clients.connect(to: address) }
             let frames = SharedBuffer(capacity: Self.framesPerWrite * Self.frameSize)

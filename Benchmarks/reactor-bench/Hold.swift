@@ -94,7 +94,7 @@ func hold(_ arguments: Arguments) throws {
         context = try TLSContext.client(serverName: arguments.host, verifiesPeer: false)
     }
     let tls = context
-    let group = try EventLoopGroup(loopCount: arguments.threads)
+    let group = try EventLoopGroup(loopCount: arguments.threads, io: arguments.io)
     let handler = Mutex<[HoldHandler]>([])
     let inFlight = arguments.int("--in-flight", default: count)
     group.onEveryLoop { loop in

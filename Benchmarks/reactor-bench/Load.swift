@@ -36,7 +36,7 @@ func load(_ arguments: Arguments) throws {
     let seconds = arguments.int("-d", default: 5)
     let size = arguments.int("-s", default: 64)
     let address = try SocketAddress(host: arguments.host, port: arguments.int("--port", default: 0))
-    let group = try EventLoopGroup(loopCount: arguments.threads)
+    let group = try EventLoopGroup(loopCount: arguments.threads, io: arguments.io)
     let handlers = Mutex<[LoadHandler]>([])
     group.onEveryLoop { loop in
         let handler = LoadHandler(size: size)

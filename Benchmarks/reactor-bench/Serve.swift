@@ -25,9 +25,9 @@ func serve(_ arguments: Arguments) throws {
     if let chain = arguments["--tls-cert"], let key = arguments["--tls-key"] {
         tls = try TLSContext.server(TLSConfiguration(certificates: [TLSCertificate(chainPath: chain, keyPath: key)]))
     }
-    let group = try EventLoopGroup(loopCount: arguments.threads)
+    let group = try EventLoopGroup(loopCount: arguments.threads, io: arguments.io)
     let server = try TCPServer(group: group, host: arguments.host, port: arguments.int("--port", default: 0), tls: tls) { _ in EchoHandler() }
-    print("reactor-bench echo listening on \(server.address) with \(arguments.threads) loop(s)\(tls == nil ? "" : ", TLS")")
+    print("reactor-bench echo listening on \(server.address) with \(arguments.threads) loop(s) on \(group.backend)\(tls == nil ? "" : ", TLS")")
     fflush(nil)
     _ = TerminationSignals.wait()
     group.shutdown()

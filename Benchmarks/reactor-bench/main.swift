@@ -7,8 +7,8 @@ import Glibc
 import Reactor
 
 let usage = """
-usage: reactor-bench serve [--host H] [--port P] [--threads N] [--nofile N] [--tls-cert PEM --tls-key PEM]
-       reactor-bench load  [--host H] --port P [-c N] [-s BYTES] [-d SECONDS] [--threads N] [--server-pid PID]
+usage: reactor-bench serve [--host H] [--port P] [--threads N] [--io epoll|uring] [--nofile N] [--tls-cert PEM --tls-key PEM]
+       reactor-bench load  [--host H] --port P [-c N] [-s BYTES] [-d SECONDS] [--threads N] [--io epoll|uring] [--server-pid PID]
        reactor-bench hold  [--host H] --port P [-c N] [--bind A.B.C.D-A.B.C.E] [-d SECONDS] [--upgrade PATH] [--tls insecure]
                            [--in-flight N (connections opening at once; default: all)]
                            [--extensions 'permessage-deflate; client_max_window_bits']
@@ -42,6 +42,16 @@ struct Arguments: Sendable {
 
     var host: String { options["--host"] ?? "127.0.0.1" }
     var threads: Int { int("--threads", default: 1) }
+
+    /// The loops' backend: --io, or nil (FANOUT_IO, else io_uring where allowed).
+    var io: IOBackend? {
+        guard let text = options["--io"] else { return nil }
+        guard let backend = IOBackend(rawValue: text) else {
+            StandardError.write("reactor-bench: --io takes epoll or uring, got '\(text)'")
+            exit(2)
+        }
+        return backend
+    }
 }
 
 let words = CommandLine.arguments.dropFirst()

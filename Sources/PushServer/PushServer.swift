@@ -124,7 +124,7 @@ public final class PushServer: Sendable {
             do { tls = try TLSContext.server(settings) } catch { throw .tls(error) }
         }
         let group: EventLoopGroup
-        do { group = try EventLoopGroup(loopCount: configuration.loopCount) } catch { throw .listen(error) }
+        do { group = try EventLoopGroup(loopCount: configuration.loopCount, io: configuration.loopBackend()) } catch { throw .listen(error) }
         let broadcaster = Broadcaster(group: group, configuration: configuration.broadcast, formats: transports.formats)
         let board = board
         let loops = ServerLoops(count: group.loops.count)
@@ -132,7 +132,7 @@ public final class PushServer: Sendable {
         do {
             let server = try TCPServer(
                 group: group, host: configuration.host, port: configuration.port,
-                tickInterval: configuration.timerTick.nanoseconds, tls: tls
+                tickInterval: configuration.timerTick.nanoseconds, tls: tls, backlog: Int32(clamping: configuration.backlog)
             ) { loop in
                 let handler = ServerHandler(routes: routes, transports: transports, configuration: configuration,
                                             rooms: broadcaster.part(on: loop), loops: loops, board: board, budget: budget)

@@ -11,6 +11,13 @@ public struct ServerConfiguration: Sendable {
     public var tls: TLSConfiguration?
     /// Event loops (threads); one per core by default.
     public var threads = 0
+    /// How the loops wait and move bytes; nil: FANOUT_IO from the
+    /// environment, else io_uring where the kernel allows it (epoll where
+    /// not, said on stderr). With TLS the loops run on epoll.
+    public var io: IOBackend?
+    /// Each loop's listen queue: connections the kernel completes and holds
+    /// until they are accepted (capped by net.core.somaxconn).
+    public var backlog = Int(Listener.defaultBacklog)
     /// Largest WebSocket message accepted; larger ones close with 1009. At
     /// most `maxMessageSizeLimit`, which the budget below sets.
     public var maxMessageSize = 16 << 20
@@ -119,4 +126,13 @@ public struct ServerConfiguration: Sendable {
 
     /// The loops to run: `threads`, or one per core.
     var loopCount: Int { threads > 0 ? threads : EventLoopGroup.coreCount }
+
+    /// The backend to ask the loops for. TLS runs on epoll: on an io_uring
+    /// loop its records would wait for readiness through one-shot polls, the
+    /// slower path; asked for io_uring by name, the server says so on stderr.
+    func loopBackend() -> IOBackend? {
+        guard tls != nil else { return io }
+        if io == .uring { StandardError.write("io_uring serves plain TCP only; with TLS the loops run on epoll") }
+        return .epoll
+    }
 }

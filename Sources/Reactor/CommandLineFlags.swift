@@ -55,6 +55,13 @@ public struct CommandLineFlags {
         return number
     }
 
+    /// The flag's value, an I/O backend: `epoll` or `uring`.
+    public mutating func backend() throws(UsageError) -> IOBackend {
+        let text = try value()
+        guard let backend = IOBackend(rawValue: text) else { throw UsageError("\(name) takes epoll or uring, got '\(text)'") }
+        return backend
+    }
+
     /// For a flag that takes no value: refuses `--flag=value`.
     public func noValue() throws(UsageError) {
         if inlineValue != nil { throw UsageError("\(name) takes no value") }

@@ -1,6 +1,6 @@
 /// The flags of one connection slot.
 struct ConnectionFlags: OptionSet {
-    let rawValue: UInt16
+    let rawValue: UInt32
     static let open = ConnectionFlags(rawValue: 1 << 0)
     static let connecting = ConnectionFlags(rawValue: 1 << 1)
     static let writeArmed = ConnectionFlags(rawValue: 1 << 2)
@@ -14,6 +14,23 @@ struct ConnectionFlags: OptionSet {
     /// Accepted, but its transport's handshake (TLS) has not finished: the
     /// handler has not heard of it and will not hear of its end.
     static let unannounced = ConnectionFlags(rawValue: 1 << 8)
+
+    // io_uring (`RingTCP`): what the ring holds for the connection.
+    /// A multishot receive is armed.
+    static let ringReceiving = ConnectionFlags(rawValue: 1 << 9)
+    /// Flips with every receive armed, so a completion tells which one it is from.
+    static let ringReceiveEpoch = ConnectionFlags(rawValue: 1 << 10)
+    /// A receive is to be armed at the end of the pass.
+    static let ringReceiveDue = ConnectionFlags(rawValue: 1 << 11)
+    /// The descriptor is in the ring's registered-file table, at its own number.
+    static let ringFileRegistered = ConnectionFlags(rawValue: 1 << 12)
+    /// A send is with the kernel.
+    static let ringSending = ConnectionFlags(rawValue: 1 << 13)
+    /// Bytes are to be sent at the end of the pass.
+    static let ringSendDue = ConnectionFlags(rawValue: 1 << 14)
+    /// The kernel refused bytes: a send outlived the pass after it was
+    /// submitted, or took only part. Cleared when everything has left.
+    static let ringBehind = ConnectionFlags(rawValue: 1 << 15)
 }
 
 /// One connection's state, stored inline in its loop's table. An idle

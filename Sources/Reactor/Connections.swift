@@ -4,12 +4,14 @@ import Glibc
 /// The connections one handler owns on one loop (uSockets' socket context,
 /// NIO's channels of a loop): a table of inline slots, input presented from
 /// the loop's receive buffer, corked writes and coarse timeouts. How bytes
-/// reach the sockets is the transport's part (`Transport`): plain TCP, or
-/// TLS for a set made with a `TLSContext`.
+/// reach the sockets is the transport's part (`Transport`): plain TCP over
+/// epoll or over io_uring (as the loop's backend is), or TLS for a set made
+/// with a `TLSContext`.
 public final class Connections<Handler: ConnectionHandler>: EventSource {
     public let loop: EventLoop
     public let handler: Handler
-    private(set) var sourceIndex: UInt32 = 0
+    /// Set once; read by every request the io_uring transport queues. Unchecked (see `table`).
+    @exclusivity(unchecked) private(set) var sourceIndex: UInt32 = 0
     /// Read on every event and every write. Its storage never moves, the
     /// subscript hands out slot pointers, and its own mutations (allocate,
     /// release) never call out, so no two accesses can overlap: the run-time
@@ -21,23 +23,24 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     /// metrics (touched on every read and write, on this loop only: no
     /// run-time exclusivity check).
     @exclusivity(unchecked) public internal(set) var bytesReceived: UInt64 = 0
-    @exclusivity(unchecked) public private(set) var bytesSent: UInt64 = 0
+    @exclusivity(unchecked) public internal(set) var bytesSent: UInt64 = 0
     /// Bytes held for the connections of this loop, kept exact as they
     /// change, so a memory budget can read them at any moment (unlike the
     /// scan of `queuedByteTotal`): input kept for a handler that has not
     /// consumed it (a request or frame not complete yet), and output queued
     /// because the kernel refused it.
     @exclusivity(unchecked) public private(set) var keptInputBytes = 0
-    public var queuedOutputBytes: Int { outputTally.pointee }
+    public var queuedOutputBytes: Int { outputTally.bytes }
     /// Where every outbound queue of this loop counts its bytes.
-    private let outputTally: UnsafeMutablePointer<Int>
+    let outputTally = ByteTally()
 
     // Corking: bytes written to one connection while the loop handles it leave
-    // together. Only one connection is corked at a time.
+    // together. Only one connection is corked at a time. Read and written on
+    // every write, never across a call out: unchecked, like `table`.
     private let cork: UnsafeMutableRawPointer
     private static var corkCapacity: Int { 64 * 1024 }
-    private var corkCount = 0
-    private var corkOwner: UInt32 = .max
+    @exclusivity(unchecked) private var corkCount = 0
+    @exclusivity(unchecked) private var corkOwner: UInt32 = .max
     /// Scratch for the transport's vectored writes.
     let vectors: UnsafeMutablePointer<iovec>
     static var maxVectors: Int { 1024 }  // IOV_MAX on Linux
@@ -49,11 +52,18 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
 
     @inline(never)
     private func withTLS<Result>(_ body: (TLSTransport) -> Result) -> Result { body(tls.unsafelyUnwrapped) }
+    /// The set's transport when its loop runs on io_uring and it does not
+    /// speak TLS (TLS on such a loop waits for readiness, as on epoll); tested
+    /// first, so each path pays one test more at most.
+    let ring: RingTCP?
+
+    @inline(__always)
+    private func withRing<Result>(_ body: (RingTCP) -> Result) -> Result { body(ring.unsafelyUnwrapped) }
 
     // Timeouts: a tick counter advanced by one repeating timer; each slot keeps
     // the tick it expires at.
     public let tickInterval: UInt64
-    private(set) var currentTick: UInt32 = 1
+    @exclusivity(unchecked) private(set) var currentTick: UInt32 = 1
     private var lastSweep: UInt64
 
     /// Creates the set on `loop` (call on that loop). `tickInterval` is the
@@ -66,23 +76,23 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         self.handler = handler
         self.tickInterval = tickInterval
         self.tls = tls.map { TLSTransport(context: $0) }
+        self.ring = tls == nil ? loop.ring.map { RingTCP(ring: $0) } : nil
         lastSweep = monotonicNanoseconds()
         cork = .allocate(byteCount: Self.corkCapacity, alignment: 16)
         vectors = .allocate(capacity: Self.maxVectors)
-        outputTally = .allocate(capacity: 1)
-        outputTally.initialize(to: 0)
         // The loop calls this closure, not the protocol: created here, where
         // Handler is concrete, it runs the specialised read and write paths.
-        sourceIndex = loop.addSource(self) { [unowned self] events, slot in handleEvent(events, slot: slot) }
+        sourceIndex = loop.addSource(self, dispatch: { [unowned self] events, slot in handleEvent(events, slot: slot) },
+                                     complete: { [unowned self] completion in handleCompletion(completion) },
+                                     flush: { [unowned self] in flush() })
         loop.scheduleRepeating(every: tickInterval) { [unowned self] in sweepTimeouts() }
         handler.attached(to: self)
     }
 
     deinit {
-        table.deallocateAll()  // the queues it drops uncount their bytes: the tally goes after
+        table.deallocateAll()
         cork.deallocate()
         vectors.deallocate()
-        outputTally.deallocate()
     }
 
     // MARK: Opening
@@ -93,8 +103,8 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         loop.assertInLoop()
         _ = cepoll_set_nodelay(descriptor)
         guard let connection = insert(descriptor, flags: [.open], events: EventMask.readable) else { return nil }
-        let ready = _slowPath(tls != nil)
-            ? withTLS { $0.opened(connection.slot, in: self, accepted: true) }
+        let ready = ring != nil ? withRing { $0.opened(connection.slot, in: self, accepted: true) }
+            : _slowPath(tls != nil) ? withTLS { $0.opened(connection.slot, in: self, accepted: true) }
             : PlainTCP().opened(connection.slot, in: self, accepted: true)
         if ready {
             handler.connectionOpened(connection)
@@ -142,7 +152,9 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         entry.pointee.flags = flags
         entry.pointee.deadline = 0
         entry.pointee.context = Handler.Context()  // fresh even if a handler wrote to the slot after it closed
-        guard loop.register(descriptor, events: events, source: sourceIndex, slot: slot) else {
+        // On io_uring the transport's requests replace readiness, except while a connect is in progress.
+        let needsReadiness = ring == nil || flags.contains(.connecting)
+        guard !needsReadiness || loop.register(descriptor, events: events, source: sourceIndex, slot: slot) else {
             close(descriptor)
             entry.pointee.flags = []
             table.release(slot)
@@ -165,13 +177,18 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         // Sending what was corked may have met a reset, which closed (and released) the slot already.
         guard entry.pointee.flags.contains(.open) else { return nil }
         var session: TLSSession?
-        if _slowPath(tls != nil) {
+        var input = Array(unconsumedInput)
+        if ring != nil {
+            // What its receive took after the handler's bytes; nil: sending what it wrote met a reset, it closed.
+            guard let received = withRing({ $0.detach(slot, in: self) }) else { return nil }
+            input += received
+        } else if _slowPath(tls != nil) {
             session = withTLS { $0.detach(slot) }
             guard session != nil else { return nil }  // mid-handshake: nothing to move for
         }
         entry.pointee.outbound?.recount(into: nil)  // counted on the loop it arrives at
         let detached = DetachedConnection(descriptor: entry.pointee.descriptor, outbound: entry.pointee.outbound,
-                                          input: Array(unconsumedInput), tls: session)
+                                          input: input, tls: session)
         loop.deregister(entry.pointee.descriptor)
         entry.pointee.flags = []
         count -= 1
@@ -192,8 +209,8 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         if let queue = detached.outbound, !queue.isEmpty {
             queue.recount(into: outputTally)
             table[connection.slot].pointee.outbound = queue
-            updateInterest(connection.slot)
         }
+        updateInterest(connection.slot)  // io_uring: its receive (and send); epoll: EPOLLOUT if bytes wait
         handler.connectionOpened(connection)
         if connection.isOpen && !detached.input.isEmpty {
             keepInput(table[connection.slot], detached.input)
@@ -225,6 +242,15 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
 
     // MARK: Events
 
+    /// A completion of one of the ring transport's requests.
+    func handleCompletion(_ completion: RingCompletion) {
+        switch completion.request {
+        case .receive: withRing { $0.completeReceive(completion, in: self) }
+        case .send: withRing { $0.completeSend(completion, in: self) }
+        default: break
+        }
+    }
+
     func handleEvent(_ events: UInt32, slot: UInt32) {
         let entry = table[slot]
         guard entry.pointee.flags.contains(.open) else { return }  // closed earlier in this pass
@@ -248,9 +274,10 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
             return
         }
         entry.pointee.flags.remove(.connecting)
+        if ring != nil { loop.deregister(entry.pointee.descriptor) }  // connected: the ring's requests take over
         updateInterest(slot)
-        let ready = _slowPath(tls != nil)
-            ? withTLS { $0.opened(slot, in: self, accepted: false) }
+        let ready = ring != nil ? withRing { $0.opened(slot, in: self, accepted: false) }
+            : _slowPath(tls != nil) ? withTLS { $0.opened(slot, in: self, accepted: false) }
             : PlainTCP().opened(slot, in: self, accepted: false)
         guard ready else { return }
         handler.connectionOpened(Connection(connections: self, slot: slot))
@@ -317,6 +344,47 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
                 return
             }
             keepInput(entry, Array(UnsafeRawBufferPointer(rebasing: buffer[consumed..<total])))
+        }
+        finishCallback(slot)
+    }
+
+    /// Hands bytes a completion brought (a provided buffer, `received`,
+    /// valid during the call) to the handler: in place when it kept no input,
+    /// else after the kept input, appended to it. What it leaves is kept.
+    /// While reading is paused (a receive completed before its cancel), the
+    /// bytes are only kept, for when it resumes.
+    @inline(__always)
+    func present(_ slot: UInt32, _ entry: SlotPointer, received: UnsafeMutableRawBufferPointer) {
+        if _slowPath(!entry.pointee.pendingInput.isEmpty || entry.pointee.flags.contains(.readPaused)) {
+            presentAfterKeptInput(slot, entry, received: received)
+            return
+        }
+        let consumed = handler.connection(Connection(connections: self, slot: slot), received: received)
+        if entry.pointee.flags.contains(.open) && consumed < received.count {
+            keepInput(entry, Array(UnsafeRawBufferPointer(rebasing: received[consumed...])))
+        }
+        finishCallback(slot)
+    }
+
+    private func presentAfterKeptInput(_ slot: UInt32, _ entry: SlotPointer, received: UnsafeMutableRawBufferPointer) {
+        // Taken out of the slot while the handler runs (it may close or detach the connection).
+        var input = entry.pointee.pendingInput
+        keepInput(entry, [])
+        input.append(contentsOf: UnsafeRawBufferPointer(received))
+        guard !entry.pointee.flags.contains(.readPaused) else {
+            keepInput(entry, input)
+            return
+        }
+        let total = input.count
+        let consumed = input.withUnsafeMutableBytes { handler.connection(Connection(connections: self, slot: slot), received: $0) }
+        if entry.pointee.flags.contains(.open) && consumed < total {
+            if consumed == 0 && total >= loop.receiveBuffer.count && !entry.pointee.flags.contains(.readPaused) {
+                // As with a full receive buffer on epoll: the handler cannot make progress; its limits failed.
+                closeSlot(slot, reason: .failed(SystemError("input exceeds the receive buffer", errno: ENOBUFS)))
+                return
+            }
+            if consumed > 0 { input.removeFirst(consumed) }
+            keepInput(entry, input)
         }
         finishCallback(slot)
     }
@@ -488,7 +556,9 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     /// enough to inline into the handlers, and plain TCP's body is inlined here.
     @inline(never)
     private func transmit(_ slot: UInt32, copied: UnsafeRawBufferPointer?, shared: UnsafeBufferPointer<SharedSlice>) {
-        if _slowPath(tls != nil) {
+        if ring != nil {
+            withRing { $0.transmit(slot, in: self, copied: copied, shared: shared) }
+        } else if _slowPath(tls != nil) {
             withTLS { $0.transmit(slot, in: self, copied: copied, shared: shared) }
         } else {
             PlainTCP().transmit(slot, in: self, copied: copied, shared: shared)
@@ -532,6 +602,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     /// Keeps epoll's interest in step with the slot: EPOLLOUT only while
     /// the transport holds something (or a connect is pending), EPOLLIN until the peer's end.
     func updateInterest(_ slot: UInt32) {
+        if ring != nil { return withRing { $0.updateInterest(slot, in: self) } }
         let entry = table[slot]
         let flags = entry.pointee.flags
         let wantWrite = flags.contains(.connecting)
@@ -552,7 +623,13 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
     }
 
     private func transportQueuedBytes(_ slot: UInt32) -> Int {
-        _slowPath(tls != nil) ? withTLS { $0.queuedBytes(slot, in: self) } : PlainTCP().queuedBytes(slot, in: self)
+        ring != nil ? withRing { $0.queuedBytes(slot, in: self) }
+            : _slowPath(tls != nil) ? withTLS { $0.queuedBytes(slot, in: self) } : PlainTCP().queuedBytes(slot, in: self)
+    }
+
+    /// Whether any byte written has not left yet.
+    private func transportHoldsBytes(_ slot: UInt32) -> Bool {
+        ring != nil ? withRing { $0.holdsBytes(slot, in: self) } : transportQueuedBytes(slot) > 0
     }
 
     /// Bytes queued over every connection: a scan of the table, meant for
@@ -575,7 +652,13 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
             corkOwner = .max
             corkCount = 0
         }
-        if _slowPath(tls != nil) { withTLS { $0.closing(slot, in: self) } } else { PlainTCP().closing(slot, in: self) }
+        if ring != nil {
+            withRing { $0.closing(slot, in: self) }
+        } else if _slowPath(tls != nil) {
+            withTLS { $0.closing(slot, in: self) }
+        } else {
+            PlainTCP().closing(slot, in: self)
+        }
         loop.deregister(entry.pointee.descriptor)
         close(entry.pointee.descriptor)
         let announced = !entry.pointee.flags.contains(.unannounced)
@@ -606,7 +689,7 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         let entry = table[slot]
         guard entry.pointee.flags.contains(.open) else { return }
         entry.pointee.flags.insert(.closeAfterFlush)
-        if transportQueuedBytes(slot) == 0 { finishClosingAfterFlush(slot) }
+        if !transportHoldsBytes(slot) { finishClosingAfterFlush(slot) }
     }
 
     private func finishClosingAfterFlush(_ slot: UInt32) {
@@ -615,7 +698,13 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
             closeSlot(slot, reason: .local)
         } else if !entry.pointee.flags.contains(.writeShutdown) {
             entry.pointee.flags.insert(.writeShutdown)
-            if _slowPath(tls != nil) { withTLS { $0.shutdownWrite(slot, in: self) } } else { PlainTCP().shutdownWrite(slot, in: self) }
+            if ring != nil {
+                withRing { $0.shutdownWrite(slot, in: self) }
+            } else if _slowPath(tls != nil) {
+                withTLS { $0.shutdownWrite(slot, in: self) }
+            } else {
+                PlainTCP().shutdownWrite(slot, in: self)
+            }
         }
     }
 
@@ -659,7 +748,13 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
 
     public func flush() {
         uncork()
-        if _slowPath(tls != nil) { withTLS { $0.flush(self) } } else { PlainTCP().flush(self) }
+        if ring != nil {
+            withRing { $0.flush(self) }
+        } else if _slowPath(tls != nil) {
+            withTLS { $0.flush(self) }
+        } else {
+            PlainTCP().flush(self)
+        }
         table.recycleClosed()
     }
 

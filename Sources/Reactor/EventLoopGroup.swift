@@ -6,22 +6,33 @@ import Synchronization
 /// Threads start in `init` and end in `shutdown`.
 public final class EventLoopGroup: Sendable {
     public let loops: [EventLoop]
+    /// How the loops wait and move bytes (every loop of a group alike).
+    public let backend: IOBackend
     private let threads: Mutex<[pthread_t]>
     private let nextLoop = Atomic<Int>(0)
 
     /// The number of cores this process may run on.
     public static var coreCount: Int { Int(cepoll_core_count()) }
 
-    public init(loopCount: Int = EventLoopGroup.coreCount) throws(SystemError) {
+    /// `io`: the backend; nil takes `FANOUT_IO` from the environment, else
+    /// io_uring where the kernel allows it. io_uring refused (by sysctl,
+    /// seccomp, an old kernel, or no memory for a ring) falls back to epoll,
+    /// with one line on stderr.
+    public init(loopCount: Int = EventLoopGroup.coreCount, io: IOBackend? = nil) throws(SystemError) {
         precondition(loopCount > 0, "an EventLoopGroup needs at least one loop")
+        let requested = IOBackend.resolve(io)
         var loops: [EventLoop] = []
-        for index in 0..<loopCount { loops.append(try EventLoop(index: index)) }
+        for index in 0..<loopCount { loops.append(try EventLoop(index: index, backend: requested)) }
         self.loops = loops
+        // Each loop sets its backend up on its own thread; the group is ready when all have.
+        let ready = Semaphore()
         var started: [pthread_t] = []
         for loop in loops {
-            started.append(try startThread(named: "loop-\(loop.index)") { loop.run() })
+            started.append(try startThread(named: "loop-\(loop.index)") { loop.run(started: ready) })
         }
+        for _ in loops { ready.wait() }
         threads = Mutex(started)
+        backend = loops.allSatisfy { $0.backend == .uring } ? .uring : .epoll
     }
 
     /// Round-robin choice of a loop, for work that may run anywhere.

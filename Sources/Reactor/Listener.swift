@@ -1,9 +1,14 @@
 import CEpoll
+import CURing
 import Glibc
 
 /// A listening socket on one loop. Every loop of a server binds its own
 /// socket to the same address with SO_REUSEPORT, and the kernel spreads
 /// incoming connections across them.
+///
+/// On epoll it accepts up to `acceptsPerPass` connections per readiness; on
+/// io_uring one multishot accept hands over each connection as the kernel
+/// accepts it, every one that came in since the last pass in one batch.
 public final class Listener: EventSource {
     public let loop: EventLoop
     private let descriptor: Int32
@@ -13,6 +18,8 @@ public final class Listener: EventSource {
     private var closed = false
     private var descriptorShortages = 0
     private var lastReport: UInt64 = 0
+    /// io_uring: the multishot accept is in flight.
+    private var accepting = false
 
     /// Accepts per readiness; bounded so a connection storm cannot starve
     /// the connections already open.
@@ -22,8 +29,13 @@ public final class Listener: EventSource {
     /// How often a descriptor shortage is reported.
     private static let reportInterval: UInt64 = 10_000_000_000
 
+    /// Connections the kernel may hold for each listening socket until they
+    /// are accepted (a server has one per loop). The kernel caps it at
+    /// net.core.somaxconn (4096 by default since Linux 5.4).
+    public static let defaultBacklog: Int32 = 4096
+
     /// Opens a listening socket bound to `address`. Any thread.
-    public static func bind(_ address: SocketAddress, backlog: Int32 = 4096) throws(SystemError) -> Int32 {
+    public static func bind(_ address: SocketAddress, backlog: Int32 = defaultBacklog) throws(SystemError) -> Int32 {
         let descriptor = cepoll_tcp_socket(address.family)
         guard descriptor >= 0 else { throw SystemError("socket") }
         if address.family == AF_INET6 { _ = cepoll_set_v6only(descriptor) }
@@ -68,8 +80,43 @@ public final class Listener: EventSource {
         self.loop = loop
         self.descriptor = descriptor
         self.accepted = accepted
-        sourceIndex = loop.addSource(self) { [unowned self] events, slot in handleEvent(events, slot: slot) }
-        _ = loop.register(descriptor, events: EventMask.readable, source: sourceIndex, slot: 0)
+        sourceIndex = loop.addSource(self, dispatch: { [unowned self] events, slot in handleEvent(events, slot: slot) },
+                                     complete: { [unowned self] completion in completeAccept(completion) })
+        if let ring = loop.ring {
+            armAccept(ring)
+        } else {
+            _ = loop.register(descriptor, events: EventMask.readable, source: sourceIndex, slot: 0)
+        }
+    }
+
+    private var acceptRequest: UInt64 { RingCompletion.userData(.accept, source: sourceIndex, tag: 0, slot: 0) }
+
+    private func armAccept(_ ring: Ring) {
+        guard !accepting, !paused, !closed else { return }
+        accepting = true
+        curing_prep_accept_multishot(ring.entry(), descriptor, acceptRequest)
+    }
+
+    /// io_uring: one connection accepted, or an error; without `hasMore` the
+    /// multishot accept has ended and is armed again (unless paused or closed).
+    private func completeAccept(_ completion: RingCompletion) {
+        if !completion.hasMore { accepting = false }
+        if completion.result >= 0 {
+            if closed { close(completion.result) } else { accepted(completion.result) }
+        } else {
+            let error = -completion.result
+            switch error {
+            case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                if accepting, let ring = loop.ring {
+                    ring.cancel(acceptRequest)
+                    accepting = false
+                }
+                pauseForDescriptors(error)
+            default:
+                break  // ECANCELED (closed), ECONNABORTED, EPROTO, EINTR...: the next one may be fine
+            }
+        }
+        if !completion.hasMore, let ring = loop.ring { armAccept(ring) }
     }
 
     func handleEvent(_ events: UInt32, slot: UInt32) {
@@ -98,7 +145,7 @@ public final class Listener: EventSource {
         guard !paused else { return }
         paused = true
         descriptorShortages += 1
-        _ = loop.modify(descriptor, events: 0, source: sourceIndex, slot: 0)
+        if loop.ring == nil { _ = loop.modify(descriptor, events: 0, source: sourceIndex, slot: 0) }
         if loop.now &- lastReport >= Self.reportInterval || lastReport == 0 {
             lastReport = loop.now
             let message = "warning: accept on loop \(loop.index): \(SystemError("accept4", errno: error)); "
@@ -111,7 +158,11 @@ public final class Listener: EventSource {
     private func resume() {
         guard paused, !closed else { return }
         paused = false
-        _ = loop.modify(descriptor, events: EventMask.readable, source: sourceIndex, slot: 0)
+        if let ring = loop.ring {
+            armAccept(ring)
+        } else {
+            _ = loop.modify(descriptor, events: EventMask.readable, source: sourceIndex, slot: 0)
+        }
     }
 
     /// Times accepting paused for lack of descriptors.
@@ -128,7 +179,11 @@ public final class Listener: EventSource {
     private func closeListener() {
         guard !closed else { return }
         closed = true
-        loop.deregister(descriptor)
+        if let ring = loop.ring {
+            if accepting { ring.cancel(acceptRequest) }  // it holds the socket open until cancelled
+        } else {
+            loop.deregister(descriptor)
+        }
         close(descriptor)
     }
 }

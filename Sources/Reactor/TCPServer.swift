@@ -12,12 +12,14 @@ public final class TCPServer<Handler: ConnectionHandler>: Sendable {
     /// Binds `host:port` on every loop of `group` and starts accepting.
     /// `makeHandler` runs once per loop, on that loop. Port 0 picks a free port.
     /// With `tls`, the port speaks TLS only (see `Connections.init`).
+    /// `backlog`: each loop's listen queue (see `Listener.bind`).
     public init(
         group: EventLoopGroup,
         host: String,
         port: Int,
         tickInterval: UInt64 = 1_000_000_000,
         tls: TLSContext? = nil,
+        backlog: Int32 = Listener.defaultBacklog,
         makeHandler: @escaping @Sendable (EventLoop) -> Handler
     ) throws(SystemError) {
         self.group = group
@@ -27,7 +29,7 @@ public final class TCPServer<Handler: ConnectionHandler>: Sendable {
         var descriptors: [Int32] = []
         do {
             for _ in group.loops {
-                let descriptor = try Listener.bind(address)
+                let descriptor = try Listener.bind(address, backlog: backlog)
                 if descriptors.isEmpty { address = try SocketAddress(localAddressOf: descriptor) }
                 descriptors.append(descriptor)
             }

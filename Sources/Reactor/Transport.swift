@@ -18,10 +18,14 @@
 ///
 /// Plain TCP sends at once with one `sendmsg` and holds only what the kernel
 /// refuses; TLS encrypts what one call brings into as few records as fit and
-/// sends those with one `sendmsg`. A completion-based backend (io_uring) fits
-/// the same contract: it holds everything a pass writes and submits it all
-/// from `flush` with one system call, and presents what a receive completion
-/// brought (a provided buffer) as plain TCP presents what `recv` read.
+/// sends those with one `sendmsg`. Plain TCP on io_uring (`RingTCP`) holds
+/// everything a pass writes and queues one send per connection from `flush`,
+/// which the loop submits with its next wait; it counts in `queuedBytes`
+/// only what the kernel refused, as epoll would have. Its input comes in
+/// completions, not readiness (`Connections.handleCompletion`): a provided
+/// buffer is presented in place with `present(_:_:received:)`, which puts
+/// kept input in front when there is some, and a burst of completions is
+/// gathered in the loop's receive buffer and presented as one read.
 ///
 /// Dispatch is static: `Connections` calls its transport through a concrete
 /// type, so the plain path has no existential call and no indirection.

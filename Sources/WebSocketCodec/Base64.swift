@@ -11,6 +11,11 @@ public enum Base64 {
     }()
 
     public static func encode(_ bytes: [UInt8]) -> String {
+        bytes.withUnsafeBytes { encode($0) }
+    }
+
+    /// The encoding of `bytes`: one allocation, the string's.
+    public static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
         let outputCount = (bytes.count + 2) / 3 * 4
         return String(unsafeUninitializedCapacity: outputCount) { out in
             alphabet.withUnsafeBufferPointer { abc in

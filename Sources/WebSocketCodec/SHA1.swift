@@ -4,6 +4,14 @@
 public enum SHA1 {
     /// The 20-byte SHA-1 digest of `bytes`.
     public static func hash(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: 20) { out, count in
+            digest(bytes, into: UnsafeMutableRawPointer(out.baseAddress!))
+            count = 20
+        }
+    }
+
+    /// Writes the 20-byte SHA-1 digest of `bytes` to `destination`; allocates nothing.
+    public static func digest(_ bytes: UnsafeRawBufferPointer, into destination: UnsafeMutableRawPointer) {
         var state = State()
         let count = bytes.count
         var offset = 0
@@ -29,7 +37,7 @@ public enum SHA1 {
             for block in 0..<blocks {
                 state.compress(UnsafeRawPointer(tail.baseAddress! + block * 64))
             }
-            return state.digest
+            state.write(to: destination)
         }
     }
 
@@ -44,16 +52,13 @@ public enum SHA1 {
         var h3: UInt32 = 0x1032_5476
         var h4: UInt32 = 0xC3D2_E1F0
 
-        var digest: [UInt8] {
-            var out = [UInt8]()
-            out.reserveCapacity(20)
-            for word in [h0, h1, h2, h3, h4] {
-                out.append(UInt8(truncatingIfNeeded: word >> 24))
-                out.append(UInt8(truncatingIfNeeded: word >> 16))
-                out.append(UInt8(truncatingIfNeeded: word >> 8))
-                out.append(UInt8(truncatingIfNeeded: word))
-            }
-            return out
+        /// The digest, big-endian words, 20 bytes.
+        func write(to destination: UnsafeMutableRawPointer) {
+            destination.storeBytes(of: h0.bigEndian, toByteOffset: 0, as: UInt32.self)
+            destination.storeBytes(of: h1.bigEndian, toByteOffset: 4, as: UInt32.self)
+            destination.storeBytes(of: h2.bigEndian, toByteOffset: 8, as: UInt32.self)
+            destination.storeBytes(of: h3.bigEndian, toByteOffset: 12, as: UInt32.self)
+            destination.storeBytes(of: h4.bigEndian, toByteOffset: 16, as: UInt32.self)
         }
 
         @inline(__always)

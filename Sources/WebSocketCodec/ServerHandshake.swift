@@ -50,10 +50,25 @@ public struct HandshakeRejection: Error, Sendable {
 public enum ServerHandshake {
     public static let guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-    /// base64(sha1(key + guid)), the Sec-WebSocket-Accept value for a Sec-WebSocket-Key.
+    /// base64(sha1(key + guid)), the Sec-WebSocket-Accept value for a Sec-WebSocket-Key. One
+    /// allocation, the result's: key and GUID are hashed from the stack (a handshake storm runs
+    /// this once per connection).
     public static func acceptValue(forKey key: String) -> String {
-        Base64.encode(SHA1.hash(Array((key + guid).utf8)))
+        var key = key
+        return key.withUTF8 { keyBytes in
+            let length = keyBytes.count + guidBytes.count
+            return withUnsafeTemporaryAllocation(byteCount: length + 20, alignment: 8) { scratch in
+                let base = scratch.baseAddress!
+                base.copyMemory(from: keyBytes.baseAddress!, byteCount: keyBytes.count)
+                guidBytes.withUnsafeBytes { (base + keyBytes.count).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                let digest = base + length
+                SHA1.digest(UnsafeRawBufferPointer(start: base, count: length), into: digest)
+                return Base64.encode(UnsafeRawBufferPointer(start: digest, count: 20))
+            }
+        }
     }
+
+    private static let guidBytes: [UInt8] = Array(guid.utf8)
 
     public static func validate(_ head: HTTPRequestHead) -> Result<UpgradeRequest, HandshakeRejection> {
         guard head.method == "GET" else {
@@ -90,6 +105,7 @@ public enum ServerHandshake {
     public static func response(
         acceptKey: String, subprotocol: String?, extensions: NegotiatedExtensions = .none, extraHeaders: [(String, String)] = []
     ) -> [UInt8] {
+        if subprotocol == nil && extensions.headerValue == nil && extraHeaders.isEmpty { return plainResponse(acceptKey: acceptKey) }
         var headers: [(String, String)] = [
             ("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Accept", acceptKey),
         ]
@@ -102,4 +118,25 @@ public enum ServerHandshake {
         out += [0x0D, 0x0A]
         return out
     }
+
+    /// The usual 101, with no subprotocol, extension or extra header: one allocation.
+    private static func plainResponse(acceptKey: String) -> [UInt8] {
+        var key = acceptKey
+        return key.withUTF8 { key in
+            [UInt8](unsafeUninitializedCapacity: plainResponseHead.count + key.count + 4) { out, count in
+                let base = UnsafeMutableRawPointer(out.baseAddress!)
+                plainResponseHead.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                var offset = plainResponseHead.count
+                if let keyBase = key.baseAddress { (base + offset).copyMemory(from: keyBase, byteCount: key.count) }
+                offset += key.count
+                for (index, byte) in [UInt8(0x0D), 0x0A, 0x0D, 0x0A].enumerated() {  // the header's end, the head's end
+                    base.storeBytes(of: byte, toByteOffset: offset + index, as: UInt8.self)
+                }
+                count = offset + 4
+            }
+        }
+    }
+
+    private static let plainResponseHead: [UInt8] = Array(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ".utf8)
 }

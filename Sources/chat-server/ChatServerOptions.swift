@@ -21,6 +21,8 @@ struct ChatServerOptions {
       --host ADDRESS        address to listen on (IPv4 or IPv6)              default 0.0.0.0
       --port N              port (0 picks a free one)                       default \(defaultPort)
       --threads N           event loops, one thread each                    default: one per core
+      --io epoll|uring      how the loops wait and move bytes    default: uring where the kernel allows it
+      --backlog N           each loop's listen queue (capped by net.core.somaxconn)  default 4096
       --db PATH             the SQLite database file; created only where nothing is   default chat.db
       --sync full|normal    full: an acknowledged message survives a power cut (an fsync per
                             commit); normal: it survives a crash of the server, not of the OS
@@ -48,6 +50,8 @@ struct ChatServerOptions {
             case "--host": options.server.host = try flags.value()
             case "--port": options.server.port = try flags.integer(0...65535)
             case "--threads": options.server.threads = try flags.integer(1...1024)
+            case "--io": options.server.io = try flags.backend()
+            case "--backlog": options.server.backlog = try flags.integer(1...65535)
             case "--db":
                 let path = try flags.value()
                 guard !path.isEmpty else { throw UsageError("--db needs a file name") }

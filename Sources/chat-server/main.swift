@@ -26,7 +26,7 @@ func serve<Storage: ChatStorage>(_ storage: Storage, describedAs description: St
     _ = ChatService(server: server, storage: storage, configuration: options.chat)
     do {
         let address = try server.start()
-        print("chat-server listening on \(address) with \(server.group?.loops.count ?? 0) loop(s); \(description); open http://\(address)/")
+        print("chat-server listening on \(address) with \(server.group?.loops.count ?? 0) loop(s) on \(server.group?.backend ?? .epoll); \(description); open http://\(address)/")
         fflush(nil)
     } catch .listen(let error) {
         storage.close()

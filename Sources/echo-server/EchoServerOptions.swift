@@ -23,6 +23,9 @@ struct EchoServerOptions {
       --host ADDRESS        address to listen on (IPv4 or IPv6)          default 0.0.0.0
       --port N              port (0 picks a free one)                   default 9001
       --threads N           event loops, one thread each                default: one per core
+      --io epoll|uring      how the loops wait and move bytes           default: uring where the
+                            kernel allows it, else epoll (said on stderr); TLS runs on epoll
+      --backlog N           each loop's listen queue (capped by net.core.somaxconn)  default 4096
       --max-message BYTES   largest message accepted; larger close 1009 default 16777216
                             (at most 1/8 of --max-buffered-total: a message is held while it
                             arrives, and encoded for SSE at up to 7 bytes per byte)
@@ -107,6 +110,11 @@ struct EchoServerOptions {
             case "--host": options.configuration.host = try value()
             case "--port": options.configuration.port = try integer(0...65535)
             case "--threads": options.configuration.threads = try integer(1...1024)
+            case "--io":
+                let text = try value()
+                guard let backend = IOBackend(rawValue: text) else { throw UsageError(message: "--io takes epoll or uring, got '\(text)'") }
+                options.configuration.io = backend
+            case "--backlog": options.configuration.backlog = try integer(1...65535)
             case "--max-message": maxMessage = try value()  // its range depends on --max-buffered-total
             case "--max-buffered-total": options.configuration.maxBufferedTotal = try integer(65536...(1 << 46))
             case "--ping-interval": options.configuration.pingInterval = .seconds(try integer(0...86400))

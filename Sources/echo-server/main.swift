@@ -102,7 +102,7 @@ if let directory = options.staticDirectory {
 do {
     let address = try server.start()
     let (ws, http) = reloads ? ("wss", "https") : ("ws", "http")
-    print("echo-server listening on \(address) with \(server.group?.loops.count ?? 0) loop(s); \(ws)://\(address)/ echoes, \(http)://\(address)/ has a page to try it")
+    print("echo-server listening on \(address) with \(server.group?.loops.count ?? 0) loop(s) on \(server.group?.backend ?? .epoll); \(ws)://\(address)/ echoes, \(http)://\(address)/ has a page to try it")
     for line in server.certificateSummary { print("echo-server: TLS certificate \(line)") }
     if let cluster {
         print("echo-server: node \(cluster.configuration.nodeID), rooms across nodes through \(cluster.configuration.redis.url)")

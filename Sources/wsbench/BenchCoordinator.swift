@@ -19,7 +19,7 @@ final class BenchCoordinator {
         self.options = options
         let plan = try RunPlan(options: options)
         self.plan = plan
-        group = try EventLoopGroup(loopCount: options.threads)
+        group = try EventLoopGroup(loopCount: options.threads, io: options.io)
         let created = Mutex<[Int: LoopBound<LoadGenerator>]>([:])
         group.onEveryLoop { loop in
             let generator = LoadGenerator.start(plan: plan, on: loop)

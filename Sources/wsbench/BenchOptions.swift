@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Reactor
 import WebSocketCodec
 
 /// What a run measures.
@@ -85,6 +86,8 @@ struct BenchOptions: Sendable, Equatable {
     var webSocketSubscribers = 0
     /// Event loops, one thread each.
     var threads: Int
+    /// The loops' backend; nil: FANOUT_IO, else io_uring where the kernel allows it.
+    var io: IOBackend?
     /// How long to measure, after the warmup.
     var durationNanoseconds: UInt64 = 10 * nanosecondsPerSecond
     /// Total messages per second across all connections (open loop);
@@ -98,6 +101,9 @@ struct BenchOptions: Sendable, Equatable {
     var publishers = 1
     /// Connections opened per second; 0 opens them as fast as possible.
     var connectionsOpenedPerSecond = 0
+    /// Connects plus handshakes under way at once, over all loops; nil: 512
+    /// (a burst of thousands would overflow the server's accept backlog).
+    var maxInFlight: Int? = nil
     /// Local IPv4 addresses (host byte order) to bind connections to, round-robin;
     /// empty lets the kernel choose. More addresses mean more ephemeral ports.
     var sourceAddresses: [UInt32] = []
@@ -224,6 +230,7 @@ enum BenchOptionsParser {
 
           -c, --connections N     connections (the room, publishers included, for broadcast/sse/longpoll/events/ticker)  default 100
           -t, --threads N         event loops (threads)                       default: number of cores
+              --io BACKEND        epoll | uring: how the loops wait and move bytes  default: uring where the kernel allows it
           -d, --duration D        measured duration, e.g. 10s, 500ms, 2m       default 10s
           -r, --rate R            total messages/s, open loop (0 = closed loop: each connection waits for its reply)  default 0
           -s, --size BYTES        message payload size (e.g. 64, 1k, 16KiB; broadcast: at least 24; sse/longpoll: 44-65536;
@@ -236,6 +243,7 @@ enum BenchOptionsParser {
               --slow-rcvbuf BYTES ticker: a slow subscriber's socket receive buffer (SO_RCVBUF; 0: the kernel's)  default 0
               --ws-subscribers N  sse/longpoll: N of the subscribers over WebSocket instead  default 0
               --ramp N            connections opened per second (0 = as fast as possible)  default 0
+              --in-flight N       connects plus handshakes under way at once (over all threads)  default 512
               --bind RANGE        source addresses, e.g. 127.0.0.2-127.0.0.40 or a single address; connections are spread round-robin
               --payload KIND      padding | ticker (JSON quotes, text frames; echo and broadcast)  default padding
               --deflate           offer permessage-deflate and inflate what arrives; the server must accept it
@@ -276,6 +284,8 @@ enum BenchOptionsParser {
             wsbench --scenario broadcast -c 10000 --bind 127.0.0.2-127.0.0.40 -r 2 ws://127.0.0.1:8080/room/demo
           Connect storm: 10,000 handshakes as fast as possible:
             wsbench --scenario connect -c 10000 --bind 127.0.0.2-40 ws://127.0.0.1:8080/
+          The same with at most 128 handshakes under way at once (the issue's handshake-storm measure):
+            wsbench --scenario connect -c 10000 --in-flight 128 ws://127.0.0.1:8080/
           Broadcast rate ladder to 1,000 subscribers, with the server's CPU per delivery:
             wsbench --scenario broadcast -c 1000 --rates 500,1000,2000,4000 --server-pid 4242 --json ladder.json ws://127.0.0.1:8080/room/demo
           1,000 SSE and 100 WebSocket subscribers in one room, 1 publisher at 100 msg/s:
@@ -291,7 +301,8 @@ enum BenchOptionsParser {
     // MARK: - Options
 
     private enum Option: String, CaseIterable {
-        case connections, threads, duration, rate, size, scenario, publishers, ramp, bind, warmup, timeout, json
+        case connections, threads, io, duration, rate, size, scenario, publishers, ramp, bind, warmup, timeout, json
+        case inFlight = "in-flight"
         case allowLoss = "allow-loss", rates, findMax = "find-max", serverPID = "server-pid", step
         case p95Limit = "p95-limit", webSocketSubscribers = "ws-subscribers", payload, deflate, insecure
         case serverNoContextTakeover = "server-no-context-takeover", clientNoContextTakeover = "client-no-context-takeover"
@@ -356,6 +367,9 @@ enum BenchOptionsParser {
         switch option {
         case .connections: options.connections = try positiveInteger(value, for: spelling)
         case .threads: options.threads = try positiveInteger(value, for: spelling)
+        case .io:
+            guard let backend = IOBackend(rawValue: value) else { throw UsageError("\(spelling) needs epoll or uring, got '\(value)'") }
+            options.io = backend
         case .duration: options.durationNanoseconds = try positiveDuration(value, for: spelling)
         case .rate: options.messagesPerSecond = try nonNegativeInteger(value, for: spelling)
         case .size:
@@ -371,6 +385,7 @@ enum BenchOptionsParser {
         case .publishers: options.publishers = try positiveInteger(value, for: spelling)
         case .webSocketSubscribers: options.webSocketSubscribers = try nonNegativeInteger(value, for: spelling)
         case .ramp: options.connectionsOpenedPerSecond = try nonNegativeInteger(value, for: spelling)
+        case .inFlight: options.maxInFlight = try positiveInteger(value, for: spelling)
         case .bind:
             guard let addresses = parseAddressRange(value) else {
                 throw UsageError("\(spelling) needs an IPv4 address or a range such as 127.0.0.2-127.0.0.40 "

@@ -107,7 +107,7 @@ struct RunPlan: Sendable {
         webSocketSubscriberCount = mixesTransports ? options.webSocketSubscribers : 0
         loopCount = options.threads
         timeout = options.timeoutNanoseconds
-        maxInFlightPerLoop = max(1, 512 / options.threads)
+        maxInFlightPerLoop = max(1, (options.maxInFlight ?? 512) / options.threads)
         publisherProgress = (0..<publisherCount).map { _ in PublisherProgress() }
     }
 

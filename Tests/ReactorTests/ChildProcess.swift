@@ -8,7 +8,8 @@ final class ChildProcess {
     private let stdoutFile: UnsafeMutablePointer<FILE>
     private let stderrPath: String
 
-    init(arguments: [String]) throws {
+    /// `environment`: `NAME=value` entries added to this process's environment.
+    init(arguments: [String], environment: [String] = []) throws {
         var output: [Int32] = [0, 0]
         guard pipe(&output) == 0 else { throw SystemError("pipe") }
         stderrPath = "/tmp/reactor-test-stderr-\(getpid())-\(monotonicNanoseconds())"
@@ -20,8 +21,17 @@ final class ChildProcess {
         posix_spawn_file_actions_addclose(&actions, output[0])
         var argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        var inherited: [String] = []
+        var entry = environ
+        while let variable = entry.pointee {
+            inherited.append(String(cString: variable))
+            entry += 1
+        }
+        let names = Set(environment.map { $0.prefix { $0 != "=" } })
+        var envp = (inherited.filter { !names.contains($0.prefix { $0 != "=" }) } + environment).map { strdup($0) } + [nil]
+        defer { for pointer in envp { free(pointer) } }
         var child: pid_t = 0
-        let status = posix_spawn(&child, arguments[0], &actions, nil, &argv, environ)
+        let status = posix_spawn(&child, arguments[0], &actions, nil, &argv, &envp)
         close(output[1])
         guard status == 0 else {
             close(output[0])

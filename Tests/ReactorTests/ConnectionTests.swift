@@ -48,6 +48,23 @@ final class Recorder: ConnectionHandler, Sendable {
 }
 
 final class ConnectionTests: XCTestCase {
+    func testWhatWasWrittenBeforeACloseLaterInThePassStillLeaves() throws {
+        // The client's bytes and its end of stream arrive together: Echo writes the echo, then the
+        // default connectionReadEnded closes, in one pass. On epoll the echo left when written; on
+        // io_uring it waits for the pass's end, and must still leave before the close.
+        let group = try EventLoopGroup(loopCount: 1)
+        defer { group.shutdown() }
+        let server = try TCPServer(group: group, host: "127.0.0.1", port: 0) { _ in Echo() }
+        for round in 0..<20 {
+            let client = try BlockingClient(port: server.port)
+            let message = Array("round \(round)".utf8)
+            client.send(message)
+            client.shutdownWrite()
+            XCTAssertEqual(client.receive(exactly: message.count), message, "round \(round) on \(group.backend)")
+            XCTAssertEqual(client.receive(upTo: 1), [], "then the end of stream")
+        }
+    }
+
     func testConnectionsSpreadOverAllLoops() throws {
         let group = try EventLoopGroup(loopCount: 4)
         defer { group.shutdown() }

@@ -34,13 +34,6 @@ final class DescriptorShortageTests: XCTestCase {
         XCTAssertEqual(child.stderrText().components(separatedBy: "pausing accepts").count - 1, 1, "reported more than once per interval")
     }
 
-    private func reactorBenchPath() -> String {
-        // Beside the test bundle, in the same build directory.
-        var path = [CChar](repeating: 0, count: 4096)
-        let length = readlink("/proc/self/exe", &path, path.count - 1)
-        let executable = String(decoding: path[0..<max(length, 0)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return executable.split(separator: "/").dropLast().joined(separator: "/").prepending("/") + "/reactor-bench"
-    }
 }
 
 extension String {

@@ -74,7 +74,17 @@ func procEntries(_ directory: String) -> Int {
     var count = 0
     while let entry = readdir(handle) {
         let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        if name != "." && name != ".." { count += 1 }
+        if name != "." && name != ".." && !(directory == "task" && isKernelIOWorker(task: name)) { count += 1 }
     }
     return count - (directory == "fd" ? 1 : 0)  // opendir's own descriptor
+}
+
+/// io_uring's kernel workers (`iou-wrk-N`, `iou-sqp-N`) are listed among the
+/// process's threads, come and go as the kernel sees fit, and are not ours.
+private func isKernelIOWorker(task: String) -> Bool {
+    guard let file = fopen("/proc/self/task/\(task)/comm", "r") else { return false }
+    defer { fclose(file) }
+    var name = [CChar](repeating: 0, count: 32)
+    guard fgets(&name, Int32(name.count), file) != nil else { return false }
+    return name.starts(with: Array("iou-".utf8CString.dropLast()))
 }

@@ -37,6 +37,19 @@ final class HandshakeTests: XCTestCase {
                        + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: superchat\r\n\r\n")
     }
 
+    func testTheAcceptValueAndTheUsual101ComeOutAsTheLongWayMakesThem() {
+        // RFC 6455 §1.3's example, then keys of other lengths against the plain composition.
+        XCTAssertEqual(ServerHandshake.acceptValue(forKey: "dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        for key in ["", "x", String(repeating: "k", count: 100)] {
+            XCTAssertEqual(ServerHandshake.acceptValue(forKey: key), Base64.encode(SHA1.hash(Array((key + ServerHandshake.guid).utf8))))
+        }
+        let accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        let expected = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: \(accept)\r\n\r\n"
+        XCTAssertEqual(String(decoding: ServerHandshake.response(acceptKey: accept, subprotocol: nil), as: UTF8.self), expected)
+        XCTAssertEqual(String(decoding: ServerHandshake.response(acceptKey: accept, subprotocol: nil, extraHeaders: [("X-A", "1")]), as: UTF8.self),
+                       expected.dropLast() + "X-A: 1\r\n\r\n", "a header more goes the general way, before the blank line (\\r\\n is one Character)")
+    }
+
     func testEachRejection() throws {
         let post = HTTPHeadParserTests.upgrade.replacingFirst("GET", with: "POST")
         let postRejection = try XCTUnwrap(try rejection(post))

@@ -105,10 +105,16 @@ final class BenchOptionsTests: XCTestCase {
         XCTAssertEqual(single?.publishers, 1)
     }
 
-    func testConnectScenario() {
+    func testConnectScenario() throws {
         let options = parse(["--scenario", "connect", "-c", "10000", "--ramp", "5000", Self.url])
         XCTAssertEqual(options?.scenario, .connect)
         XCTAssertEqual(options?.connectionsOpenedPerSecond, 5_000)
+        XCTAssertNil(options?.maxInFlight, "512 unless asked")
+
+        let bounded = parse(["--scenario", "connect", "-c", "10000", "--in-flight", "128", "-t", "2", Self.url])
+        XCTAssertEqual(bounded?.maxInFlight, 128)
+        XCTAssertEqual(try bounded.map { try RunPlan(options: $0).maxInFlightPerLoop }, 64, "split over the loops")
+        assertRefused(["--in-flight", "0", Self.url], saying: "--in-flight needs a positive integer, got '0'")
     }
 
     func testZeroIsAllowedWhereItMeansSomething() {

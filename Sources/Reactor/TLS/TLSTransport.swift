@@ -117,8 +117,10 @@ final class TLSTransport: Transport {
             if session.phase == .handshaking {
                 // The handler has not heard of the connection (accepted: it never will, the close is
                 // silent; connected: it hears why from connectionClosed, not of a stream's end).
-                if received == 0 {
-                    connections.closeSlot(slot, reason: .tlsFailed("the peer closed the connection during the TLS handshake"))
+                if received == 0 || error == ECONNRESET {
+                    // (A reset: the peer closed with our hello unread, which is a matter of timing, not a different failure.)
+                    connections.closeSlot(slot, reason: .tlsFailed("the peer closed the connection during the TLS handshake"
+                        + (received == 0 ? "" : " (reset)")))
                 } else if error != EAGAIN && error != EWOULDBLOCK && error != EINTR {
                     connections.closeSlot(slot, reason: .failed(SystemError("recv", errno: error)))
                 }
