@@ -28,6 +28,10 @@ def windows(run):
     return [(window["rate"], window, None)]
 
 
+def fmt(us):
+    return "—" if us is None else f"{us:.3f}"
+
+
 def row(label, rate, window, kept):
     latency = window["latency_ns"]
     return {
@@ -78,7 +82,9 @@ def main():
                 continue
             raw = row("raw publish", rate, *raw_by_rate[rate])
             emit = row("events emit", rate, window, kept)
-            ratio = emit["server_us_per_delivery"] / raw["server_us_per_delivery"] if raw["server_us_per_delivery"] else None
+            # A rung where nothing was delivered has no CPU per delivery: no ratio.
+            ratio = (emit["server_us_per_delivery"] / raw["server_us_per_delivery"]
+                     if raw["server_us_per_delivery"] and emit["server_us_per_delivery"] else None)
             summary["comparisons"].append({"case": case, "rate": rate, "raw": raw, "events": emit, "events_over_raw_per_delivery": ratio})
             entries = [(raw, "")]
             if rate in sized_by_rate:
@@ -87,7 +93,7 @@ def main():
             for entry, shown_ratio in entries:
                 kept_text = "" if entry["kept_up"] is None else ("yes" if entry["kept_up"] else "no")
                 out.append(f"| {rate:,} | {entry['layer']} | {entry['deliveries_per_second'] / 1e6:.3f} M | {entry['p50_ms']:.1f} ms "
-                           f"| {entry['p99_ms']:.1f} ms | {entry['server_cpu_percent']:.0f}% | {entry['server_us_per_delivery']:.3f} "
+                           f"| {entry['p99_ms']:.1f} ms | {entry['server_cpu_percent']:.0f}% | {fmt(entry['server_us_per_delivery'])} "
                            f"| {shown_ratio} | {entry['client_cpu_percent']:.0f}% | {entry['lost']:,} | {kept_text} |")
         if case == "ladder":
             raw_max = runs["raw"]["ladder"]["highest_kept_up_rate"]
