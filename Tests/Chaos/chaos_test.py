@@ -183,15 +183,7 @@ def slowloris(server, count=200):
         threading.Thread(target=trickle, daemon=True).start()
         answers = collect_answers(sockets, HEAD_TIMEOUT + 5)
         stop.set()
-        got408 = [a for a in answers.values() if a[0].startswith(b"HTTP/1.1 408 ")]
-        times = sorted(a[1] for a in answers.values() if a[1] is not None)
-        ok = check(f"slowloris: all {count} trickled heads got 408", len(got408) == count, f"({len(got408)})")
-        ok &= check("slowloris: each closed within the head timeout, one timer tick late at most",
-                    len(times) == count and HEAD_TIMEOUT - 0.5 <= times[0] and times[-1] <= HEAD_TIMEOUT + 1.5,
-                    f"(closed after {times[0]:.1f}-{times[-1]:.1f} s)" if times else "(none closed)")
-        for sock, _ in sockets:
-            sock.close()
-        return ok, f"408 and close after {times[0]:.1f}-{times[-1]:.1f} s" if times else "no answer"
+        return judge_head_timeouts("slowloris", f"all {count} trickled heads", sockets, answers)
     return fault
 
 
@@ -199,16 +191,22 @@ def silent(server, count=500):
     def fault():
         sockets = [(socket.create_connection((HOST, server.port)), time.time()) for _ in range(count)]
         answers = collect_answers(sockets, HEAD_TIMEOUT + 5)
-        got408 = [a for a in answers.values() if a[0].startswith(b"HTTP/1.1 408 ")]
-        times = sorted(a[1] for a in answers.values() if a[1] is not None)
-        ok = check(f"silent: all {count} silent connections got 408", len(got408) == count, f"({len(got408)})")
-        ok &= check("silent: each closed within the head timeout, one timer tick late at most",
-                    len(times) == count and HEAD_TIMEOUT - 0.5 <= times[0] and times[-1] <= HEAD_TIMEOUT + 1.5,
-                    f"(closed after {times[0]:.1f}-{times[-1]:.1f} s)" if times else "(none closed)")
-        for sock, _ in sockets:
-            sock.close()
-        return ok, f"408 and close after {times[0]:.1f}-{times[-1]:.1f} s" if times else "no answer"
+        return judge_head_timeouts("silent", f"all {count} silent connections", sockets, answers)
     return fault
+
+
+def judge_head_timeouts(name, who, sockets, answers):
+    """Every connection got 408 and was closed within the head timeout (one tick late at most); closes them."""
+    count = len(sockets)
+    got408 = [a for a in answers.values() if a[0].startswith(b"HTTP/1.1 408 ")]
+    times = sorted(a[1] for a in answers.values() if a[1] is not None)
+    ok = check(f"{name}: {who} got 408", len(got408) == count, f"({len(got408)})")
+    ok &= check(f"{name}: each closed within the head timeout, one timer tick late at most",
+                len(times) == count and HEAD_TIMEOUT - 0.5 <= times[0] and times[-1] <= HEAD_TIMEOUT + 1.5,
+                f"(closed after {times[0]:.1f}-{times[-1]:.1f} s)" if times else "(none closed)")
+    for sock, _ in sockets:
+        sock.close()
+    return ok, f"408 and close after {times[0]:.1f}-{times[-1]:.1f} s" if times else "no answer"
 
 
 def huge_length(server, seconds=5):
