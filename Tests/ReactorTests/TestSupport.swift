@@ -67,24 +67,36 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
     return condition()
 }
 
-/// Entries in a /proc/self directory (open descriptors, threads).
+/// Entries in a /proc/self directory (open descriptors).
 func procEntries(_ directory: String) -> Int {
     guard let handle = opendir("/proc/self/\(directory)") else { return -1 }
     defer { closedir(handle) }
     var count = 0
     while let entry = readdir(handle) {
         let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        if name != "." && name != ".." && !(directory == "task" && isKernelIOWorker(task: name)) { count += 1 }
+        if name != "." && name != ".." { count += 1 }
     }
     return count - (directory == "fd" ? 1 : 0)  // opendir's own descriptor
 }
 
-/// io_uring's kernel workers (`iou-wrk-N`, `iou-sqp-N`) are listed among the
-/// process's threads, come and go as the kernel sees fit, and are not ours.
-private func isKernelIOWorker(task: String) -> Bool {
-    guard let file = fopen("/proc/self/task/\(task)/comm", "r") else { return false }
+/// This process's threads whose name (as `startThread(named:)` set it)
+/// begins with `prefix`.
+func threadCount(namedWithPrefix prefix: String) -> Int {
+    guard let handle = opendir("/proc/self/task") else { return -1 }
+    defer { closedir(handle) }
+    var count = 0
+    while let entry = readdir(handle) {
+        let task = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if task != "." && task != "..", threadName(task: task)?.hasPrefix(prefix) == true { count += 1 }
+    }
+    return count
+}
+
+private func threadName(task: String) -> String? {
+    guard let file = fopen("/proc/self/task/\(task)/comm", "r") else { return nil }
     defer { fclose(file) }
     var name = [CChar](repeating: 0, count: 32)
-    guard fgets(&name, Int32(name.count), file) != nil else { return false }
-    return name.starts(with: Array("iou-".utf8CString.dropLast()))
+    guard fgets(&name, Int32(name.count), file) != nil else { return nil }
+    // Ends in a newline, which a prefix test ignores.
+    return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
