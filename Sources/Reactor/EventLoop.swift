@@ -40,7 +40,10 @@ public final class EventLoop: @unchecked Sendable {
     private var dispatchers: [(UInt32, UInt32) -> Void] = []
     /// Each source's completion handler (io_uring), by source index. Read once per
     /// completion and changed only when a source is added: unchecked.
-    @exclusivity(unchecked) private var completers: [((RingCompletion) -> Void)?] = []
+    @exclusivity(unchecked) private var completers: [Completer?] = []
+    /// Lent views of `completers`: a closure copied out of an array costs a
+    /// retain and a release of its context, and a thunk, per completion.
+    @exclusivity(unchecked) private var lentCompleters: [Unmanaged<Completer>?] = []
     /// Each source's end-of-pass flush. A source generic over its handler (`Connections`)
     /// gives a closure made where the handler is concrete, so its flush runs specialised, not
     /// through the protocol's generic entry (which, on io_uring, queues every send of the pass).
@@ -135,7 +138,9 @@ public final class EventLoop: @unchecked Sendable {
         precondition(sources.count < 1 << 16, "more than 65,536 sources on one loop")
         sources.append(source)
         dispatchers.append(dispatch)
-        completers.append(complete)
+        let completer = complete.map(Completer.init)
+        completers.append(completer)
+        lentCompleters.append(completer.map { Unmanaged.passUnretained($0) })
         flushers.append(flush ?? { source.flush() })
         return UInt32(sources.count - 1)
     }
@@ -224,6 +229,7 @@ public final class EventLoop: @unchecked Sendable {
         // Sources, timers and hooks refer back to the loop; dropping them breaks the cycles.
         sources.removeAll()
         dispatchers.removeAll()
+        lentCompleters.removeAll()
         completers.removeAll()
         flushers.removeAll()
         preFlushHooks.removeAll()
@@ -292,7 +298,9 @@ public final class EventLoop: @unchecked Sendable {
                 readiness.rearm(Int32(bitPattern: completion.slot), ring: ring)
             case .receive, .send, .accept:
                 let source = completion.source
-                if source < completers.count, let complete = completers[source] { complete(completion) }
+                if source < lentCompleters.count, let completer = lentCompleters[source] {
+                    completer._withUnsafeGuaranteedRef { $0.complete(completion) }
+                }
             }
         }
         for body in timers.runExpired(now: now) { body() }
@@ -338,4 +346,10 @@ public final class EventLoop: @unchecked Sendable {
     static func token(source: UInt32, slot: UInt32) -> UInt64 {
         UInt64(source) << 32 | UInt64(slot)
     }
+}
+
+/// A source's completion handler, boxed so the loop can lend it per call.
+private final class Completer {
+    let complete: (RingCompletion) -> Void
+    init(_ complete: @escaping (RingCompletion) -> Void) { self.complete = complete }
 }
