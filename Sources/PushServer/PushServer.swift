@@ -105,9 +105,8 @@ public final class PushServer: Sendable {
         do { try configuration.validate() } catch { throw .configuration(error) }
         let (routes, transports) = pending.withLock { pending in
             let webSockets = pending.webSockets.map { route in
-                var route = route
-                route.limits = WebSocketLimits(maxMessageSize: route.behavior.maxMessageSize ?? configuration.maxMessageSize)
-                return route
+                RouteTable.WebSocketRoute(pattern: route.pattern, behavior: route.behavior,
+                                          limits: WebSocketLimits(maxMessageSize: route.behavior.maxMessageSize ?? configuration.maxMessageSize))
             }
             var transports = pending.transports
             if let policy = configuration.deflate { transports.offerDeflate(policy) }

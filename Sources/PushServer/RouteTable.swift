@@ -38,11 +38,19 @@ struct RouteCall {
 
 /// The server's routes, fixed once it starts; shared read-only by all loops.
 final class RouteTable: Sendable {
-    struct WebSocketRoute: Sendable {
+    /// A class, not a struct: read on every message, and a copy of its
+    /// behavior's five closures cost ten reference counts each time.
+    final class WebSocketRoute: Sendable {
         let pattern: PathPattern
         let behavior: WebSocketBehavior
         /// What the frame reader enforces on this route.
-        var limits = WebSocketLimits()
+        let limits: WebSocketLimits
+
+        init(pattern: PathPattern, behavior: WebSocketBehavior, limits: WebSocketLimits = WebSocketLimits()) {
+            self.pattern = pattern
+            self.behavior = behavior
+            self.limits = limits
+        }
     }
 
     struct HTTPRoute: Sendable {

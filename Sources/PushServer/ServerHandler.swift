@@ -17,7 +17,9 @@ final class ServerHandler: ConnectionHandler {
     let closeTimeout: UInt64
     let handshakeTimeout: UInt64
     let streamKeepAlive: UInt64
-    var statistics = ServerStatistics()
+    // Counters this loop alone touches, on every message: unchecked, as a
+    // run-time exclusivity check per update cost more than the update.
+    @exclusivity(unchecked) var statistics = ServerStatistics()
     let rooms: LoopBroadcaster
     /// Every loop's handler, for handing a connection to another loop.
     let loops: ServerLoops
@@ -30,7 +32,7 @@ final class ServerHandler: ConnectionHandler {
     /// This loop's permessage-deflate state, when the server offers it.
     let deflate: LoopDeflate?
     /// What this loop holds for clients beyond what `connections` counts, against the process's memory budget.
-    var memory: LoopMemory
+    @exclusivity(unchecked) var memory: LoopMemory
 
     init(routes: RouteTable, transports: ServerTransports, configuration: ServerConfiguration, rooms: LoopBroadcaster,
          loops: ServerLoops, board: StatisticsBoard, budget: MemoryBudget) {

@@ -68,11 +68,12 @@ final class WebSocketTransport: ConnectionTransport {
             connection.context.awaitingPong = false
             armHeartbeat(connection)
         }
+        let route = route(of: connection)
         var offset = 0
         while connection.isOpen {
             if handler.pausedForBackpressure(connection) { return offset }
             let input = UnsafeMutableRawBufferPointer(rebasing: bytes[offset...])
-            let limits = handler.routes.webSockets[Int(connection.context.route)].limits
+            let limits = route.limits
             // What the reader holds, counted against the memory budget; most messages come whole and it holds nothing.
             let wasIdle = connection.context.reader.isIdle
             let heldBefore = wasIdle ? 0 : connection.context.reader.heldByteCount
@@ -100,7 +101,7 @@ final class WebSocketTransport: ConnectionTransport {
             case .message(let opcode, let payload):
                 guard !connection.context.closing else { continue }  // data after a close frame is dropped
                 handler.statistics.messagesReceived += 1
-                behavior(connection).message(WebSocket(connection), WebSocketMessage(opcode: opcode, payload: payload))
+                route.behavior.message(WebSocket(connection), WebSocketMessage(opcode: opcode, payload: payload))
             case .ping(let payload):
                 if !connection.context.closing { Self.sendFrame(connection, opcode: .pong, payload: payload) }
             case .pong:
@@ -121,7 +122,7 @@ final class WebSocketTransport: ConnectionTransport {
         connection.resumeReading()  // if it was paused by backpressure
         guard !connection.context.closing else { return }
         handler(of: connection).membershipsDrained(connection)
-        behavior(connection).drain(WebSocket(connection))
+        route(of: connection).behavior.drain(WebSocket(connection))
     }
 
     func timedOut(_ connection: ServerConnection) {
@@ -243,11 +244,11 @@ final class WebSocketTransport: ConnectionTransport {
     private func reportClose(_ connection: ServerConnection, code: CloseCode, reason: String) {
         guard !connection.context.closeReported else { return }
         connection.context.closeReported = true
-        behavior(connection).close(WebSocket(connection), code, reason)
+        route(of: connection).behavior.close(WebSocket(connection), code, reason)
         handler(of: connection).leaveAllRooms(connection)
     }
 
-    private func behavior(_ connection: ServerConnection) -> WebSocketBehavior {
-        handler(of: connection).routes.webSockets[Int(connection.context.route)].behavior
+    private func route(of connection: ServerConnection) -> RouteTable.WebSocketRoute {
+        handler(of: connection).routes.webSockets[Int(connection.context.route)]
     }
 }
