@@ -19,11 +19,15 @@ extension LoadGenerator {
             if rampPerSecond > 0 && rampStart &+ UInt64(Double(rampStarted) * 1e9 / rampPerSecond) > now { return }
             toOpen -= 1
             rampStarted += 1
-            startConnection(now: now)
+            startConnection()
         }
     }
 
-    private func startConnection(now: UInt64) {
+    private func startConnection() {
+        // Its own clock reading, not the pass's: on loopback connect() runs the whole TCP
+        // handshake, so the 128th connection of a burst starts milliseconds after the first,
+        // and a shared timestamp charged that wait to its handshake time.
+        let now = monotonicNanoseconds()
         let number = started * plan.loopCount + loop.index
         started += 1
         statistics.pointee.connectAttempts += 1
