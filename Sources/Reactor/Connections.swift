@@ -89,11 +89,16 @@ public final class Connections<Handler: ConnectionHandler>: EventSource {
         vectors = .allocate(capacity: Self.maxVectors)
         // The loop calls these closures, not the protocol: created here, where
         // Handler is concrete, they run the specialised read and write paths.
-        // Unowned(unsafe): the loop holds the set (as its source) for as long
-        // as it holds them, so the checked unowned's atomic strong retain per
-        // event would buy nothing.
-        sourceIndex = loop.addSource(self, dispatch: { [unowned(unsafe) self] events, slot in handleEvent(events, slot: slot) },
-                                     complete: { [unowned(unsafe) self] completion in handleCompletion(completion) },
+        // They lend the set rather than own it (Unmanaged, guaranteed): the
+        // loop holds the set, as its source, for as long as it holds them, so
+        // a retain and release per event (or a checked unowned's strong retain)
+        // would buy nothing.
+        sourceIndex = loop.addSource(self, dispatch: { [lent = Unmanaged.passUnretained(self)] events, slot in
+                                         lent._withUnsafeGuaranteedRef { $0.handleEvent(events, slot: slot) }
+                                     },
+                                     complete: { [lent = Unmanaged.passUnretained(self)] completion in
+                                         lent._withUnsafeGuaranteedRef { $0.handleCompletion(completion) }
+                                     },
                                      flush: { [unowned(unsafe) self] in flush() })
         loop.scheduleRepeating(every: tickInterval) { [unowned self] in sweepTimeouts() }
         handler.attached(to: self)

@@ -306,17 +306,18 @@ final class RingTCP: Transport {
         sendsDue.append(slot)
     }
 
-    /// A spare queue when there is one (counting into this set's total of queued bytes), else a new one.
+    /// A spare queue when there is one, else a new one. A spare already
+    /// counts into this set's total of queued bytes: every queue this
+    /// transport recycles was made by its set or recounted into it on
+    /// arrival (`Connections.adopt`), and the transport goes with the set.
     private func takeQueue<Handler>(_ entry: Connections<Handler>.SlotPointer, in connections: Connections<Handler>) -> OutboundQueue {
         guard let queue = spareQueues.popLast() else { return connections.makeOutboundQueue(entry) }
-        queue.recount(into: connections.outputTally)
         entry.pointee.outbound = queue
         return queue
     }
 
     private func recycle(_ queue: OutboundQueue) {
-        queue.removeAll()
-        queue.recount(into: nil)  // a spare counts nowhere (its set may go before it is taken again)
+        queue.removeAll()  // (which takes its bytes out of the set's total)
         if spareQueues.count < Self.spareQueueLimit { spareQueues.append(queue) }
     }
 
