@@ -56,8 +56,8 @@ for ((rep = 1; rep <= REPS; rep++)); do
 done
 
 TABLE=$(python3 Benchmarks/uring_table.py "$OUT" --json "$OUT/uring.json")
-INTRO="**Preliminary**: taken on a shared, noisy machine (two cores, other engineers' builds running); the
-lead's figures come from a quiet one. Each figure is the median of $REPS runs; the two backends took
+INTRO="Taken with nothing else on the machine (other work running beside it moves these ratios by more
+than 10%: compare only figures from one quiet run). Each figure is the median of $REPS runs; the two backends took
 turns, scenario by scenario, each on a fresh \`echo-server --threads 1 --io epoll|uring\`. wsbench is the
 same client for both (\`--io epoll\`). Server CPU comes from /proc/PID/stat (user and system time of
 every thread, io_uring's workers included). The issue's targets: server CPU per echoed message at 100

@@ -79,17 +79,17 @@ func procEntries(_ directory: String) -> Int {
     return count - (directory == "fd" ? 1 : 0)  // opendir's own descriptor
 }
 
-/// This process's threads whose name (as `startThread(named:)` set it)
-/// begins with `prefix`.
-func threadCount(namedWithPrefix prefix: String) -> Int {
-    guard let handle = opendir("/proc/self/task") else { return -1 }
+/// The ids of this process's threads whose name (as `startThread(named:)`
+/// set it) begins with `prefix`.
+func threadIDs(namedWithPrefix prefix: String) -> Set<String> {
+    guard let handle = opendir("/proc/self/task") else { return [] }
     defer { closedir(handle) }
-    var count = 0
+    var ids: Set<String> = []
     while let entry = readdir(handle) {
         let task = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        if task != "." && task != "..", threadName(task: task)?.hasPrefix(prefix) == true { count += 1 }
+        if task != "." && task != "..", threadName(task: task)?.hasPrefix(prefix) == true { ids.insert(task) }
     }
-    return count
+    return ids
 }
 
 private func threadName(task: String) -> String? {
