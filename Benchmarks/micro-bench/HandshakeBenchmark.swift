@@ -1,7 +1,8 @@
 import WebSocketCodec
 
 // The server's whole opening handshake for one browser request: parse the head, validate the
-// upgrade, compute Sec-WebSocket-Accept (SHA-1 + Base64) and build the 101 response.
+// upgrade, compute Sec-WebSocket-Accept (SHA-1 + Base64) and write the 101 response where the
+// server does, into a buffer it already has.
 
 extension Benchmark {
     static var handshake: Benchmark {
@@ -33,6 +34,8 @@ private let browserRequest = Array("""
 private func handshakeWorkload() -> Workload {
     let request = UnsafeMutableRawBufferPointer.allocate(byteCount: browserRequest.count, alignment: 16)
     request.copyBytes(from: browserRequest)
+    // Where the server writes the 101 (its connection's write buffer).
+    let response = UnsafeMutableRawBufferPointer.allocate(byteCount: ServerHandshake.plainResponseCount, alignment: 16)
     return Workload(run: { iterations in
         var checksum: UInt64 = 0
         for _ in 0..<iterations {
@@ -40,9 +43,12 @@ private func handshakeWorkload() -> Workload {
             guard case .complete(let head, _) = parser.parse(UnsafeRawBufferPointer(request)),
                   case .success(let upgrade) = ServerHandshake.validate(head)
             else { fatalError("handshake benchmark: the request was refused") }
-            let response = ServerHandshake.response(acceptKey: ServerHandshake.acceptValue(forKey: upgrade.key), subprotocol: nil)
-            checksum &+= UInt64(response.count) &+ UInt64(response[response.count - 5])
+            let count = ServerHandshake.writePlainResponse(acceptingKey: upgrade.key, into: response)
+            checksum &+= UInt64(count) &+ UInt64(response[count - 5])
         }
         return checksum
-    }, tearDown: { request.deallocate() })
+    }, tearDown: {
+        request.deallocate()
+        response.deallocate()
+    })
 }

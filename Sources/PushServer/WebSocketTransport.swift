@@ -38,8 +38,13 @@ final class WebSocketTransport: ConnectionTransport {
         case .accept(let chosen):
             subprotocol = chosen
         }
-        connection.write(ServerHandshake.response(
-            acceptKey: ServerHandshake.acceptValue(forKey: request.key), subprotocol: subprotocol, extensions: extensions))
+        if subprotocol == nil && extensions.elements.isEmpty {
+            // The usual 101, encoded straight into the write buffer: no allocation.
+            connection.write(reserving: ServerHandshake.plainResponseCount) { ServerHandshake.writePlainResponse(acceptingKey: request.key, into: $0) }
+        } else {
+            connection.write(ServerHandshake.response(
+                acceptKey: ServerHandshake.acceptValue(forKey: request.key), subprotocol: subprotocol, extensions: extensions))
+        }
         connection.context.transport = index
         connection.context.route = UInt16(route)
         handler.deflate?.agreed(extensions, by: connection)

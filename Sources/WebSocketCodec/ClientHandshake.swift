@@ -70,15 +70,16 @@ public struct ClientHandshake: Sendable {
         guard status == 101 else {
             return .rejected("status \(status) \(HTTPSyntax.string(head, Swift.min(13, lineEnd)..<lineEnd))")
         }
-        guard let headers = HTTPSyntax.headers(head, from: lineEnd + 2) else {
+        guard let fields = HTTPSyntax.fields(head, from: lineEnd + 2) else {
             return .rejected("malformed header line")
         }
-        let response = HTTPRequestHead(method: "", target: "", versionMinor: 1, headers: headers)
+        // Read as a request head whose request line is empty: only its headers are asked for.
+        let response = HTTPRequestHead(parsed: head, methodEnd: 0, target: 0..<0, versionMinor: 1, fields: fields)
         guard response.hasToken("websocket", in: "Upgrade") else { return .rejected("Upgrade is not websocket") }
         guard response.hasToken("upgrade", in: "Connection") else { return .rejected("Connection lacks upgrade") }
         guard let accept = response.header("Sec-WebSocket-Accept") else { return .rejected("no Sec-WebSocket-Accept") }
         guard accept == expectedAccept else { return .rejected("Sec-WebSocket-Accept \(accept) does not match") }
-        switch ExtensionNegotiation.validate(response: headers, offered: offeredExtensions) {
+        switch ExtensionNegotiation.validate(response: response.headers(named: ExtensionHeader.name), offered: offeredExtensions) {
         case .failure(let error):
             return .rejected(error.reason)
         case .success(let accepted):

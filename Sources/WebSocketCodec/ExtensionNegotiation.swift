@@ -67,7 +67,7 @@ public enum ExtensionNegotiation {
     ) -> Result<NegotiatedExtensions, HandshakeRejection> {
         guard !supported.isEmpty else { return .success(.none) }
         do {
-            return .success(accept(offers: try ExtensionHeader.elements(of: head.headers), supported: supported))
+            return .success(accept(offers: try ExtensionHeader.elements(of: head.headers(named: ExtensionHeader.name)), supported: supported))
         } catch {
             return .failure(HandshakeRejection(status: 400, reason: error.description))
         }

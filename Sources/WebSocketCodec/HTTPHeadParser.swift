@@ -69,14 +69,10 @@ public struct HTTPHeadParser: Sendable {
             return .invalid(status: 400, reason: "malformed HTTP version")
         }
         guard major == 1 else { return .invalid(status: 505, reason: "HTTP version \(major).\(minor) not supported") }
-        guard let headers = HTTPSyntax.headers(head, from: lineEnd + 2) else {
+        guard let fields = HTTPSyntax.fields(head, from: lineEnd + 2) else {
             return .invalid(status: 400, reason: "malformed header line")
         }
-        let request = HTTPRequestHead(
-            method: HTTPSyntax.string(head, 0..<methodEnd),
-            target: HTTPSyntax.string(head, targetStart..<targetEnd),
-            versionMinor: minor,
-            headers: headers)
+        let request = HTTPRequestHead(parsed: head, methodEnd: methodEnd, target: targetStart..<targetEnd, versionMinor: minor, fields: fields)
         return .complete(request, headLength: head.count)
     }
 

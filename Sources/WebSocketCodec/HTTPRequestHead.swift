@@ -1,68 +1,120 @@
 // A parsed HTTP/1.x request head: request line and header fields, no body.
+//
+// The head's bytes are kept in one buffer, with where each part sits; names,
+// values and the target become Strings only when asked for. A handshake storm
+// parses one head per connection: a String per header would be some twenty
+// allocations each (a browser sends a dozen headers, most longer than the 15
+// bytes a String holds inline), where this is two.
 
 public struct HTTPRequestHead: Sendable {
-    public var method: String
-    /// The request target as sent, e.g. "/chat?room=7".
-    public var target: String
-    /// The target before the first '?'.
-    public var path: String
-    /// The target after the first '?', nil when there is no '?'.
-    public var query: String?
-    /// 0 or 1 (HTTP/1.0 or HTTP/1.1).
-    public var versionMinor: Int
-    /// In arrival order; names as sent.
-    public var headers: [(name: String, value: String)]
+    /// Where one header's name and value sit in the head (value trimmed of SP/HTAB).
+    struct Field: Sendable {
+        var nameStart: Int32
+        var nameEnd: Int32
+        var valueStart: Int32
+        var valueEnd: Int32
+    }
 
-    public init(method: String, target: String, versionMinor: Int, headers: [(name: String, value: String)]) {
-        self.method = method
-        self.target = target
-        if let question = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
-            path = String(target[..<question])
-            query = String(target[target.index(after: question)...])
-        } else {
-            path = target
-            query = nil
-        }
+    private let bytes: [UInt8]
+    private let fields: [Field]
+    private let methodEnd: Int32
+    private let targetStart: Int32
+    private let targetEnd: Int32
+    /// The first '?' of the target, or `targetEnd` when there is none.
+    private let questionMark: Int32
+
+    /// 0 or 1 (HTTP/1.0 or HTTP/1.1).
+    public let versionMinor: Int
+
+    /// From a head the parser checked: the request line's parts and the header fields, as offsets into `head`.
+    init(parsed head: UnsafeRawBufferPointer, methodEnd: Int, target: Range<Int>, versionMinor: Int, fields: [Field]) {
+        bytes = Array(head)
+        self.fields = fields
+        self.methodEnd = Int32(methodEnd)
+        targetStart = Int32(target.lowerBound)
+        targetEnd = Int32(target.upperBound)
+        questionMark = Int32(head[target].firstIndex(of: UInt8(ascii: "?")) ?? target.upperBound)
         self.versionMinor = versionMinor
-        self.headers = headers
+    }
+
+    /// A head made of parts (tests, and the client's view of a response).
+    public init(method: String, target: String, versionMinor: Int, headers: [(name: String, value: String)]) {
+        var head: [UInt8] = Array(method.utf8) + [0x20] + Array(target.utf8) + Array(" HTTP/1.\(versionMinor)\r\n".utf8)
+        var fields: [Field] = []
+        for (name, value) in headers {
+            let nameStart = head.count
+            head += name.utf8
+            let nameEnd = head.count
+            head += [UInt8(ascii: ":"), 0x20]
+            let valueStart = head.count
+            head += value.utf8
+            fields.append(Field(nameStart: Int32(nameStart), nameEnd: Int32(nameEnd), valueStart: Int32(valueStart), valueEnd: Int32(head.count)))
+            head += [0x0D, 0x0A]
+        }
+        let methodEnd = method.utf8.count
+        self = head.withUnsafeBytes {
+            HTTPRequestHead(parsed: $0, methodEnd: methodEnd, target: methodEnd + 1..<methodEnd + 1 + target.utf8.count,
+                            versionMinor: versionMinor, fields: fields)
+        }
+    }
+
+    public var method: String { string(0, methodEnd) }
+    /// The request target as sent, e.g. "/chat?room=7".
+    public var target: String { string(targetStart, targetEnd) }
+    /// The target before the first '?'.
+    public var path: String { string(targetStart, questionMark) }
+    /// The target after the first '?', nil when there is no '?'.
+    public var query: String? { questionMark < targetEnd ? string(questionMark + 1, targetEnd) : nil }
+
+    /// Every header in arrival order, names as sent (made on each call: prefer `header(_:)`).
+    public var headers: [(name: String, value: String)] {
+        fields.map { (string($0.nameStart, $0.nameEnd), string($0.valueStart, $0.valueEnd)) }
     }
 
     /// The first value of header `name` (case-insensitive), nil if absent.
     public func header(_ name: String) -> String? {
-        headers.first { HTTPSyntax.equalsIgnoringASCIICase($0.name, name) }?.value
+        firstField(named: name).map { string($0.valueStart, $0.valueEnd) }
+    }
+
+    /// Whether the head has a header `name` (case-insensitive), without making a String.
+    public func hasHeader(_ name: String) -> Bool {
+        firstField(named: name) != nil
+    }
+
+    /// Every header `name` (case-insensitive), in arrival order: nothing is allocated when there is none.
+    public func headers(named name: String) -> [(name: String, value: String)] {
+        var found: [(name: String, value: String)] = []
+        forEachValue(named: name) { found.append((name, String(decoding: $0, as: UTF8.self))) }
+        return found
     }
 
     /// Every element of every `name` header: split on commas, trimmed, empty ones dropped,
     /// case kept. For lists whose case matters, e.g. Sec-WebSocket-Protocol.
     public func headerList(_ name: String) -> [String] {
         var elements: [String] = []
-        for header in headers where HTTPSyntax.equalsIgnoringASCIICase(header.name, name) {
-            elements += HTTPSyntax.listElements(header.value, lowercase: false)
+        forEachValue(named: name) { value in
+            HTTPSyntax.forEachListElement(value) { elements.append(String(decoding: $0, as: UTF8.self)); return true }
         }
         return elements
     }
 
     /// `headerList(name)` ASCII-lowercased: for case-insensitive tokens such as Connection and Upgrade.
     public func headerTokens(_ name: String) -> [String] {
-        var elements: [String] = []
-        for header in headers where HTTPSyntax.equalsIgnoringASCIICase(header.name, name) {
-            elements += HTTPSyntax.listElements(header.value, lowercase: true)
-        }
-        return elements
+        headerList(name).map { element in String(decoding: element.utf8.map(HTTPSyntax.lowercased), as: UTF8.self) }
     }
 
     /// Whether some `name` header lists `token` (ASCII case-insensitive), without building arrays.
     /// E.g. `hasToken("upgrade", in: "Connection")`.
     public func hasToken(_ token: String, in name: String) -> Bool {
-        for header in headers where HTTPSyntax.equalsIgnoringASCIICase(header.name, name) {
-            var found = false
-            HTTPSyntax.forEachListElement(header.value) { element in
+        var found = false
+        forEachValue(named: name) { value in
+            guard !found else { return }
+            HTTPSyntax.forEachListElement(value) { element in
                 found = HTTPSyntax.equalsIgnoringASCIICase(element, token)
                 return !found
             }
-            if found { return true }
         }
-        return false
+        return found
     }
 
     /// The body length the request declares: 0 without Content-Length, nil
@@ -71,9 +123,32 @@ public struct HTTPRequestHead: Sendable {
     /// different bodies, which is how requests get smuggled).
     public var declaredContentLength: Int? {
         let values = headerList("Content-Length")
-        guard let first = values.first else { return header("Content-Length") == nil ? 0 : nil }
+        guard let first = values.first else { return hasHeader("Content-Length") ? nil : 0 }
         guard values.allSatisfy({ $0 == first }), first.utf8.count <= 18,
               first.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
         return Int(first)
+    }
+
+    // MARK: Reading the buffer
+
+    private func string(_ start: Int32, _ end: Int32) -> String {
+        bytes.withUnsafeBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[Int(start)..<Int(end)]), as: UTF8.self) }
+    }
+
+    private func firstField(named name: String) -> Field? {
+        bytes.withUnsafeBytes { head in fields.first { HTTPSyntax.equalsIgnoringASCIICase(Self.slice(head, $0.nameStart, $0.nameEnd), name) } }
+    }
+
+    /// Calls `body` with the value of each header `name`, in order, as bytes valid during the call.
+    private func forEachValue(named name: String, _ body: (UnsafeRawBufferPointer) -> Void) {
+        bytes.withUnsafeBytes { head in
+            for field in fields where HTTPSyntax.equalsIgnoringASCIICase(Self.slice(head, field.nameStart, field.nameEnd), name) {
+                body(Self.slice(head, field.valueStart, field.valueEnd))
+            }
+        }
+    }
+
+    private static func slice(_ head: UnsafeRawBufferPointer, _ start: Int32, _ end: Int32) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: head[Int(start)..<Int(end)])
     }
 }

@@ -70,15 +70,17 @@ enum HTTPSyntax {
         return i - 1
     }
 
-    /// Parses the header lines from `start` up to the empty line at the end of the head.
-    /// Nil for a malformed line: obs-fold (a line starting with SP/HTAB), an empty or non-token
-    /// name, whitespace before the colon, or a control character in the value.
-    static func headers(_ bytes: UnsafeRawBufferPointer, from start: Int) -> [(name: String, value: String)]? {
-        var headers: [(name: String, value: String)] = []
+    /// Finds the header lines from `start` up to the empty line at the end of the head: where
+    /// each name and (trimmed) value sits. Nil for a malformed line: obs-fold (a line starting
+    /// with SP/HTAB), an empty or non-token name, whitespace before the colon, or a control
+    /// character in the value.
+    static func fields(_ bytes: UnsafeRawBufferPointer, from start: Int) -> [HTTPRequestHead.Field]? {
+        var fields: [HTTPRequestHead.Field] = []
+        fields.reserveCapacity(16)  // a browser's upgrade carries a dozen or so
         var lineStart = start
         while true {
             let end = lineEnd(bytes, from: lineStart)
-            if end == lineStart { return headers }  // the empty line
+            if end == lineStart { return fields }  // the empty line
             var colon = lineStart
             while colon < end && bytes[colon] != UInt8(ascii: ":") {
                 guard isTokenByte(bytes[colon]) else { return nil }
@@ -93,7 +95,8 @@ enum HTTPSyntax {
                 let byte = bytes[i]
                 if (byte < 0x20 && byte != 0x09) || byte == 0x7F { return nil }
             }
-            headers.append((string(bytes, lineStart..<colon), string(bytes, valueStart..<valueEnd)))
+            fields.append(HTTPRequestHead.Field(nameStart: Int32(lineStart), nameEnd: Int32(colon),
+                                                valueStart: Int32(valueStart), valueEnd: Int32(valueEnd)))
             lineStart = end + 2
         }
     }
@@ -119,17 +122,19 @@ enum HTTPSyntax {
     /// elements skipped (RFC 9110 §5.6.1). Stops when `body` returns false.
     static func forEachListElement(_ value: String, _ body: (UnsafeRawBufferPointer) -> Bool) {
         var value = value
-        value.withUTF8 { utf8 in
-            let bytes = UnsafeRawBufferPointer(utf8)
-            var start = 0
-            for i in 0...bytes.count where i == bytes.count || bytes[i] == UInt8(ascii: ",") {
-                var s = start
-                var e = i
-                while s < e && (bytes[s] == 0x20 || bytes[s] == 0x09) { s += 1 }
-                while e > s && (bytes[e - 1] == 0x20 || bytes[e - 1] == 0x09) { e -= 1 }
-                start = i + 1
-                if e > s && !body(UnsafeRawBufferPointer(rebasing: bytes[s..<e])) { return }
-            }
+        value.withUTF8 { forEachListElement(UnsafeRawBufferPointer($0), body) }
+    }
+
+    /// The same, of a value's bytes.
+    static func forEachListElement(_ bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Bool) {
+        var start = 0
+        for i in 0...bytes.count where i == bytes.count || bytes[i] == UInt8(ascii: ",") {
+            var s = start
+            var e = i
+            while s < e && (bytes[s] == 0x20 || bytes[s] == 0x09) { s += 1 }
+            while e > s && (bytes[e - 1] == 0x20 || bytes[e - 1] == 0x09) { e -= 1 }
+            start = i + 1
+            if e > s && !body(UnsafeRawBufferPointer(rebasing: bytes[s..<e])) { return }
         }
     }
 

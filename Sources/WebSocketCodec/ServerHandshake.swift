@@ -51,19 +51,28 @@ public enum ServerHandshake {
     public static let guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
     /// base64(sha1(key + guid)), the Sec-WebSocket-Accept value for a Sec-WebSocket-Key. One
-    /// allocation, the result's: key and GUID are hashed from the stack (a handshake storm runs
-    /// this once per connection).
+    /// allocation, the result's.
     public static func acceptValue(forKey key: String) -> String {
+        String(unsafeUninitializedCapacity: acceptCount) { writeAcceptValue(forKey: key, into: UnsafeMutableRawBufferPointer($0)) }
+    }
+
+    /// The length of a Sec-WebSocket-Accept value (20 bytes of SHA-1 in Base64).
+    public static var acceptCount: Int { Base64.encodedCount(20) }
+
+    /// Writes the Sec-WebSocket-Accept value for `key` into `out` (at least `acceptCount` bytes);
+    /// returns the count. Key and GUID are hashed from the stack: nothing is allocated (a
+    /// handshake storm runs this once per connection).
+    public static func writeAcceptValue(forKey key: String, into out: UnsafeMutableRawBufferPointer) -> Int {
         var key = key
         return key.withUTF8 { keyBytes in
             let length = keyBytes.count + guidBytes.count
             return withUnsafeTemporaryAllocation(byteCount: length + 20, alignment: 8) { scratch in
                 let base = scratch.baseAddress!
-                base.copyMemory(from: keyBytes.baseAddress!, byteCount: keyBytes.count)
+                if let keyBase = keyBytes.baseAddress { base.copyMemory(from: keyBase, byteCount: keyBytes.count) }
                 guidBytes.withUnsafeBytes { (base + keyBytes.count).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
                 let digest = base + length
                 SHA1.digest(UnsafeRawBufferPointer(start: base, count: length), into: digest)
-                return Base64.encode(UnsafeRawBufferPointer(start: digest, count: 20))
+                return Base64.encode(UnsafeRawBufferPointer(start: digest, count: 20), into: out)
             }
         }
     }
@@ -77,7 +86,7 @@ public enum ServerHandshake {
         guard head.versionMinor >= 1 else {
             return .failure(HandshakeRejection(status: 400, reason: "WebSocket upgrade needs HTTP/1.1"))
         }
-        guard head.header("Host") != nil else {
+        guard head.hasHeader("Host") else {
             return .failure(HandshakeRejection(status: 400, reason: "missing Host header"))
         }
         guard head.hasToken("websocket", in: "Upgrade") else {
@@ -92,7 +101,7 @@ public enum ServerHandshake {
             return .failure(HandshakeRejection(
                 status: 426, reason: "unsupported WebSocket version", extraHeaders: [("Sec-WebSocket-Version", "13")]))
         }
-        guard let key = head.header("Sec-WebSocket-Key"), Base64.decode(key)?.count == 16 else {
+        guard let key = head.header("Sec-WebSocket-Key"), Base64.decodedCount(key) == 16 else {
             return .failure(HandshakeRejection(status: 400, reason: "Sec-WebSocket-Key is not 16 bytes of base64"))
         }
         return .success(UpgradeRequest(
@@ -124,17 +133,33 @@ public enum ServerHandshake {
         var key = acceptKey
         return key.withUTF8 { key in
             [UInt8](unsafeUninitializedCapacity: plainResponseHead.count + key.count + 4) { out, count in
-                let base = UnsafeMutableRawPointer(out.baseAddress!)
-                plainResponseHead.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-                var offset = plainResponseHead.count
-                if let keyBase = key.baseAddress { (base + offset).copyMemory(from: keyBase, byteCount: key.count) }
-                offset += key.count
-                for (index, byte) in [UInt8(0x0D), 0x0A, 0x0D, 0x0A].enumerated() {  // the header's end, the head's end
-                    base.storeBytes(of: byte, toByteOffset: offset + index, as: UInt8.self)
-                }
-                count = offset + 4
+                count = writePlainResponse(UnsafeMutableRawBufferPointer(out)) { $0.copyMemory(from: UnsafeRawBufferPointer(key)); return key.count }
             }
         }
+    }
+
+    /// The size of the usual 101 (no subprotocol, extension or extra header).
+    public static var plainResponseCount: Int { plainResponseHead.count + acceptCount + 4 }
+
+    /// Writes the usual 101 accepting `key` into `out` (at least `plainResponseCount` bytes);
+    /// returns the count. Nothing is allocated: for `Connection.write(reserving:)`, which
+    /// encodes it straight into the connection's write buffer.
+    public static func writePlainResponse(acceptingKey key: String, into out: UnsafeMutableRawBufferPointer) -> Int {
+        writePlainResponse(out) { writeAcceptValue(forKey: key, into: $0) }
+    }
+
+    /// The head, the accept value `writeAccept` puts where it goes, and the two CRLFs that end the header and the head.
+    private static func writePlainResponse(_ out: UnsafeMutableRawBufferPointer, _ writeAccept: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
+        precondition(out.count >= plainResponseHead.count + 4, "the 101 response does not fit")
+        let headCount = plainResponseHead.count
+        plainResponseHead.withUnsafeBytes { out.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: headCount) }
+        let end = headCount + writeAccept(UnsafeMutableRawBufferPointer(rebasing: out[headCount...]))
+        precondition(out.count >= end + 4, "the 101 response does not fit")
+        out[end] = 0x0D
+        out[end + 1] = 0x0A
+        out[end + 2] = 0x0D
+        out[end + 3] = 0x0A
+        return end + 4
     }
 
     private static let plainResponseHead: [UInt8] = Array(

@@ -60,6 +60,27 @@ final class HTTPHeadParserTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(head("GET /? HTTP/1.0\r\n\r\n")).query, "")
     }
 
+    func testHeadersAreReadOutOfTheHeadByNameWhateverTheirCase() throws {
+        var parser = HTTPHeadParser()
+        let text = "GET /a?b HTTP/1.1\r\nHost: h\r\nX-Two: 1\r\nx-two:  2 \r\nEmpty:\r\n\r\n"
+        guard case .complete(let head, _) = Array(text.utf8).withUnsafeBytes({ parser.parse($0) }) else { return XCTFail("not parsed") }
+        XCTAssertEqual(head.method, "GET")
+        XCTAssertEqual(head.target, "/a?b")
+        XCTAssertEqual(head.path, "/a")
+        XCTAssertEqual(head.query, "b")
+        XCTAssertTrue(head.hasHeader("HOST"))
+        XCTAssertFalse(head.hasHeader("Hos"))
+        XCTAssertEqual(head.header("empty"), "")
+        XCTAssertEqual(head.headers(named: "X-TWO").map { $0.value }, ["1", "2"], "every one of the name, in order, trimmed")
+        XCTAssertEqual(head.headers(named: "Absent").count, 0)
+        XCTAssertEqual(head.headers.map { $0.name }, ["Host", "X-Two", "x-two", "Empty"])
+        // Made of parts, a head reads back the same.
+        let made = HTTPRequestHead(method: "POST", target: "/p?q=1", versionMinor: 0, headers: [("A", "x"), ("b", "y")])
+        XCTAssertEqual([made.method, made.target, made.path, made.query], ["POST", "/p?q=1", "/p", "q=1"])
+        XCTAssertEqual(made.versionMinor, 0)
+        XCTAssertEqual(made.header("B"), "y")
+    }
+
     func testHeadLengthExcludesFollowingBytes() {
         let bytes = Array((Self.upgrade + "\u{81}\u{82}extra").utf8)
         var parser = HTTPHeadParser()

@@ -46,6 +46,11 @@ final class HandshakeTests: XCTestCase {
         let accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         let expected = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: \(accept)\r\n\r\n"
         XCTAssertEqual(String(decoding: ServerHandshake.response(acceptKey: accept, subprotocol: nil), as: UTF8.self), expected)
+        // The server's way: written straight into a buffer it has, the same bytes.
+        var written = [UInt8](repeating: 0, count: ServerHandshake.plainResponseCount)
+        let count = written.withUnsafeMutableBytes { ServerHandshake.writePlainResponse(acceptingKey: "dGhlIHNhbXBsZSBub25jZQ==", into: $0) }
+        XCTAssertEqual(count, ServerHandshake.plainResponseCount)
+        XCTAssertEqual(String(decoding: written, as: UTF8.self), expected)
         XCTAssertEqual(String(decoding: ServerHandshake.response(acceptKey: accept, subprotocol: nil, extraHeaders: [("X-A", "1")]), as: UTF8.self),
                        expected.dropLast() + "X-A: 1\r\n\r\n", "a header more goes the general way, before the blank line (\\r\\n is one Character)")
     }

@@ -32,6 +32,7 @@ final class SHA1Base64Tests: XCTestCase {
         for (plain, encoded) in vectors {
             XCTAssertEqual(Base64.encode(Array(plain.utf8)), encoded)
             XCTAssertEqual(Base64.decode(encoded), Array(plain.utf8), encoded)
+            XCTAssertEqual(Base64.decodedCount(encoded), plain.utf8.count, "the count without decoding, of \(encoded)")
         }
         var generator = SeededGenerator(seed: 7)
         for length in 0..<40 {
@@ -45,6 +46,7 @@ final class SHA1Base64Tests: XCTestCase {
         for bad in ["Zg", "Zg=", "Z===", "====", "Zm9v=", "Zm 9v", "Zm9v\n", "Zm=v", "Zh==", "Zm9=",
                     "Zm-v", "Zm_v", "Zm9vYg=\u{e9}", "=Zm9"] {
             XCTAssertNil(Base64.decode(bad), bad)
+            XCTAssertNil(Base64.decodedCount(bad), "the count refuses what decoding refuses: \(bad)")
         }
     }
 
