@@ -4,7 +4,7 @@
 # (ip netns), joined by veth pairs to a bridge in a hub namespace (nothing
 # is added to the host's own network). While room-check publishes and checks
 # (every acknowledged message everywhere exactly once, in one order):
-#   - node 2 reaches Redis through delay_proxy.py, 30 ms each way (latency;
+#   - node 2 reaches Redis through Tests/Netns/delay_proxy.py, 30 ms each way (latency;
 #     tc netem is not available on these kernels);
 #   - node 3's packets to and from Redis are dropped at random, 5% each way
 #     (nftables `numgen random`);
@@ -78,7 +78,7 @@ ip netns exec "$ID-redis" redis-server --port 6379 --bind "$REDIS" --protected-m
     --logfile "$WORK/redis.log" &
 PIDS+=($!)
 # Node 2's way to Redis: a proxy in Redis's namespace adding 30 ms each way.
-ip netns exec "$ID-redis" python3 Tests/Cluster/delay_proxy.py --listen "$REDIS:6380" --target "$REDIS:6379" --delay-ms 30 &
+ip netns exec "$ID-redis" python3 Tests/Netns/delay_proxy.py --listen "$REDIS:6380" --to "$REDIS:6379" --delay-ms 30 &
 PIDS+=($!)
 for _ in $(seq 100); do run_in client python3 -c "import socket; socket.create_connection(('$REDIS', 6380), 1)" 2>/dev/null && break; sleep 0.1; done
 

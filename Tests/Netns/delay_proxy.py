@@ -2,7 +2,7 @@
 """A TCP proxy that delays and re-segments what it forwards, standing in for
 `tc netem` (whose qdisc this kernel lacks).
 
-    python3 delay_proxy.py --listen 127.0.0.1:PORT --to HOST:PORT [--delay-ms 10-60] [--seed N]
+    python3 delay_proxy.py --listen 127.0.0.1:PORT --to HOST:PORT [--delay-ms 10-60 | --delay-ms 30] [--seed N]
 
 Each chunk read from either side waits a random delay in the range, then is
 written in random pieces of 1 byte to the whole chunk. A stream's bytes keep
@@ -63,7 +63,8 @@ async def main():
     parser.add_argument("--delay-ms", default="10-60")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    low, high = (float(x) / 1000 for x in args.delay_ms.split("-"))
+    bounds = [float(x) / 1000 for x in args.delay_ms.split("-")]
+    low, high = bounds[0], bounds[-1]  # "30" is a fixed delay, "10-60" a range
     listen_host, listen_port = args.listen.rsplit(":", 1)
     target_host, target_port = args.to.rsplit(":", 1)
     rng = random.Random(args.seed)
