@@ -36,18 +36,12 @@ public final class EventLoop: @unchecked Sendable {
 
     // Loop-confined state.
     private var sources: [EventSource] = []
-    /// Each source's event handler, by source index: readiness and slot.
-    private var dispatchers: [(UInt32, UInt32) -> Void] = []
-    /// Each source's completion handler (io_uring), by source index. Read once per
-    /// completion and changed only when a source is added: unchecked.
-    @exclusivity(unchecked) private var completers: [Completer?] = []
-    /// Lent views of `completers`: a closure copied out of an array costs a
-    /// retain and a release of its context, and a thunk, per completion.
-    @exclusivity(unchecked) private var lentCompleters: [Unmanaged<Completer>?] = []
-    /// Each source's end-of-pass flush. A source generic over its handler (`Connections`)
-    /// gives a closure made where the handler is concrete, so its flush runs specialised, not
-    /// through the protocol's generic entry (which, on io_uring, queues every send of the pass).
-    private var flushers: [() -> Void] = []
+    /// Each source's handlers, by source index (see `SourceHandlers`). Read per
+    /// event and changed only when a source is added: unchecked.
+    @exclusivity(unchecked) private var handlers: [SourceHandlers] = []
+    /// `handlers`, lent: a box or closure copied out of an array costs a retain
+    /// and a release per event (and, for an optional closure, a thunk).
+    @exclusivity(unchecked) private var lentHandlers: [Unmanaged<SourceHandlers>] = []
     private var readiness = RingReadiness()
     private var timers = TimerQueue()
     private var preFlushHooks: [() -> Void] = []
@@ -137,11 +131,9 @@ public final class EventLoop: @unchecked Sendable {
         assertInLoop()
         precondition(sources.count < 1 << 16, "more than 65,536 sources on one loop")
         sources.append(source)
-        dispatchers.append(dispatch)
-        let completer = complete.map(Completer.init)
-        completers.append(completer)
-        lentCompleters.append(completer.map { Unmanaged.passUnretained($0) })
-        flushers.append(flush ?? { source.flush() })
+        let added = SourceHandlers(dispatch: dispatch, complete: complete, flush: flush ?? { source.flush() })
+        handlers.append(added)
+        lentHandlers.append(Unmanaged.passUnretained(added))
         return UInt32(sources.count - 1)
     }
 
@@ -222,16 +214,14 @@ public final class EventLoop: @unchecked Sendable {
             }
         }
         for source in sources { source.closeAll() }
-        for flush in flushers { flush() }
+        for source in handlers { source.flush() }
         // The cancels of what was in flight (listeners' accepts, receives): the sockets close now, not when the ring goes.
         ring?.submitQueued()
         ring?.close()
         // Sources, timers and hooks refer back to the loop; dropping them breaks the cycles.
         sources.removeAll()
-        dispatchers.removeAll()
-        lentCompleters.removeAll()
-        completers.removeAll()
-        flushers.removeAll()
+        lentHandlers.removeAll()
+        handlers.removeAll()
         preFlushHooks.removeAll()
         timers = TimerQueue()
         thread.store(0, ordering: .relaxed)
@@ -247,7 +237,7 @@ public final class EventLoop: @unchecked Sendable {
             if token == Self.mailboxToken {
                 mailboxReady = true
             } else {
-                dispatchers[Int(token >> 32)](readyMasks[i], UInt32(truncatingIfNeeded: token))
+                lentHandlers[Int(token >> 32)]._withUnsafeGuaranteedRef { $0.dispatch(readyMasks[i], UInt32(truncatingIfNeeded: token)) }
             }
         }
         for body in timers.runExpired(now: now) { body() }
@@ -255,7 +245,7 @@ public final class EventLoop: @unchecked Sendable {
             for task in mailbox.takeAll() { task() }
         }
         for hook in preFlushHooks { hook() }
-        for flush in flushers { flush() }
+        for source in handlers { source.flush() }
     }
 
     private func waitTimeout() -> Int32 {
@@ -294,13 +284,11 @@ public final class EventLoop: @unchecked Sendable {
                 if !completion.hasMore { armMailbox(ring) }
             case .readiness:
                 guard let (events, token) = readiness.complete(completion) else { return }
-                dispatchers[Int(token >> 32)](events, UInt32(truncatingIfNeeded: token))
+                lentHandlers[Int(token >> 32)]._withUnsafeGuaranteedRef { $0.dispatch(events, UInt32(truncatingIfNeeded: token)) }
                 readiness.rearm(Int32(bitPattern: completion.slot), ring: ring)
             case .receive, .send, .accept:
                 let source = completion.source
-                if source < lentCompleters.count, let completer = lentCompleters[source] {
-                    completer._withUnsafeGuaranteedRef { $0.complete(completion) }
-                }
+                if source < lentHandlers.count { lentHandlers[source]._withUnsafeGuaranteedRef { $0.complete?(completion) } }
             }
         }
         for body in timers.runExpired(now: now) { body() }
@@ -308,7 +296,7 @@ public final class EventLoop: @unchecked Sendable {
             for task in mailbox.takeAll() { task() }
         }
         for hook in preFlushHooks { hook() }
-        for flush in flushers { flush() }
+        for source in handlers { source.flush() }
     }
 
     /// A multishot poll of the mailbox's eventfd: one completion per wake-up.
@@ -348,8 +336,20 @@ public final class EventLoop: @unchecked Sendable {
     }
 }
 
-/// A source's completion handler, boxed so the loop can lend it per call.
-private final class Completer {
-    let complete: (RingCompletion) -> Void
-    init(_ complete: @escaping (RingCompletion) -> Void) { self.complete = complete }
+/// What the loop calls for one source: its readiness (`dispatch(events,
+/// slot)`), its io_uring completions, its end-of-pass flush. A source generic
+/// over its handler (`Connections`) gives closures made where the handler is
+/// concrete, so they run specialised, not through the protocol's generic entry
+/// (whose flush, on io_uring, would queue every send of the pass). Boxed, so
+/// the loop can lend them per call.
+private final class SourceHandlers {
+    let dispatch: (_ events: UInt32, _ slot: UInt32) -> Void
+    let complete: ((RingCompletion) -> Void)?
+    let flush: () -> Void
+
+    init(dispatch: @escaping (UInt32, UInt32) -> Void, complete: ((RingCompletion) -> Void)?, flush: @escaping () -> Void) {
+        self.dispatch = dispatch
+        self.complete = complete
+        self.flush = flush
+    }
 }
