@@ -21,6 +21,7 @@ public final class EventLoopGroup: Sendable {
     public init(loopCount: Int = EventLoopGroup.coreCount, io: IOBackend? = nil) throws(SystemError) {
         precondition(loopCount > 0, "an EventLoopGroup needs at least one loop")
         let requested = IOBackend.resolve(io)
+        DescriptorTable.reserveToLimit()
         var loops: [EventLoop] = []
         for index in 0..<loopCount { loops.append(try EventLoop(index: index, backend: requested)) }
         self.loops = loops
