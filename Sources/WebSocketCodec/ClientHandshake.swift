@@ -70,11 +70,10 @@ public struct ClientHandshake: Sendable {
         guard status == 101 else {
             return .rejected("status \(status) \(HTTPSyntax.string(head, Swift.min(13, lineEnd)..<lineEnd))")
         }
-        guard let fields = HTTPSyntax.fields(head, from: lineEnd + 2) else {
+        // Read as a request head whose request line is empty: only its headers are asked for.
+        guard let response = HTTPRequestHead(parsed: head, fieldsStart: lineEnd + 2, methodEnd: 0, target: 0..<0, versionMinor: 1) else {
             return .rejected("malformed header line")
         }
-        // Read as a request head whose request line is empty: only its headers are asked for.
-        let response = HTTPRequestHead(parsed: head, methodEnd: 0, target: 0..<0, versionMinor: 1, fields: fields)
         guard response.hasToken("websocket", in: "Upgrade") else { return .rejected("Upgrade is not websocket") }
         guard response.hasToken("upgrade", in: "Connection") else { return .rejected("Connection lacks upgrade") }
         guard let accept = response.header("Sec-WebSocket-Accept") else { return .rejected("no Sec-WebSocket-Accept") }

@@ -69,10 +69,10 @@ public struct HTTPHeadParser: Sendable {
             return .invalid(status: 400, reason: "malformed HTTP version")
         }
         guard major == 1 else { return .invalid(status: 505, reason: "HTTP version \(major).\(minor) not supported") }
-        guard let fields = HTTPSyntax.fields(head, from: lineEnd + 2) else {
+        guard let request = HTTPRequestHead(parsed: head, fieldsStart: lineEnd + 2, methodEnd: methodEnd,
+                                            target: targetStart..<targetEnd, versionMinor: minor) else {
             return .invalid(status: 400, reason: "malformed header line")
         }
-        let request = HTTPRequestHead(parsed: head, methodEnd: methodEnd, target: targetStart..<targetEnd, versionMinor: minor, fields: fields)
         return .complete(request, headLength: head.count)
     }
 
@@ -80,8 +80,7 @@ public struct HTTPHeadParser: Sendable {
     static func version(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> (major: Int, minor: Int)? {
         guard range.count == 8 else { return nil }
         let s = range.lowerBound
-        let prefix: [UInt8] = Array("HTTP/".utf8)
-        for k in 0..<5 where bytes[s + k] != prefix[k] { return nil }
+        for (k, expected) in "HTTP/".utf8.enumerated() where bytes[s + k] != expected { return nil }
         let major = bytes[s + 5], dot = bytes[s + 6], minor = bytes[s + 7]
         let digits = UInt8(ascii: "0")...UInt8(ascii: "9")
         guard digits.contains(major), dot == UInt8(ascii: "."), digits.contains(minor) else { return nil }

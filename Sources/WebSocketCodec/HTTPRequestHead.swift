@@ -1,10 +1,10 @@
 // A parsed HTTP/1.x request head: request line and header fields, no body.
 //
-// The head's bytes are kept in one buffer, with where each part sits; names,
-// values and the target become Strings only when asked for. A handshake storm
-// parses one head per connection: a String per header would be some twenty
-// allocations each (a browser sends a dozen headers, most longer than the 15
-// bytes a String holds inline), where this is two.
+// The head's bytes are kept in one allocation with where each part sits;
+// names, values and the target become Strings only when asked for. A
+// handshake storm parses one head per connection: a String per header would
+// be some twenty allocations each (a browser sends a dozen headers, most
+// longer than the 15 bytes a String holds inline), where this is one.
 
 public struct HTTPRequestHead: Sendable {
     /// Where one header's name and value sit in the head (value trimmed of SP/HTAB).
@@ -15,8 +15,8 @@ public struct HTTPRequestHead: Sendable {
         var valueEnd: Int32
     }
 
-    private let bytes: [UInt8]
-    private let fields: [Field]
+    /// Never written after it is made (ManagedBuffer cannot be declared Sendable).
+    nonisolated(unsafe) private let storage: HTTPHeadStorage
     private let methodEnd: Int32
     private let targetStart: Int32
     private let targetEnd: Int32
@@ -26,10 +26,37 @@ public struct HTTPRequestHead: Sendable {
     /// 0 or 1 (HTTP/1.0 or HTTP/1.1).
     public let versionMinor: Int
 
-    /// From a head the parser checked: the request line's parts and the header fields, as offsets into `head`.
-    init(parsed head: UnsafeRawBufferPointer, methodEnd: Int, target: Range<Int>, versionMinor: Int, fields: [Field]) {
-        bytes = Array(head)
-        self.fields = fields
+    /// From a head the parser checked (CRLF line ends only, ending in the empty line), its request
+    /// line's parts as offsets; the header lines from `fieldsStart` are parsed here. Nil for a
+    /// malformed header line.
+    init?(parsed head: UnsafeRawBufferPointer, fieldsStart: Int, methodEnd: Int, target: Range<Int>, versionMinor: Int) {
+        // Parsed on the stack, then copied into storage of the exact size; a head with more lines
+        // than the scratch holds is counted first and parsed in place.
+        let made = withUnsafeTemporaryAllocation(of: Field.self, capacity: Self.fieldsParsedOnStack) { scratch -> HTTPHeadStorage? in
+            switch HTTPSyntax.parseFields(head, from: fieldsStart, into: scratch) {
+            case .malformed:
+                return nil
+            case .parsed(let count):
+                return HTTPHeadStorage.make(copying: head, fieldCount: count) { fields in
+                    fields.baseAddress?.initialize(from: scratch.baseAddress!, count: count)
+                    return true
+                }
+            case .moreThanFit:
+                let count = HTTPSyntax.fieldLineCount(head, from: fieldsStart)
+                return HTTPHeadStorage.make(copying: head, fieldCount: count) {
+                    HTTPSyntax.parseFields(head, from: fieldsStart, into: $0) == .parsed(count)
+                }
+            }
+        }
+        guard let storage = made else { return nil }
+        self.init(storage: storage, head: head, methodEnd: methodEnd, target: target, versionMinor: versionMinor)
+    }
+
+    /// 512 bytes of stack: a browser's upgrade has a dozen or so lines.
+    private static let fieldsParsedOnStack = 32
+
+    private init(storage: HTTPHeadStorage, head: UnsafeRawBufferPointer, methodEnd: Int, target: Range<Int>, versionMinor: Int) {
+        self.storage = storage
         self.methodEnd = Int32(methodEnd)
         targetStart = Int32(target.lowerBound)
         targetEnd = Int32(target.upperBound)
@@ -52,9 +79,13 @@ public struct HTTPRequestHead: Sendable {
             head += [0x0D, 0x0A]
         }
         let methodEnd = method.utf8.count
-        self = head.withUnsafeBytes {
-            HTTPRequestHead(parsed: $0, methodEnd: methodEnd, target: methodEnd + 1..<methodEnd + 1 + target.utf8.count,
-                            versionMinor: versionMinor, fields: fields)
+        self = head.withUnsafeBytes { head in
+            let storage = HTTPHeadStorage.make(copying: head, fieldCount: fields.count) { out in
+                _ = out.initialize(from: fields)
+                return true
+            }!
+            return HTTPRequestHead(storage: storage, head: head, methodEnd: methodEnd,
+                                   target: methodEnd + 1..<methodEnd + 1 + target.utf8.count, versionMinor: versionMinor)
         }
     }
 
@@ -68,17 +99,30 @@ public struct HTTPRequestHead: Sendable {
 
     /// Every header in arrival order, names as sent (made on each call: prefer `header(_:)`).
     public var headers: [(name: String, value: String)] {
-        fields.map { (string($0.nameStart, $0.nameEnd), string($0.valueStart, $0.valueEnd)) }
+        storage.read { bytes, fields in
+            fields.map { (Self.string(bytes, $0.nameStart, $0.nameEnd), Self.string(bytes, $0.valueStart, $0.valueEnd)) }
+        }
     }
 
     /// The first value of header `name` (case-insensitive), nil if absent.
     public func header(_ name: String) -> String? {
-        firstField(named: name).map { string($0.valueStart, $0.valueEnd) }
+        withFirstValue(named: name) { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Whether the head has a header `name` (case-insensitive), without making a String.
     public func hasHeader(_ name: String) -> Bool {
-        firstField(named: name) != nil
+        withFirstValue(named: name) { _ in true } ?? false
+    }
+
+    /// `body` of the first value of header `name` (case-insensitive) as bytes valid during the
+    /// call, without making a String; nil if absent.
+    public func withFirstValue<Result>(named name: String, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+        storage.read { bytes, fields in
+            for field in fields where HTTPSyntax.equalsIgnoringASCIICase(Self.slice(bytes, field.nameStart, field.nameEnd), name) {
+                return body(Self.slice(bytes, field.valueStart, field.valueEnd))
+            }
+            return nil
+        }
     }
 
     /// Every header `name` (case-insensitive), in arrival order: nothing is allocated when there is none.
@@ -132,18 +176,18 @@ public struct HTTPRequestHead: Sendable {
     // MARK: Reading the buffer
 
     private func string(_ start: Int32, _ end: Int32) -> String {
-        bytes.withUnsafeBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[Int(start)..<Int(end)]), as: UTF8.self) }
+        storage.read { bytes, _ in Self.string(bytes, start, end) }
     }
 
-    private func firstField(named name: String) -> Field? {
-        bytes.withUnsafeBytes { head in fields.first { HTTPSyntax.equalsIgnoringASCIICase(Self.slice(head, $0.nameStart, $0.nameEnd), name) } }
+    private static func string(_ bytes: UnsafeRawBufferPointer, _ start: Int32, _ end: Int32) -> String {
+        String(decoding: slice(bytes, start, end), as: UTF8.self)
     }
 
     /// Calls `body` with the value of each header `name`, in order, as bytes valid during the call.
     private func forEachValue(named name: String, _ body: (UnsafeRawBufferPointer) -> Void) {
-        bytes.withUnsafeBytes { head in
-            for field in fields where HTTPSyntax.equalsIgnoringASCIICase(Self.slice(head, field.nameStart, field.nameEnd), name) {
-                body(Self.slice(head, field.valueStart, field.valueEnd))
+        storage.read { bytes, fields in
+            for field in fields where HTTPSyntax.equalsIgnoringASCIICase(Self.slice(bytes, field.nameStart, field.nameEnd), name) {
+                body(Self.slice(bytes, field.valueStart, field.valueEnd))
             }
         }
     }

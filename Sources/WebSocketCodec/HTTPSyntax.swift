@@ -70,33 +70,50 @@ enum HTTPSyntax {
         return i - 1
     }
 
-    /// Finds the header lines from `start` up to the empty line at the end of the head: where
-    /// each name and (trimmed) value sits. Nil for a malformed line: obs-fold (a line starting
-    /// with SP/HTAB), an empty or non-token name, whitespace before the colon, or a control
-    /// character in the value.
-    static func fields(_ bytes: UnsafeRawBufferPointer, from start: Int) -> [HTTPRequestHead.Field]? {
-        var fields: [HTTPRequestHead.Field] = []
-        fields.reserveCapacity(16)  // a browser's upgrade carries a dozen or so
+    /// How many header lines a checked head (CRLF line ends only, ending in the empty line) has
+    /// from `start`: one per LF, less the empty line's.
+    static func fieldLineCount(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var lineFeeds = 0
+        for i in start..<bytes.count where bytes[i] == UInt8(ascii: "\n") { lineFeeds += 1 }
+        return lineFeeds - 1
+    }
+
+    enum FieldsParse: Equatable {
+        /// This many header lines, up to the empty line.
+        case parsed(Int)
+        /// `fields` filled up before the empty line.
+        case moreThanFit
+        /// obs-fold (a line starting with SP/HTAB), an empty or non-token name, whitespace
+        /// before the colon, or a control character in a value.
+        case malformed
+    }
+
+    /// Parses the header lines of a checked head from `start` up to its empty line into
+    /// `fields`: where each name and (trimmed) value sits.
+    static func parseFields(_ bytes: UnsafeRawBufferPointer, from start: Int, into fields: UnsafeMutableBufferPointer<HTTPRequestHead.Field>) -> FieldsParse {
         var lineStart = start
+        var count = 0
         while true {
             let end = lineEnd(bytes, from: lineStart)
-            if end == lineStart { return fields }  // the empty line
+            if end == lineStart { return .parsed(count) }  // the empty line
+            guard count < fields.count else { return .moreThanFit }
             var colon = lineStart
             while colon < end && bytes[colon] != UInt8(ascii: ":") {
-                guard isTokenByte(bytes[colon]) else { return nil }
+                guard isTokenByte(bytes[colon]) else { return .malformed }
                 colon += 1
             }
-            guard colon < end, colon > lineStart else { return nil }
+            guard colon < end, colon > lineStart else { return .malformed }
             var valueStart = colon + 1
             var valueEnd = end
             while valueStart < valueEnd && (bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09) { valueStart += 1 }
             while valueEnd > valueStart && (bytes[valueEnd - 1] == 0x20 || bytes[valueEnd - 1] == 0x09) { valueEnd -= 1 }
             for i in valueStart..<valueEnd {
                 let byte = bytes[i]
-                if (byte < 0x20 && byte != 0x09) || byte == 0x7F { return nil }
+                if (byte < 0x20 && byte != 0x09) || byte == 0x7F { return .malformed }
             }
-            fields.append(HTTPRequestHead.Field(nameStart: Int32(lineStart), nameEnd: Int32(colon),
-                                                valueStart: Int32(valueStart), valueEnd: Int32(valueEnd)))
+            fields[count] = HTTPRequestHead.Field(nameStart: Int32(lineStart), nameEnd: Int32(colon),
+                                                  valueStart: Int32(valueStart), valueEnd: Int32(valueEnd))
+            count += 1
             lineStart = end + 2
         }
     }

@@ -81,6 +81,21 @@ final class HTTPHeadParserTests: XCTestCase {
         XCTAssertEqual(made.header("B"), "y")
     }
 
+    func testAHeadWithMoreLinesThanTheStackScratchKeepsEveryOne() throws {
+        // 32 lines are parsed on the stack; a longer head is counted and parsed in place.
+        for count in [31, 32, 33, 100] {
+            let lines = (0..<count).map { "X-Line-\($0): value \($0)\r\n" }.joined()
+            let parsed = try XCTUnwrap(head("GET / HTTP/1.1\r\nHost: h\r\n" + lines + "\r\n"))
+            XCTAssertEqual(parsed.headers.count, count + 1, "\(count) lines")
+            XCTAssertEqual(parsed.header("x-line-0"), "value 0")
+            XCTAssertEqual(parsed.header("X-LINE-\(count - 1)"), "value \(count - 1)")
+            XCTAssertEqual(parsed.headers.last?.name, "X-Line-\(count - 1)")
+            guard case .invalid(400, _) = parse("GET / HTTP/1.1\r\n" + lines + "bad line\r\n\r\n") else {
+                return XCTFail("a malformed line after \(count) good ones was accepted")
+            }
+        }
+    }
+
     func testHeadLengthExcludesFollowingBytes() {
         let bytes = Array((Self.upgrade + "\u{81}\u{82}extra").utf8)
         var parser = HTTPHeadParser()
