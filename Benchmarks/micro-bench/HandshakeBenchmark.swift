@@ -43,7 +43,7 @@ private func handshakeWorkload() -> Workload {
             guard case .complete(let head, _) = parser.parse(UnsafeRawBufferPointer(request)),
                   case .success(let upgrade) = ServerHandshake.validate(head)
             else { fatalError("handshake benchmark: the request was refused") }
-            let count = ServerHandshake.writePlainResponse(acceptingKey: upgrade.key, into: response)
+            let count = ServerHandshake.writePlainResponse(accepting: upgrade, into: response)
             checksum &+= UInt64(count) &+ UInt64(response[count - 5])
         }
         return checksum

@@ -26,7 +26,9 @@ final class WebSocketTransport: ConnectionTransport {
             request = valid
             extensions = negotiated
         }
-        if let origin = request.origin, !Self.originAllowed(origin, by: handler.configuration.allowedOrigins) {
+        // Only a configured list reads the Origin (a String): the default allows every origin.
+        let allowedOrigins = handler.configuration.allowedOrigins
+        if !allowedOrigins.isEmpty, let origin = request.origin, !Self.originAllowed(origin, by: allowedOrigins) {
             HTTPFrontDoor.respondAndClose(connection, status: 403, reason: "origin \(origin) may not open WebSockets here")
             return false
         }
@@ -40,7 +42,7 @@ final class WebSocketTransport: ConnectionTransport {
         }
         if subprotocol == nil && extensions.elements.isEmpty {
             // The usual 101, encoded straight into the write buffer: no allocation.
-            connection.write(reserving: ServerHandshake.plainResponseCount) { ServerHandshake.writePlainResponse(acceptingKey: request.key, into: $0) }
+            connection.write(reserving: ServerHandshake.plainResponseCount) { ServerHandshake.writePlainResponse(accepting: request, into: $0) }
         } else {
             connection.write(ServerHandshake.response(
                 acceptKey: ServerHandshake.acceptValue(forKey: request.key), subprotocol: subprotocol, extensions: extensions))

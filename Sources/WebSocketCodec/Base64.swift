@@ -69,10 +69,13 @@ public enum Base64 {
     /// them; nothing is allocated (an upgrade's Sec-WebSocket-Key is checked this way).
     public static func decodedCount(_ text: String) -> Int? {
         var text = text
-        return text.withUTF8 { ascii in
-            var count = 0
-            return decode(UnsafeRawBufferPointer(ascii), into: { _ in count += 1 }) ? count : nil
-        }
+        return text.withUTF8 { decodedCount(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `decodedCount(_:)` of text given as its ASCII bytes.
+    public static func decodedCount(_ ascii: UnsafeRawBufferPointer) -> Int? {
+        var count = 0
+        return decode(ascii, into: { _ in count += 1 }) ? count : nil
     }
 
     /// Gives each decoded byte to `output`; false on any violation (bytes given so far are then void).

@@ -10,21 +10,21 @@
 //   Sec-WebSocket-Version is not 13          → 426, Sec-WebSocket-Version: 13 (RFC 6455 §4.4)
 //   Sec-WebSocket-Key not 16 bytes of base64 → 400
 
+/// A valid upgrade request. Its parts are read from the head when asked (a String each time),
+/// so a handshake that asks for none of them allocates nothing beyond the head.
 public struct UpgradeRequest: Sendable {
-    public var key: String
-    public var path: String
-    public var query: String?
-    public var origin: String?
-    /// Sec-WebSocket-Protocol elements in the client's order of preference, case kept.
-    public var protocols: [String]
-    public var head: HTTPRequestHead
+    public let head: HTTPRequestHead
 
-    public init(key: String, path: String, query: String?, origin: String?, protocols: [String], head: HTTPRequestHead) {
-        self.key = key
-        self.path = path
-        self.query = query
-        self.origin = origin
-        self.protocols = protocols
+    /// Sec-WebSocket-Key, checked to be 16 bytes of base64.
+    public var key: String { head.header("Sec-WebSocket-Key") ?? "" }
+    public var path: String { head.path }
+    public var query: String? { head.query }
+    public var origin: String? { head.header("Origin") }
+    /// Sec-WebSocket-Protocol elements in the client's order of preference, case kept.
+    public var protocols: [String] { head.headerList("Sec-WebSocket-Protocol") }
+
+    /// A head `ServerHandshake.validate` accepted.
+    init(validated head: HTTPRequestHead) {
         self.head = head
     }
 }
@@ -64,16 +64,19 @@ public enum ServerHandshake {
     /// handshake storm runs this once per connection).
     public static func writeAcceptValue(forKey key: String, into out: UnsafeMutableRawBufferPointer) -> Int {
         var key = key
-        return key.withUTF8 { keyBytes in
-            let length = keyBytes.count + guidBytes.count
-            return withUnsafeTemporaryAllocation(byteCount: length + 20, alignment: 8) { scratch in
-                let base = scratch.baseAddress!
-                if let keyBase = keyBytes.baseAddress { base.copyMemory(from: keyBase, byteCount: keyBytes.count) }
-                guidBytes.withUnsafeBytes { (base + keyBytes.count).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-                let digest = base + length
-                SHA1.digest(UnsafeRawBufferPointer(start: base, count: length), into: digest)
-                return Base64.encode(UnsafeRawBufferPointer(start: digest, count: 20), into: out)
-            }
+        return key.withUTF8 { writeAcceptValue(forKey: UnsafeRawBufferPointer($0), into: out) }
+    }
+
+    /// `writeAcceptValue(forKey:into:)` for a key given as its bytes (where it sits in the head).
+    public static func writeAcceptValue(forKey keyBytes: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Int {
+        let length = keyBytes.count + guidBytes.count
+        return withUnsafeTemporaryAllocation(byteCount: length + 20, alignment: 8) { scratch in
+            let base = scratch.baseAddress!
+            if let keyBase = keyBytes.baseAddress { base.copyMemory(from: keyBase, byteCount: keyBytes.count) }
+            guidBytes.withUnsafeBytes { (base + keyBytes.count).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            let digest = base + length
+            SHA1.digest(UnsafeRawBufferPointer(start: base, count: length), into: digest)
+            return Base64.encode(UnsafeRawBufferPointer(start: digest, count: 20), into: out)
         }
     }
 
@@ -101,12 +104,10 @@ public enum ServerHandshake {
             return .failure(HandshakeRejection(
                 status: 426, reason: "unsupported WebSocket version", extraHeaders: [("Sec-WebSocket-Version", "13")]))
         }
-        guard let key = head.header("Sec-WebSocket-Key"), Base64.decodedCount(key) == 16 else {
+        guard head.withFirstValue(named: "Sec-WebSocket-Key", { Base64.decodedCount($0) == 16 }) == true else {
             return .failure(HandshakeRejection(status: 400, reason: "Sec-WebSocket-Key is not 16 bytes of base64"))
         }
-        return .success(UpgradeRequest(
-            key: key, path: head.path, query: head.query, origin: head.header("Origin"),
-            protocols: head.headerList("Sec-WebSocket-Protocol"), head: head))
+        return .success(UpgradeRequest(validated: head))
     }
 
     /// The 101 response. `subprotocol` must be one the client offered; `extensions` is what
@@ -146,6 +147,14 @@ public enum ServerHandshake {
     /// encodes it straight into the connection's write buffer.
     public static func writePlainResponse(acceptingKey key: String, into out: UnsafeMutableRawBufferPointer) -> Int {
         writePlainResponse(out) { writeAcceptValue(forKey: key, into: $0) }
+    }
+
+    /// `writePlainResponse(acceptingKey:into:)` with the key read where it sits in the request's
+    /// head: the whole upgrade, from parse to 101, allocates only the head.
+    public static func writePlainResponse(accepting request: UpgradeRequest, into out: UnsafeMutableRawBufferPointer) -> Int {
+        writePlainResponse(out) { accept in
+            request.head.withFirstValue(named: "Sec-WebSocket-Key") { writeAcceptValue(forKey: $0, into: accept) } ?? 0
+        }
     }
 
     /// The head, the accept value `writeAccept` puts where it goes, and the two CRLFs that end the header and the head.
