@@ -44,8 +44,21 @@ struct ConnectionSlot<Context: ConnectionContext> {
     var deadline: UInt32 = 0
     var flags: ConnectionFlags = []
     var pendingInput: [UInt8] = []
-    var outbound: OutboundQueue?
+    /// The slot's reference to its queue (+1, taken and given back through
+    /// `outbound`): the per-write paths borrow the queue through it with
+    /// `_withUnsafeGuaranteedRef`, where reading a strong property out of the
+    /// table would retain and release it each time. Slots are never copied.
+    var outboundReference: Unmanaged<OutboundQueue>?
     var context = Context()
+
+    var outbound: OutboundQueue? {
+        get { outboundReference?.takeUnretainedValue() }
+        set {
+            let old = outboundReference
+            outboundReference = newValue.map { Unmanaged.passRetained($0) }
+            old?.release()
+        }
+    }
 }
 
 /// Slots in fixed chunks, so a slot never moves and the table grows without
@@ -113,6 +126,7 @@ struct ConnectionTable<Context: ConnectionContext> {
     func deallocateAll() {
         guard let directory else { return }
         for chunk in UnsafeBufferPointer(start: directory, count: chunkCount) {
+            for index in 0..<Self.chunkSize { chunk[index].outbound = nil }  // (held unmanaged: not released by deinitialize)
             chunk.deinitialize(count: Self.chunkSize)
             chunk.deallocate()
         }

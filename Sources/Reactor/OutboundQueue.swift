@@ -37,7 +37,8 @@ final class OutboundQueue {
 
     var isEmpty: Bool { count == 0 }
 
-    func append(_ buffer: SharedBuffer, start: Int, end: Int) {
+    /// `consuming`: the caller's reference moves into the entry (one retain per queued range, not two).
+    func append(_ buffer: consuming SharedBuffer, start: Int, end: Int) {
         guard end > start else { return }
         if count == capacity { grow() }
         (ring + ((head + count) & (capacity - 1))).initialize(to: Entry(buffer: buffer, start: start, end: end))
@@ -128,4 +129,11 @@ final class OutboundQueue {
 /// write to a count that is gone.
 final class ByteTally {
     @exclusivity(unchecked) var bytes = 0  // on its loop only, never across a call out
+}
+
+/// Reads of a queue lent by the slot that owns it (`ConnectionSlot.outboundReference`),
+/// without the retain and release a strong reference would cost.
+extension Unmanaged where Instance == OutboundQueue {
+    var isEmpty: Bool { _withUnsafeGuaranteedRef { $0.isEmpty } }
+    var byteCount: Int { _withUnsafeGuaranteedRef { $0.byteCount } }
 }

@@ -95,7 +95,7 @@ struct PlainTCP: Transport {
     func closing<Handler>(_ slot: UInt32, in connections: Connections<Handler>) {}
 
     func queuedBytes<Handler>(_ slot: UInt32, in connections: Connections<Handler>) -> Int {
-        connections.table[slot].pointee.outbound?.byteCount ?? 0
+        connections.table[slot].pointee.outboundReference?.byteCount ?? 0
     }
 
     func wantsWritable<Handler>(_ slot: UInt32, in connections: Connections<Handler>) -> Bool {

@@ -38,8 +38,11 @@ final class RingTCP: Transport {
     /// Queues of closed connections whose send the kernel still had, by its
     /// user data: they keep the bytes alive until the send's completion.
     @exclusivity(unchecked) private var retired: [UInt64: OutboundQueue] = [:]
-    /// Emptied queues, for the next connection that writes.
-    @exclusivity(unchecked) private var spareQueues: [OutboundQueue] = []
+    /// Emptied queues, for the next connection that writes: a stack of
+    /// `spareQueueLimit` references this transport owns (+1 each), handed to
+    /// a slot and back without a retain or release.
+    private let spareQueues = UnsafeMutablePointer<Unmanaged<OutboundQueue>>.allocate(capacity: RingTCP.spareQueueLimit)
+    @exclusivity(unchecked) private var spareCount = 0
     @exclusivity(unchecked) private var arena = SendArena()
 
     private static var spareQueueLimit: Int { 1024 }
@@ -49,6 +52,11 @@ final class RingTCP: Transport {
 
     init(ring: Ring) {
         self.ring = ring
+    }
+
+    deinit {
+        for index in 0..<spareCount { spareQueues[index].release() }
+        spareQueues.deallocate()
     }
 
     // MARK: Request identities
@@ -79,13 +87,16 @@ final class RingTCP: Transport {
     func transmit<Handler>(_ slot: UInt32, in connections: Connections<Handler>,
                            copied: UnsafeRawBufferPointer?, shared: UnsafeBufferPointer<SharedSlice>) {
         let entry = connections.table[slot]
-        let queue = entry.pointee.outbound ?? takeQueue(entry, in: connections)
-        if let copied, !copied.isEmpty {
-            let (buffer, start) = arena.copy(copied)
-            queue.append(buffer, start: start, end: start + copied.count)
+        let queue = entry.pointee.outboundReference ?? takeQueue(entry, in: connections)
+        let queuedBytes = queue._withUnsafeGuaranteedRef { queue in
+            if let copied, !copied.isEmpty {
+                let (buffer, start) = arena.copy(copied)
+                queue.append(buffer, start: start, end: start + copied.count)
+            }
+            for slice in shared { queue.append(slice.buffer, start: slice.start, end: slice.end) }
+            return queue.byteCount
         }
-        for slice in shared { queue.append(slice.buffer, start: slice.start, end: slice.end) }
-        if _slowPath(queue.byteCount >= Self.sendNowThreshold) && !entry.pointee.flags.contains(.ringSending)
+        if _slowPath(queuedBytes >= Self.sendNowThreshold) && !entry.pointee.flags.contains(.ringSending)
             && !entry.pointee.flags.contains(.connecting) {
             sendNow(slot, entry, queue, connections)
         } else {
@@ -109,17 +120,17 @@ final class RingTCP: Transport {
         let entry = connections.table[slot]
         let flags = entry.pointee.flags
         if flags.contains(.ringReceiving) { ring.cancel(receiveRequest(slot, entry, in: connections)) }
-        if let queue = entry.pointee.outbound {
-            entry.pointee.outbound = nil
+        if let reference = entry.pointee.outboundReference {
+            entry.pointee.outboundReference = nil  // the slot's reference is now this one
             if flags.contains(.ringSending) {
                 let request = sendRequest(slot, entry, in: connections)
                 ring.cancel(request)
-                retired[request] = queue
-            } else if !queue.isEmpty && flags.contains(.ringFileRegistered) && !flags.contains(.connecting) {
-                submitSend(slot, entry, queue, connections)
-                retired[sendRequest(slot, entry, in: connections)] = queue
+                retired[request] = reference.takeRetainedValue()
+            } else if !reference.isEmpty && flags.contains(.ringFileRegistered) && !flags.contains(.connecting) {
+                submitSend(slot, entry, reference, connections)
+                retired[sendRequest(slot, entry, in: connections)] = reference.takeRetainedValue()
             } else {
-                recycle(queue)
+                recycle(reference)
             }
         }
         if flags.contains(.ringFileRegistered) { ring.updateFile(entry.pointee.descriptor, to: -1) }
@@ -131,12 +142,12 @@ final class RingTCP: Transport {
     func queuedBytes<Handler>(_ slot: UInt32, in connections: Connections<Handler>) -> Int {
         let entry = connections.table[slot]
         guard !entry.pointee.flags.isDisjoint(with: [.ringSending, .ringBehind]) else { return 0 }
-        return entry.pointee.outbound?.byteCount ?? 0
+        return entry.pointee.outboundReference?.byteCount ?? 0
     }
 
     /// Whether any written byte has not left yet (what a close after flush waits for).
     func holdsBytes<Handler>(_ slot: UInt32, in connections: Connections<Handler>) -> Bool {
-        !(connections.table[slot].pointee.outbound?.isEmpty ?? true)
+        !(connections.table[slot].pointee.outboundReference?.isEmpty ?? true)
     }
 
     func wantsWritable<Handler>(_ slot: UInt32, in connections: Connections<Handler>) -> Bool { false }
@@ -155,7 +166,7 @@ final class RingTCP: Transport {
         } else if !flags.contains(.readEnded) {
             scheduleReceive(slot, entry)
         }
-        if !(entry.pointee.outbound?.isEmpty ?? true) { scheduleSend(slot, entry) }
+        if !(entry.pointee.outboundReference?.isEmpty ?? true) { scheduleSend(slot, entry) }
     }
 
     /// The end of the pass: receives armed and sends queued for submission.
@@ -180,7 +191,7 @@ final class RingTCP: Transport {
             entry.pointee.flags.remove(.ringSendDue)
             let flags = entry.pointee.flags
             guard flags.contains(.open), flags.isDisjoint(with: [.connecting, .ringSending]),
-                  let queue = entry.pointee.outbound, !queue.isEmpty else { continue }
+                  let queue = entry.pointee.outboundReference, !queue.isEmpty else { continue }
             submitSend(slot, entry, queue, connections)
         }
         sendsDue.removeAll(keepingCapacity: true)
@@ -306,37 +317,49 @@ final class RingTCP: Transport {
         sendsDue.append(slot)
     }
 
-    /// A spare queue when there is one, else a new one. A spare already
-    /// counts into this set's total of queued bytes: every queue this
-    /// transport recycles was made by its set or recounted into it on
-    /// arrival (`Connections.adopt`), and the transport goes with the set.
-    private func takeQueue<Handler>(_ entry: Connections<Handler>.SlotPointer, in connections: Connections<Handler>) -> OutboundQueue {
-        guard let queue = spareQueues.popLast() else { return connections.makeOutboundQueue(entry) }
-        entry.pointee.outbound = queue
-        return queue
+    /// A spare queue when there is one, else a new one, made the slot's. A
+    /// spare already counts into this set's total of queued bytes: every
+    /// queue this transport recycles was made by its set or recounted into it
+    /// on arrival (`Connections.adopt`), and the transport goes with the set.
+    private func takeQueue<Handler>(_ entry: Connections<Handler>.SlotPointer, in connections: Connections<Handler>) -> Unmanaged<OutboundQueue> {
+        guard spareCount > 0 else {
+            _ = connections.makeOutboundQueue(entry)
+            return entry.pointee.outboundReference!
+        }
+        spareCount -= 1
+        entry.pointee.outboundReference = spareQueues[spareCount]  // the spare's reference moves to the slot
+        return spareQueues[spareCount]
     }
 
-    private func recycle(_ queue: OutboundQueue) {
-        queue.removeAll()  // (which takes its bytes out of the set's total)
-        if spareQueues.count < Self.spareQueueLimit { spareQueues.append(queue) }
+    /// Takes a queue whose reference the caller owns (taken from its slot): emptied and kept as a spare, or let go.
+    private func recycle(_ queue: Unmanaged<OutboundQueue>) {
+        queue._withUnsafeGuaranteedRef { $0.removeAll() }  // (which takes its bytes out of the set's total)
+        if spareCount < Self.spareQueueLimit {
+            spareQueues[spareCount] = queue
+            spareCount += 1
+        } else {
+            queue.release()
+        }
     }
 
-    private func submitSend<Handler>(_ slot: UInt32, _ entry: Connections<Handler>.SlotPointer, _ queue: OutboundQueue,
+    private func submitSend<Handler>(_ slot: UInt32, _ entry: Connections<Handler>.SlotPointer, _ queue: Unmanaged<OutboundQueue>,
                                      _ connections: Connections<Handler>) {
         let fixed = registerFile(entry)
         let descriptor = entry.pointee.descriptor
         let request = sendRequest(slot, entry, in: connections)
-        let count = min(queue.count, Self.vectorsPerSend)
-        if count == 1 {
-            let sqe = ring.entry()
-            var range = iovec()
-            _ = queue.gather(into: &range, limit: 1)
-            curing_prep_send(sqe, descriptor, fixed ? 1 : 0, range.iov_base, UInt32(clamping: range.iov_len), request)
-        } else {
-            let sqe = ring.entry(vectors: count, message: true)
-            let (message, vectors) = ring.message(vectors: count)
-            _ = queue.gather(into: vectors, limit: count)
-            curing_prep_sendmsg(sqe, descriptor, fixed ? 1 : 0, message, request)
+        queue._withUnsafeGuaranteedRef { queue in
+            let count = min(queue.count, Self.vectorsPerSend)
+            if count == 1 {
+                let sqe = ring.entry()
+                var range = iovec()
+                _ = queue.gather(into: &range, limit: 1)
+                curing_prep_send(sqe, descriptor, fixed ? 1 : 0, range.iov_base, UInt32(clamping: range.iov_len), request)
+            } else {
+                let sqe = ring.entry(vectors: count, message: true)
+                let (message, vectors) = ring.message(vectors: count)
+                _ = queue.gather(into: vectors, limit: count)
+                curing_prep_sendmsg(sqe, descriptor, fixed ? 1 : 0, message, request)
+            }
         }
         entry.pointee.flags.insert(.ringSending)
         sendsSubmitted.append(ConnectionID(slot: slot, generation: entry.pointee.generation))
@@ -346,7 +369,7 @@ final class RingTCP: Transport {
     /// if the kernel answered at once (it took the bytes, or part); else the
     /// send waits for room in the socket and the connection is behind.
     /// The handler hears nothing from here (it is writing).
-    private func sendNow<Handler>(_ slot: UInt32, _ entry: Connections<Handler>.SlotPointer, _ queue: OutboundQueue,
+    private func sendNow<Handler>(_ slot: UInt32, _ entry: Connections<Handler>.SlotPointer, _ queue: Unmanaged<OutboundQueue>,
                                   _ connections: Connections<Handler>) {
         entry.pointee.flags.remove(.ringSendDue)  // (a stale entry in sendsDue finds nothing to do)
         submitSend(slot, entry, queue, connections)
@@ -375,10 +398,10 @@ final class RingTCP: Transport {
             return
         }
         entry.pointee.flags.remove(.ringSending)
-        guard let queue = entry.pointee.outbound else { return }
+        guard let queue = entry.pointee.outboundReference else { return }
         let result = completion.result
         if result > 0 {
-            queue.consume(Int(result))
+            queue._withUnsafeGuaranteedRef { $0.consume(Int(result)) }
             connections.bytesSent &+= UInt64(result)
         } else if result < 0 {
             switch -result {
@@ -393,7 +416,7 @@ final class RingTCP: Transport {
             }
         }
         if queue.isEmpty {
-            entry.pointee.outbound = nil
+            entry.pointee.outboundReference = nil  // its reference goes to recycle
             recycle(queue)
             let wasBehind = entry.pointee.flags.contains(.ringBehind)
             entry.pointee.flags.remove(.ringBehind)
@@ -413,7 +436,7 @@ final class RingTCP: Transport {
     /// received that the handler has not seen, to go with the connection.
     func detach<Handler>(_ slot: UInt32, in connections: Connections<Handler>) -> [UInt8]? {
         let entry = connections.table[slot]
-        if let queue = entry.pointee.outbound, !queue.isEmpty, !entry.pointee.flags.contains(.ringSending) {
+        if let queue = entry.pointee.outboundReference, !queue.isEmpty, !entry.pointee.flags.contains(.ringSending) {
             sendNow(slot, entry, queue, connections)
             guard entry.pointee.flags.contains(.open) else { return nil }
         }
