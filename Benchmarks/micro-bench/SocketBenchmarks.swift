@@ -21,21 +21,26 @@ extension Benchmark {
         [IOBackend.epoll, .uring].flatMap { io in
             let suffix = io == .epoll ? "" : "-uring"
             let on = io == .epoll ? "epoll" : "io_uring"
+            // On io_uring the kernel decides how many completions a wait brings, so a round
+            // takes a varying number of passes (callgrind: 32,000 to 42,000 passes for the same
+            // 256 echo rounds), each with its fixed cost: the count moves by up to ~15% between
+            // runs of the same code. The gate allows that, and still fails a gross regression.
+            let tolerance: Double? = io == .epoll ? nil : 25
             return [
                 Benchmark(
                     name: "write-1000-sockets" + suffix,
                     operation: "write one shared 70-byte frame to each of 1,000 connections (\(on))",
-                    itemsPerIteration: 1000, item: "write", gateIterations: 64,
+                    itemsPerIteration: 1000, item: "write", gateIterations: 64, gateTolerancePercent: tolerance,
                     prepare: { SocketPairs(count: 1000, mode: .write, io: io).workload() }),
                 Benchmark(
                     name: "echo-100-sockets" + suffix,
                     operation: "read a 32-byte message on each of 100 connections and echo it (\(on))",
-                    itemsPerIteration: 100, item: "echo", gateIterations: 256,
+                    itemsPerIteration: 100, item: "echo", gateIterations: 256, gateTolerancePercent: tolerance,
                     prepare: { SocketPairs(count: 100, mode: .echo, io: io).workload() }),
                 Benchmark(
                     name: "echo-100-websockets" + suffix,
                     operation: "read a masked 32-byte text frame on each of 100 connections and echo it as a frame (\(on))",
-                    itemsPerIteration: 100, item: "echoed message", gateIterations: 256,
+                    itemsPerIteration: 100, item: "echoed message", gateIterations: 256, gateTolerancePercent: tolerance,
                     prepare: { SocketPairs(count: 100, mode: .webSocketEcho, io: io).workload() }),
             ]
         }

@@ -50,7 +50,8 @@ let (names, options) = parse(words.dropFirst())
 switch words.first {
 case "list":
     for benchmark in Benchmark.all {
-        let columns = [benchmark.name, "\(benchmark.gateIterations)", "\(benchmark.itemsPerIteration)", benchmark.item, benchmark.operation]
+        let tolerance = benchmark.gateTolerancePercent.map { "\($0)" } ?? "-"
+        let columns = [benchmark.name, "\(benchmark.gateIterations)", "\(benchmark.itemsPerIteration)", benchmark.item, tolerance, benchmark.operation]
         print(columns.joined(separator: "\t"))
     }
 
