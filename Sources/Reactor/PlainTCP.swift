@@ -34,7 +34,7 @@ struct PlainTCP: Transport {
                            copied: UnsafeRawBufferPointer?, shared: UnsafeBufferPointer<SharedSlice>) {
         let entry = connections.table[slot]
         let copiedCount = copied?.count ?? 0
-        if entry.pointee.flags.contains(.connecting) || !(entry.pointee.outbound?.isEmpty ?? true) {
+        if entry.pointee.flags.contains(.connecting) || !(entry.pointee.outboundReference?.isEmpty ?? true) {
             // Waiting for EPOLLOUT (the socket is full, or not connected yet): queue, do not try.
             let queue = entry.pointee.outbound ?? connections.makeOutboundQueue(entry)
             queue.append(copied: copied, shared: shared, skipping: 0)
