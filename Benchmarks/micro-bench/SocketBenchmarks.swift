@@ -23,9 +23,11 @@ extension Benchmark {
             let on = io == .epoll ? "epoll" : "io_uring"
             // On io_uring the kernel decides how many completions a wait brings, so a round
             // takes a varying number of passes (callgrind: 32,000 to 42,000 passes for the same
-            // 256 echo rounds), each with its fixed cost: the count moves by up to ~15% between
-            // runs of the same code. The gate allows that, and still fails a gross regression.
-            let tolerance: Double? = io == .epoll ? nil : 25
+            // 256 echo rounds), each with its fixed cost. The count of the same code moved by up
+            // to +38% over its accepted baseline (echo-100-sockets-uring: +0.3, +10, +13, +38%).
+            // The gate allows 60%: it still fails what a KeyPath built at run time did to these
+            // (+79% and +98%), not the noise. The epoll ones gate the shared path at 3%.
+            let tolerance: Double? = io == .epoll ? nil : 60
             return [
                 Benchmark(
                     name: "write-1000-sockets" + suffix,
