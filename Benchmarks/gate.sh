@@ -6,9 +6,7 @@
 # under callgrind, N and 2N iterations after the same setup, and
 # (I(2N) - I(N)) / N is its instructions per op: process start-up, setup and
 # tear-down cancel out. More than 3% above Benchmarks/baseline.json fails the
-# gate (exit 1); an improvement is printed, never failed. A benchmark whose
-# count is not steady between runs sets its own allowance (micro-bench list,
-# fifth column; the io_uring socket benchmarks: 60%), used when above --tolerance.
+# gate (exit 1); an improvement is printed, never failed.
 #
 #   Benchmarks/gate.sh                 compare every benchmark with the baseline
 #   Benchmarks/gate.sh NAME...         only these
@@ -67,10 +65,10 @@ else
 fi
 
 # name -> N, items per op, item (from the benchmark itself: one source of truth).
-declare -A ITERATIONS ITEMS ITEM OWN_TOLERANCE
+declare -A ITERATIONS ITEMS ITEM
 ORDER=()
-while IFS=$'\t' read -r name iterations items item tolerance _; do
-    ITERATIONS[$name]=$iterations ITEMS[$name]=$items ITEM[$name]=$item OWN_TOLERANCE[$name]=$tolerance
+while IFS=$'\t' read -r name iterations items item _; do
+    ITERATIONS[$name]=$iterations ITEMS[$name]=$items ITEM[$name]=$item
     ORDER+=("$name")
 done < <("$WORK/micro-bench" list)
 [[ ${#SELECTED[@]} -eq 0 ]] && SELECTED=("${ORDER[@]}")
@@ -138,7 +136,7 @@ if [[ $ACCEPT -eq 1 ]]; then
     [[ -n "$(git -C "$REPO" status --porcelain -- Sources/CEpoll Sources/Reactor Sources/WebSocketCodec Sources/Broadcast Benchmarks/micro-bench 2>/dev/null)" ]] && commit="$commit+changes"
     {
         echo "{"
-        echo "  \"about\": \"Instructions per op of each micro benchmark: callgrind counts of micro-bench measure NAME at N and 2N iterations, (I(2N) - I(N)) / N. Written by Benchmarks/gate.sh --accept, checked by Benchmarks/gate.sh (fails above +${TOLERANCE}%, or a benchmark's own allowance: micro-bench list).\","
+        echo "  \"about\": \"Instructions per op of each micro benchmark: callgrind counts of micro-bench measure NAME at N and 2N iterations, (I(2N) - I(N)) / N. Written by Benchmarks/gate.sh --accept, checked by Benchmarks/gate.sh (fails above +${TOLERANCE}%).\","
         echo "  \"accepted\": {\"date\": \"$(date -u +%Y-%m-%dT%H:%MZ)\", \"commit\": \"$commit\", \"swift\": \"$(swift --version 2>&1 | sed -n -E 's/.*Swift version ([^ ]+).*/\1/p' | head -1)\", \"valgrind\": \"$(valgrind --version)\", \"cpu\": \"$(sed -n -E 's/^model name[^:]*: *//p' /proc/cpuinfo | head -1)\"},"
         echo "  \"instructionsPerOp\": {"
         last=""
@@ -166,13 +164,10 @@ for name in "${SELECTED[@]}"; do
         verdict="NO BASELINE (run Benchmarks/gate.sh --accept)"; change="-"; status=1
     else
         # Parenthesized: in awk, `printf ... base > 0` would redirect to a file named 0.
-        tolerance=$TOLERANCE
-        [[ "${OWN_TOLERANCE[$name]}" != "-" ]] && tolerance=$(awk -v a="$TOLERANCE" -v b="${OWN_TOLERANCE[$name]}" 'BEGIN { print (b > a) ? b : a }')
-        read -r change verdict < <(awk -v now="$now" -v base="$base" -v tol="$tolerance" 'BEGIN {
+        read -r change verdict < <(awk -v now="$now" -v base="$base" -v tol="$TOLERANCE" 'BEGIN {
             c = (base > 0) ? (now - base) / base * 100 : 0
             printf "%+.2f%% %s\n", c, (c > tol) ? "REGRESSION" : ((c < -tol) ? "improved" : "ok") }')
         [[ "$verdict" == REGRESSION ]] && status=1
-        [[ "$tolerance" != "$TOLERANCE" ]] && verdict="$verdict (allows +$tolerance%)"
     fi
     echo "| $name | ${ITERATIONS[$name]} | ${base:--} | $now | $change | $per_item | $verdict |"
 done

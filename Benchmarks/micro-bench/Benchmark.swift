@@ -16,9 +16,6 @@ struct Benchmark {
     /// Iterations of the gate's shorter callgrind run (the longer one runs twice as many):
     /// enough that the difference is a steady state, few enough that valgrind stays quick.
     let gateIterations: Int
-    /// The gate's allowance for this benchmark when its count is not steady
-    /// from run to run (nil: the gate's own, 3%). Say why where it is set.
-    var gateTolerancePercent: Double? = nil
     let prepare: () -> Workload
 }
 

@@ -21,28 +21,21 @@ extension Benchmark {
         [IOBackend.epoll, .uring].flatMap { io in
             let suffix = io == .epoll ? "" : "-uring"
             let on = io == .epoll ? "epoll" : "io_uring"
-            // On io_uring the kernel decides how many completions a wait brings, so a round
-            // takes a varying number of passes (callgrind: 32,000 to 42,000 passes for the same
-            // 256 echo rounds), each with its fixed cost. The count of the same code moved by up
-            // to +38% over its accepted baseline (echo-100-sockets-uring: +0.3, +10, +13, +38%).
-            // The gate allows 60%: it still fails what a KeyPath built at run time did to these
-            // (+79% and +98%), not the noise. The epoll ones gate the shared path at 3%.
-            let tolerance: Double? = io == .epoll ? nil : 60
             return [
                 Benchmark(
                     name: "write-1000-sockets" + suffix,
                     operation: "write one shared 70-byte frame to each of 1,000 connections (\(on))",
-                    itemsPerIteration: 1000, item: "write", gateIterations: 64, gateTolerancePercent: tolerance,
+                    itemsPerIteration: 1000, item: "write", gateIterations: 64,
                     prepare: { SocketPairs(count: 1000, mode: .write, io: io).workload() }),
                 Benchmark(
                     name: "echo-100-sockets" + suffix,
                     operation: "read a 32-byte message on each of 100 connections and echo it (\(on))",
-                    itemsPerIteration: 100, item: "echo", gateIterations: 256, gateTolerancePercent: tolerance,
+                    itemsPerIteration: 100, item: "echo", gateIterations: 256,
                     prepare: { SocketPairs(count: 100, mode: .echo, io: io).workload() }),
                 Benchmark(
                     name: "echo-100-websockets" + suffix,
                     operation: "read a masked 32-byte text frame on each of 100 connections and echo it as a frame (\(on))",
-                    itemsPerIteration: 100, item: "echoed message", gateIterations: 256, gateTolerancePercent: tolerance,
+                    itemsPerIteration: 100, item: "echoed message", gateIterations: 256,
                     prepare: { SocketPairs(count: 100, mode: .webSocketEcho, io: io).workload() }),
             ]
         }
@@ -146,8 +139,8 @@ private final class SocketPairs: Sendable {
     /// Runs `count` iterations, one task per pass, each posting the next; returns a checksum of
     /// what the peers read. Write: an iteration is one pass. Echo: it is one round, a message to
     /// every peer and all their echoes back, which takes one pass on epoll (read and echoed in
-    /// the pass after the send) and two or three on io_uring (the echoes' sends are submitted by
-    /// the next wait, and the kernel runs at most a few dozen receives' completions per wait).
+    /// the pass after the send) and four on io_uring (the echoes' sends are submitted by the
+    /// next wait, and a wait runs only part of the receives' deferred work: 20, then 40, then 40).
     func run(_ count: Int) -> UInt64 {
         let done = Reactor.Semaphore()
         state.loop.execute { self.pass(remaining: count, done: done) }

@@ -50,8 +50,7 @@ let (names, options) = parse(words.dropFirst())
 switch words.first {
 case "list":
     for benchmark in Benchmark.all {
-        let tolerance = benchmark.gateTolerancePercent.map { "\($0)" } ?? "-"
-        let columns = [benchmark.name, "\(benchmark.gateIterations)", "\(benchmark.itemsPerIteration)", benchmark.item, tolerance, benchmark.operation]
+        let columns = [benchmark.name, "\(benchmark.gateIterations)", "\(benchmark.itemsPerIteration)", benchmark.item, benchmark.operation]
         print(columns.joined(separator: "\t"))
     }
 
