@@ -22,3 +22,35 @@ final class RouteChoiceTests: XCTestCase {
         XCTAssertTrue(http.receiveAll().hasSuffix("script"))
     }
 }
+
+final class PathPatternTests: XCTestCase {
+    func testExactAndPrefixPatterns() {
+        let exact: PathPattern = "/chat"
+        XCTAssertTrue(exact.matches("/chat"))
+        XCTAssertFalse(exact.matches("/chat/"))
+        XCTAssertFalse(exact.matches("/cha"))
+        XCTAssertEqual(exact.rest(of: "/chat"), "")
+
+        let prefix: PathPattern = "/room/*"
+        XCTAssertTrue(prefix.matches("/room/lobby"))
+        XCTAssertTrue(prefix.matches("/room/"))
+        XCTAssertFalse(prefix.matches("/room"))
+        XCTAssertFalse(prefix.matches("/rooms/lobby"))
+        XCTAssertEqual(prefix.rest(of: "/room/lobby"), "lobby")
+        XCTAssertEqual(prefix.rest(of: "/elsewhere"), "")
+
+        let everything: PathPattern = "/*"
+        XCTAssertTrue(everything.matches("/"))
+        XCTAssertEqual(everything.rest(of: "/a/b"), "a/b")
+    }
+
+    /// HTTP compares paths as bytes: two spellings String holds equal (é, and e + U+0301) are two paths.
+    func testPathsAreComparedByteForByte() {
+        let precomposed = PathPattern("/caf\u{E9}")
+        XCTAssertTrue(precomposed.matches("/caf\u{E9}"))
+        XCTAssertFalse(precomposed.matches("/cafe\u{301}"))
+        let prefix = PathPattern("/caf\u{E9}/*")
+        XCTAssertFalse(prefix.matches("/cafe\u{301}/menu"))
+        XCTAssertEqual(prefix.rest(of: "/caf\u{E9}/menu"), "menu")
+    }
+}
