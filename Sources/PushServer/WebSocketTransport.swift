@@ -206,8 +206,10 @@ final class WebSocketTransport: ConnectionTransport {
     /// The peer's close frame: answer it (echoing its code) and end the connection.
     private func receivedClose(_ connection: ServerConnection, code: CloseCode?, reason: UnsafeRawBufferPointer) {
         if !connection.context.closing {
-            let payload = code.map { FrameEncoder.closePayload(code: $0) } ?? []
-            payload.withUnsafeBytes { Self.sendFrame(connection, opcode: .close, payload: $0) }
+            var echoed = (code?.rawValue ?? 0).bigEndian  // the code, on the stack: no allocation per close
+            withUnsafeBytes(of: &echoed) { bytes in
+                Self.sendFrame(connection, opcode: .close, payload: code == nil ? UnsafeRawBufferPointer(rebasing: bytes[0..<0]) : bytes)
+            }
             connection.context.closing = true
             reportClose(connection, code: code ?? .noStatusReceived, reason: String(decoding: reason, as: UTF8.self))
         }
