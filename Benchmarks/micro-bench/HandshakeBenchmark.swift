@@ -2,7 +2,8 @@ import WebSocketCodec
 
 // The server's whole opening handshake for one browser request: parse the head, validate the
 // upgrade, compute Sec-WebSocket-Accept (SHA-1 + Base64) and write the 101 response where the
-// server does, into a buffer it already has.
+// server does, into a buffer it already has; the head's storage goes back to the loop's recycler
+// for the next, as the server's does once the upgrade is answered.
 
 extension Benchmark {
     static var handshake: Benchmark {
@@ -36,15 +37,18 @@ private func handshakeWorkload() -> Workload {
     request.copyBytes(from: browserRequest)
     // Where the server writes the 101 (its connection's write buffer).
     let response = UnsafeMutableRawBufferPointer.allocate(byteCount: ServerHandshake.plainResponseCount, alignment: 16)
+    let recycler = HTTPHeadRecycler()
     return Workload(run: { iterations in
         var checksum: UInt64 = 0
         for _ in 0..<iterations {
             var parser = HTTPHeadParser()
-            guard case .complete(let head, _) = parser.parse(UnsafeRawBufferPointer(request)),
+            guard case .complete(let head, _) = parser.parse(UnsafeRawBufferPointer(request), reusing: recycler),
                   case .success(let upgrade) = ServerHandshake.validate(head)
             else { fatalError("handshake benchmark: the request was refused") }
             let count = ServerHandshake.writePlainResponse(accepting: upgrade, into: response)
             checksum &+= UInt64(count) &+ UInt64(response[count - 5])
+            _ = consume upgrade
+            recycler.recycle(consume head)
         }
         return checksum
     }, tearDown: {

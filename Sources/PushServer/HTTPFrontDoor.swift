@@ -62,7 +62,7 @@ final class HTTPFrontDoor: ConnectionTransport {
             // keeps every connection's state free of a parser.
             let pending = UnsafeRawBufferPointer(rebasing: bytes[offset...])
             var parser = HTTPHeadParser(maxHeadSize: handler.configuration.maxHeadSize)
-            switch parser.parse(pending) {
+            switch parser.parse(pending, reusing: handler.headRecycler) {
             case .needMore:
                 connection.context.betweenRequests = false  // a head has begun
                 // What has come of it is kept until the rest comes: only within the memory budget.
@@ -82,7 +82,9 @@ final class HTTPFrontDoor: ConnectionTransport {
                         return bytes.count
                     }
                     let webSocket = handler.transports[ServerTransports.webSocket] as! WebSocketTransport
-                    guard webSocket.upgrade(connection, head: head, route: route) else { return bytes.count }
+                    let upgraded = webSocket.upgrade(connection, head: head, route: route)
+                    handler.headRecycler.recycle(consume head)
+                    guard upgraded else { return bytes.count }
                     return offset + webSocket.received(connection, UnsafeMutableRawBufferPointer(rebasing: bytes[offset...]))
                 }
                 // Refusals of the body carry the CORS grant too, so a page elsewhere can read why.

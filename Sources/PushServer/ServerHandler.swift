@@ -33,6 +33,8 @@ final class ServerHandler: ConnectionHandler {
     let deflate: LoopDeflate?
     /// What this loop holds for clients beyond what `connections` counts, against the process's memory budget.
     @exclusivity(unchecked) var memory: LoopMemory
+    /// Upgrade heads' storage, used again once the upgrade is answered (unless the route kept the request).
+    let headRecycler = HTTPHeadRecycler()
 
     init(routes: RouteTable, transports: ServerTransports, configuration: ServerConfiguration, rooms: LoopBroadcaster,
          loops: ServerLoops, board: StatisticsBoard, budget: MemoryBudget) {

@@ -22,7 +22,8 @@ public struct HTTPHeadParser: Sendable {
     /// Parses `accumulated`, the bytes received so far for this head (the same prefix each call,
     /// longer each time). Only bytes not seen before are scanned for the end of the head.
     /// After `.complete` or `.invalid` the parser starts over, ready for the next head.
-    public mutating func parse(_ accumulated: UnsafeRawBufferPointer) -> HTTPHeadParseResult {
+    /// The head is stored in storage `recycler` kept, when it has some (see `HTTPHeadRecycler`).
+    public mutating func parse(_ accumulated: UnsafeRawBufferPointer, reusing recycler: HTTPHeadRecycler? = nil) -> HTTPHeadParseResult {
         let limited = UnsafeRawBufferPointer(rebasing: accumulated[..<Swift.min(accumulated.count, maxHeadSize)])
         switch scanner.scan(limited) {
         case .needMore:
@@ -33,7 +34,7 @@ public struct HTTPHeadParser: Sendable {
         case .bareLF:
             return reset(.invalid(status: 400, reason: "line ending without CR"))
         case .complete(let length):
-            return reset(Self.parseHead(UnsafeRawBufferPointer(rebasing: accumulated[..<length])))
+            return reset(Self.parseHead(UnsafeRawBufferPointer(rebasing: accumulated[..<length]), reusing: recycler))
         }
     }
 
@@ -48,7 +49,7 @@ public struct HTTPHeadParser: Sendable {
     }
 
     /// `head` ends with CRLFCRLF and has only CRLF line ends.
-    static func parseHead(_ head: UnsafeRawBufferPointer) -> HTTPHeadParseResult {
+    static func parseHead(_ head: UnsafeRawBufferPointer, reusing recycler: HTTPHeadRecycler?) -> HTTPHeadParseResult {
         let lineEnd = HTTPSyntax.lineEnd(head, from: 0)
         // request-line = method SP request-target SP HTTP-version
         var i = 0
@@ -70,7 +71,7 @@ public struct HTTPHeadParser: Sendable {
         }
         guard major == 1 else { return .invalid(status: 505, reason: "HTTP version \(major).\(minor) not supported") }
         guard let request = HTTPRequestHead(parsed: head, fieldsStart: lineEnd + 2, methodEnd: methodEnd,
-                                            target: targetStart..<targetEnd, versionMinor: minor) else {
+                                            target: targetStart..<targetEnd, versionMinor: minor, reusing: recycler) else {
             return .invalid(status: 400, reason: "malformed header line")
         }
         return .complete(request, headLength: head.count)

@@ -15,7 +15,7 @@ public struct HTTPRequestHead: Sendable {
         var valueEnd: Int32
     }
 
-    /// Never written after it is made (ManagedBuffer cannot be declared Sendable).
+    /// Never written while a head holds it (ManagedBuffer cannot be declared Sendable).
     nonisolated(unsafe) private let storage: HTTPHeadStorage
     private let methodEnd: Int32
     private let targetStart: Int32
@@ -29,27 +29,35 @@ public struct HTTPRequestHead: Sendable {
     /// From a head the parser checked (CRLF line ends only, ending in the empty line), its request
     /// line's parts as offsets; the header lines from `fieldsStart` are parsed here. Nil for a
     /// malformed header line.
-    init?(parsed head: UnsafeRawBufferPointer, fieldsStart: Int, methodEnd: Int, target: Range<Int>, versionMinor: Int) {
-        // Parsed on the stack, then copied into storage of the exact size; a head with more lines
-        // than the scratch holds is counted first and parsed in place.
+    init?(parsed head: UnsafeRawBufferPointer, fieldsStart: Int, methodEnd: Int, target: Range<Int>, versionMinor: Int,
+          reusing recycler: HTTPHeadRecycler? = nil) {
+        // Parsed on the stack, then copied into storage of the exact size (or storage `recycler`
+        // kept); a head with more lines than the scratch holds is counted first and parsed in place.
         let made = withUnsafeTemporaryAllocation(of: Field.self, capacity: Self.fieldsParsedOnStack) { scratch -> HTTPHeadStorage? in
             switch HTTPSyntax.parseFields(head, from: fieldsStart, into: scratch) {
             case .malformed:
                 return nil
             case .parsed(let count):
-                return HTTPHeadStorage.make(copying: head, fieldCount: count) { fields in
+                return HTTPHeadStorage.make(copying: head, fieldCount: count, reusing: recycler) { fields in
                     fields.baseAddress?.initialize(from: scratch.baseAddress!, count: count)
                     return true
                 }
             case .moreThanFit:
                 let count = HTTPSyntax.fieldLineCount(head, from: fieldsStart)
-                return HTTPHeadStorage.make(copying: head, fieldCount: count) {
+                return HTTPHeadStorage.make(copying: head, fieldCount: count, reusing: recycler) {
                     HTTPSyntax.parseFields(head, from: fieldsStart, into: $0) == .parsed(count)
                 }
             }
         }
         guard let storage = made else { return nil }
         self.init(storage: storage, head: head, methodEnd: methodEnd, target: target, versionMinor: versionMinor)
+    }
+
+    /// Its storage, when nothing else holds it (for `HTTPHeadRecycler`).
+    consuming func unsharedStorage() -> HTTPHeadStorage? {
+        var storage = self.storage
+        _ = consume self
+        return isKnownUniquelyReferenced(&storage) ? storage : nil
     }
 
     /// 512 bytes of stack: a browser's upgrade has a dozen or so lines.

@@ -1,4 +1,6 @@
 import PushServer
+import Synchronization
+import WebSocketCodec
 import TestSupport
 import XCTest
 
@@ -20,6 +22,34 @@ final class RouteChoiceTests: XCTestCase {
         let http = try TestClient(port: port)
         http.send("GET /events/client.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         XCTAssertTrue(http.receiveAll().hasSuffix("script"))
+    }
+}
+
+final class KeptUpgradeRequestTests: XCTestCase {
+    /// A loop parses each upgrade into storage it takes back once the upgrade is answered: a
+    /// request the application kept keeps its own, whatever upgrades come after it.
+    func testARequestTheRouteKeptIsNotWrittenOverByLaterUpgrades() throws {
+        let kept = Mutex<[UpgradeRequest]>([])
+        let (server, port) = try makeServer({ $0.threads = 1 }, routes: { server in
+            server.webSocket("/keep/*") { behavior in
+                behavior.open = { _, request in kept.withLock { $0.append(request) } }
+            }
+            server.webSocket("/pass/*") { $0.message = { socket, _ in socket.send(text: "passed") } }
+        })
+        defer { server.shutdown() }
+        let keeping = try TestClient(port: port, path: "/keep/first?n=1")
+        for n in 0..<20 {  // each parsed into the storage the one before gave back
+            let passing = try TestClient(port: port, path: "/pass/\(n)/" + String(repeating: "x", count: n * 10))
+            passing.sendFrame(.text, Array("?".utf8))
+            XCTAssertEqual(passing.receiveFrame(), .text("passed"))
+        }
+        let requests = kept.withLock { $0 }
+        XCTAssertEqual(requests.count, 1)
+        XCTAssertEqual(requests.first?.path, "/keep/first")
+        XCTAssertEqual(requests.first?.query, "n=1")
+        XCTAssertEqual(requests.first?.head.header("Host"), "127.0.0.1:\(port)")
+        XCTAssertEqual(requests.first?.key.utf8.count, 24)
+        _ = keeping
     }
 }
 

@@ -3,7 +3,8 @@
 // Input: [head size limit][split seed] then the bytes a client sends.
 // Invariants (ASan guards every read: each prefix is its own exact allocation):
 //   - the answer does not depend on how the bytes arrived, and a parser that
-//     answered parses the same bytes again to the same answer;
+//     answered parses the same bytes again to the same answer, also into
+//     storage a recycler kept from earlier inputs (whose heads it was given back);
 //   - a complete head is a prefix of the input within the limit, ends with
 //     CRLFCRLF with no bare LF, and its parts keep their syntax (token method
 //     and names, visible-ASCII target, trimmed values without controls);
@@ -17,6 +18,9 @@
 import FuzzSupport
 import WebSocketCodec
 
+/// Keeps storage from one input to the next, as a server's loop does from one upgrade to the next.
+nonisolated(unsafe) private let recycler = HTTPHeadRecycler()
+
 // Also exported under libFuzzer's name: its runtime refers to it even when main.swift starts the driver.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHTTPHead(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
@@ -29,6 +33,9 @@ public func fuzzHTTPHead(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let whole = withExactCopy(bytes[...]) { parser.parse($0) }
     let again = withExactCopy(bytes[...]) { parser.parse($0) }
     invariant(Outcome(whole) == Outcome(again), "the parser answers differently the second time")
+    let recycled = withExactCopy(bytes[...]) { parser.parse($0, reusing: recycler) }
+    invariant(Outcome(whole) == Outcome(recycled), "a head in recycled storage differs: \(Outcome(whole)) vs \(Outcome(recycled))")
+    if case .complete(let head, _) = recycled { recycler.recycle(consume head) }
     var fresh = HTTPHeadParser(maxHeadSize: maxHeadSize)
     let grown = feedGrowing(bytes, splits: splitPoints(count: bytes.count, seed: splitSeed), decided: {
         if case .needMore = $0 { return false } else { return true }
