@@ -16,20 +16,30 @@ public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
 /// A handle to one connection, valid during the callback that received it
 /// (use `id` to find the connection again later). Costs nothing to copy.
 public struct Connection<Handler: ConnectionHandler> {
-    public unowned(unsafe) let connections: Connections<Handler>
+    /// The set it belongs to, which outlives every callback. Held unmanaged and
+    /// lent to each call (`lend`): an `unowned(unsafe)` reference was retained
+    /// and released around every method called through it, ~40 instructions each.
+    private let owner: Unmanaged<Connections<Handler>>
     public let slot: UInt32
 
     @inline(__always)
     init(connections: Connections<Handler>, slot: UInt32) {
-        self.connections = connections
+        owner = Unmanaged.passUnretained(connections)
         self.slot = slot
     }
 
+    public var connections: Connections<Handler> { owner.takeUnretainedValue() }
+
     @inline(__always)
-    private var entry: UnsafeMutablePointer<ConnectionSlot<Handler.Context>> { connections.table[slot] }
+    private func lend<Result>(_ body: (Connections<Handler>) -> Result) -> Result {
+        owner._withUnsafeGuaranteedRef(body)
+    }
+
+    @inline(__always)
+    private var entry: UnsafeMutablePointer<ConnectionSlot<Handler.Context>> { lend { $0.table[slot] } }
 
     public var id: ConnectionID { ConnectionID(slot: slot, generation: entry.pointee.generation) }
-    public var loop: EventLoop { connections.loop }
+    public var loop: EventLoop { lend { $0.loop } }
     public var isOpen: Bool { entry.pointee.flags.contains(.open) }
     public var descriptor: Int32 { entry.pointee.descriptor }
     /// The peer's address (a system call: read it once, when the connection opens or upgrades).
@@ -37,66 +47,67 @@ public struct Connection<Handler: ConnectionHandler> {
 
     /// The handler's inline per-connection state.
     public var context: Handler.Context {
-        get { entry.pointee.context }
+        // Read in place: a getter would copy the whole context (retaining what it holds) to read one field.
+        _read { yield entry.pointee.context }
         nonmutating _modify { yield &entry.pointee.context }
     }
 
     /// Copies `bytes` out; they leave with everything else written to this
     /// connection during the current callback, in one system call.
-    public func write(_ bytes: UnsafeRawBufferPointer) { connections.write(slot, bytes) }
+    public func write(_ bytes: UnsafeRawBufferPointer) { lend { $0.write(slot, bytes) } }
 
-    public func write(_ bytes: [UInt8]) { bytes.withUnsafeBytes { connections.write(slot, $0) } }
+    public func write(_ bytes: [UInt8]) { bytes.withUnsafeBytes { bytes in lend { $0.write(slot, bytes) } } }
 
     /// Encodes in place: `fill` gets `capacity` bytes of the write buffer and
     /// returns how many it used.
     public func write(reserving capacity: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Int) {
-        connections.write(slot, reserving: capacity, fill)
+        lend { $0.write(slot, reserving: capacity, fill) }
     }
 
     /// Sends `buffer[range]` without copying it.
     public func write(_ buffer: SharedBuffer, range: Range<Int>) {
-        connections.write(slot, buffer, start: range.lowerBound, end: range.upperBound)
+        lend { $0.write(slot, buffer, start: range.lowerBound, end: range.upperBound) }
     }
 
     /// Sends several shared ranges (after anything corked) in one system call.
-    public func write(slices: UnsafeBufferPointer<SharedSlice>) { connections.write(slot, slices: slices) }
+    public func write(slices: UnsafeBufferPointer<SharedSlice>) { lend { $0.write(slot, slices: slices) } }
 
     /// Sends what is corked now instead of at the end of the callback.
-    public func flush() { connections.flushCork(slot) }
+    public func flush() { lend { $0.flushCork(slot) } }
 
     /// Bytes written but not yet taken by the kernel.
-    public var queuedBytes: Int { connections.queuedBytes(slot) }
+    public var queuedBytes: Int { lend { $0.queuedBytes(slot) } }
 
     /// Closes at once, dropping anything queued.
-    public func close(reason: CloseReason = .local) { connections.closeSlot(slot, reason: reason) }
+    public func close(reason: CloseReason = .local) { lend { $0.closeSlot(slot, reason: reason) } }
 
     /// Sends what is queued, half-closes, and closes when the peer finishes
     /// (or the connection's timeout expires).
-    public func closeAfterFlush() { connections.closeAfterFlush(slot) }
+    public func closeAfterFlush() { lend { $0.closeAfterFlush(slot) } }
 
     /// Stops reading until `resumeReading()`: for a peer that must first read
     /// what it was sent (see `Connections.pauseReading`).
-    public func pauseReading() { connections.pauseReading(slot) }
+    public func pauseReading() { lend { $0.pauseReading(slot) } }
 
     /// Reads again, beginning with any input kept back; true when there is
     /// such input (it is presented on the loop's next pass).
     @discardableResult
-    public func resumeReading() -> Bool { connections.resumeReading(slot) }
+    public func resumeReading() -> Bool { lend { $0.resumeReading(slot) } }
 
-    public var isReadingPaused: Bool { connections.isReadingPaused(slot) }
+    public var isReadingPaused: Bool { lend { $0.isReadingPaused(slot) } }
 
     /// Presents input this connection's handler left unconsumed to it again,
     /// on the loop's next pass (see `Connections.resumeInput`); false when
     /// there is none.
     @discardableResult
-    public func resumeInput() -> Bool { connections.resumeInput(slot) }
+    public func resumeInput() -> Bool { lend { $0.resumeInput(slot) } }
 
     /// Takes the connection off this loop, socket open, for `Connections.adopt`
     /// on another: the way to hand a request to the loop that owns what it is
     /// about. Call from one of its callbacks; the handle is dead afterwards.
     /// Nil when the connection closed instead (sending what was corked met a reset).
     public func detach(unconsumedInput: UnsafeRawBufferPointer) -> DetachedConnection? {
-        connections.detach(slot, unconsumedInput: unconsumedInput)
+        lend { $0.detach(slot, unconsumedInput: unconsumedInput) }
     }
 
     /// Caps the bytes the kernel holds for this connection that it has not
@@ -111,7 +122,7 @@ public struct Connection<Handler: ConnectionHandler> {
     }
 
     /// Times the connection out `nanoseconds` from now (coarse: one tick).
-    public func setTimeout(nanoseconds: UInt64) { connections.setTimeout(slot, nanoseconds: nanoseconds) }
+    public func setTimeout(nanoseconds: UInt64) { lend { $0.setTimeout(slot, nanoseconds: nanoseconds) } }
 
-    public func clearTimeout() { connections.clearTimeout(slot) }
+    public func clearTimeout() { lend { $0.clearTimeout(slot) } }
 }
