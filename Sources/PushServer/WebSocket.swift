@@ -16,16 +16,21 @@ public struct WebSocketID: Hashable, Sendable, CustomStringConvertible {
 /// names the connection with its slot's generation, so once the slot serves
 /// another client, nothing sent through the old handle reaches that client.
 public struct WebSocket {
-    unowned(unsafe) let connections: Connections<ServerHandler>
+    /// The loop's connections, which outlive the server's handles. Unmanaged and lent to each
+    /// use, as `Connection` holds them: an `unowned(unsafe)` reference was retained and released
+    /// around every call through it.
+    private let owner: Unmanaged<Connections<ServerHandler>>
     let connectionID: ConnectionID
 
     init(_ connection: ServerConnection) {
-        connections = connection.connections
+        owner = Unmanaged.passUnretained(connection.connections)
         connectionID = connection.id
     }
 
+    var connections: Connections<ServerHandler> { owner.takeUnretainedValue() }
+
     /// The connection, while this handle still names it (in its close callback too).
-    private var connection: ServerConnection? { connections.connection(connectionID, orClosing: true) }
+    private var connection: ServerConnection? { owner._withUnsafeGuaranteedRef { $0.connection(connectionID, orClosing: true) } }
 
     var handler: ServerHandler { connections.handler }
 
@@ -36,7 +41,7 @@ public struct WebSocket {
 
     /// False once closing began (a close frame was sent or received) or the connection is gone.
     public var isOpen: Bool {
-        guard let connection = connections.connection(connectionID) else { return false }
+        guard let connection = owner._withUnsafeGuaranteedRef({ $0.connection(connectionID) }) else { return false }
         return connection.context.transport == ServerTransports.webSocket && !connection.context.closing
     }
 
