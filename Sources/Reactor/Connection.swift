@@ -1,7 +1,7 @@
 import Glibc
 /// Names a connection across time: stays valid to hold after a callback, and
 /// stops matching once the connection closes (the slot's generation moves on).
-public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
+public struct ConnectionID: Hashable, Sendable, BitwiseCopyable, CustomStringConvertible {
     public let slot: UInt32
     public let generation: UInt32
 

@@ -30,11 +30,11 @@ final class RingTCP: Transport {
     // the work; callgrind, write-1000-sockets-uring).
     private let ring: Ring
     /// Connections whose receive is armed at the end of the pass.
-    @exclusivity(unchecked) private var receivesDue: [UInt32] = []
+    @exclusivity(unchecked) private var receivesDue = PendingList<UInt32>()
     /// Connections with bytes to send at the end of the pass.
-    @exclusivity(unchecked) private var sendsDue: [UInt32] = []
+    @exclusivity(unchecked) private var sendsDue = PendingList<UInt32>()
     /// The sends submitted at the last flush: those still with the kernel at the next are behind.
-    @exclusivity(unchecked) private var sendsSubmitted: [ConnectionID] = []
+    @exclusivity(unchecked) private var sendsSubmitted = PendingList<ConnectionID>()
     /// Queues of closed connections whose send the kernel still had, by its
     /// user data: they keep the bytes alive until the send's completion.
     @exclusivity(unchecked) private var retired: [UInt64: OutboundQueue] = [:]
@@ -175,30 +175,30 @@ final class RingTCP: Transport {
 
     /// The end of the pass: receives armed and sends queued for submission.
     func flush<Handler>(_ connections: Connections<Handler>) {
-        for id in sendsSubmitted {
+        sendsSubmitted.forEach { id in
             let entry = connections.table[id.slot]
             if entry.pointee.generation == id.generation && entry.pointee.flags.contains(.ringSending) {
                 entry.pointee.flags.insert(.ringBehind)
             }
         }
-        sendsSubmitted.removeAll(keepingCapacity: true)
-        for slot in receivesDue {
+        sendsSubmitted.removeAll()
+        receivesDue.forEach { slot in
             let entry = connections.table[slot]
             entry.pointee.flags.remove(.ringReceiveDue)
             let flags = entry.pointee.flags
-            guard flags.contains(.open), flags.isDisjoint(with: [.connecting, .readEnded, .readPaused, .ringReceiving]) else { continue }
+            guard flags.contains(.open), flags.isDisjoint(with: [.connecting, .readEnded, .readPaused, .ringReceiving]) else { return }
             armReceive(slot, entry, connections)
         }
-        receivesDue.removeAll(keepingCapacity: true)
-        for slot in sendsDue {
+        receivesDue.removeAll()
+        sendsDue.forEach { slot in
             let entry = connections.table[slot]
             entry.pointee.flags.remove(.ringSendDue)
             let flags = entry.pointee.flags
             guard flags.contains(.open), flags.isDisjoint(with: [.connecting, .ringSending]),
-                  let queue = entry.pointee.outboundReference, !queue.isEmpty else { continue }
+                  let queue = entry.pointee.outboundReference, !queue.isEmpty else { return }
             submitSend(slot, entry, queue, connections)
         }
-        sendsDue.removeAll(keepingCapacity: true)
+        sendsDue.removeAll()
     }
 
     // MARK: Receiving
