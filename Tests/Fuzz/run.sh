@@ -39,6 +39,15 @@ fi
 # lets a target import a module @testable (events-wire-format reads Packet).
 build_log="$here/.build/fuzz-build.log"
 mkdir -p "$here/.build"
+# The build plan is kept while the manifests are unchanged, so a source file added to the
+# project since the last run is missing from it ("cannot find ... in scope"): plan again
+# whenever the project's list of sources changed.
+sources_list="$here/.build/project-sources.list"
+find "$here/../../Sources" -type f | sort >"$sources_list.new"
+if ! cmp -s "$sources_list.new" "$sources_list"; then
+    rm -f "$here"/.build/*.yaml "$here"/.build/*/description.json
+fi
+mv "$sources_list.new" "$sources_list"
 if ! swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing >"$build_log" 2>&1; then
     grep -v 'Cannot export local symbol' "$build_log" | tail -40 >&2
     echo "run.sh: the fuzz build failed (log: $build_log)" >&2
