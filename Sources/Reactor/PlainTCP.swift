@@ -99,7 +99,7 @@ struct PlainTCP: Transport {
     }
 
     func wantsWritable<Handler>(_ slot: UInt32, in connections: Connections<Handler>) -> Bool {
-        !(connections.table[slot].pointee.outbound?.isEmpty ?? true)
+        !(connections.table[slot].pointee.outboundReference?.isEmpty ?? true)
     }
 
     func flush<Handler>(_ connections: Connections<Handler>) {}
