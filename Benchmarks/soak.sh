@@ -22,7 +22,8 @@ rate="${3:-2}"
 interval="${4:-60s}"
 warmup="${5:-20m}"
 
-swift build -c release --product echo-server --product wsbench >/dev/null
+# One product per call: given two --product flags, swift build builds only the last one.
+for product in echo-server wsbench; do swift build -c release --product "$product" >/dev/null; done
 ulimit -n 20000 2>/dev/null || true
 PORT=$((20000 + RANDOM % 12000))  # below the ephemeral range
 .build/release/echo-server --host 127.0.0.1 --port "$PORT" --threads 1 >/dev/null 2>&1 &

@@ -24,7 +24,8 @@ for tool in ip:iproute2 nft:nftables; do
         apt-get install -y "${tool#*:}" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "${tool#*:}" >/dev/null; }
     fi
 done
-swift build -c release --product echo-server --product wsbench >/dev/null
+# One product per call: given two --product flags, swift build builds only the last one.
+for product in echo-server wsbench; do swift build -c release --product "$product" >/dev/null; done
 
 id="$$"
 server_ns="fanout-srv-$id"
