@@ -35,6 +35,9 @@ struct EchoServerOptions {
                                                                         default 1073741824
       --ping-interval SECS  ping a WebSocket silent this long (0: off)  default 30
       --pong-timeout SECS   drop a pinged WebSocket silent this long    default 10
+      --head-timeout SECS   a connection must send a whole request head this soon after it
+                            opens (or after the previous answer on keep-alive); else 408
+                            and close (an idle keep-alive connection just closes)  default 10
       --publish-token TOKEN allow POST /publish/ROOM with 'Authorization: Bearer TOKEN'
                             (without it, POST /publish answers 403)
       --cors ORIGINS        comma-separated origins allowed cross-origin, or '*'  default: none
@@ -119,6 +122,7 @@ struct EchoServerOptions {
             case "--max-buffered-total": options.configuration.maxBufferedTotal = try integer(65536...(1 << 46))
             case "--ping-interval": options.configuration.pingInterval = .seconds(try integer(0...86400))
             case "--pong-timeout": options.configuration.pongTimeout = .seconds(try integer(1...86400))
+            case "--head-timeout": options.configuration.handshakeTimeout = .seconds(try integer(1...3600))
             case "--publish-token":
                 let token = try value()
                 guard !token.isEmpty else { throw UsageError(message: "--publish-token needs a non-empty token") }

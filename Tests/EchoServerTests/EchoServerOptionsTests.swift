@@ -3,7 +3,7 @@ import PushServer
 import XCTest
 @testable import echo_server
 
-/// `--max-buffered-total` and the bound it puts on `--max-message`.
+/// `--max-buffered-total` and the bound it puts on `--max-message`; `--head-timeout`.
 final class EchoServerOptionsTests: XCTestCase {
     private func parse(_ arguments: [String]) throws -> EchoServerOptions {
         try XCTUnwrap(try EchoServerOptions.parse(arguments))
@@ -44,6 +44,14 @@ final class EchoServerOptionsTests: XCTestCase {
         XCTAssertTrue(message.contains("--max-message 131072 or less") && message.contains("at least 134217728"), message)
         XCTAssertEqual(try parse(["--max-buffered-total", "1048576", "--max-message", "131072"]).configuration.maxMessageSize, 131_072)
         XCTAssertTrue(try XCTUnwrap(usageError(["--max-buffered-total", "1000"])).contains("65536...70368744177664"))
+    }
+
+    func testHeadTimeoutSetsTheRequestHeadDeadlineWithinItsRange() throws {
+        XCTAssertEqual(try parse([]).configuration.handshakeTimeout, .seconds(10))
+        XCTAssertEqual(try parse(["--head-timeout", "60"]).configuration.handshakeTimeout, .seconds(60))
+        XCTAssertEqual(try parse(["--head-timeout=1"]).configuration.handshakeTimeout, .seconds(1))
+        let zero = try XCTUnwrap(usageError(["--head-timeout", "0"]))
+        XCTAssertTrue(zero.contains("--head-timeout needs a whole number in 1...3600, got '0'"), zero)
     }
 
     func testTheBinaryRefusesABadMaxMessageOnStderrWithStatus2() throws {
