@@ -75,6 +75,13 @@ final class OutboundQueue {
         return filled
     }
 
+    /// The oldest pending range (the queue is not empty).
+    var first: UnsafeRawBufferPointer {
+        let entry = ring + head
+        return UnsafeRawBufferPointer(start: entry.pointee.buffer.base + entry.pointee.start,
+                                      count: entry.pointee.end - entry.pointee.start)
+    }
+
     /// Drops `written` bytes from the front.
     func consume(_ written: Int) {
         var remaining = written

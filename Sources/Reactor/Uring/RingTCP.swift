@@ -354,10 +354,8 @@ final class RingTCP: Transport {
         queue._withUnsafeGuaranteedRef { queue in
             let count = min(queue.count, Self.vectorsPerSend)
             if count == 1 {
-                let sqe = ring.entry()
-                var range = iovec()
-                _ = queue.gather(into: &range, limit: 1)
-                curing_prep_send(sqe, descriptor, fixed ? 1 : 0, range.iov_base, UInt32(clamping: range.iov_len), request)
+                let range = queue.first
+                curing_prep_send(ring.entry(), descriptor, fixed ? 1 : 0, range.baseAddress, UInt32(clamping: range.count), request)
             } else {
                 let sqe = ring.entry(vectors: count, message: true)
                 let (message, vectors) = ring.message(vectors: count)
