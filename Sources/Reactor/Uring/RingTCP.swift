@@ -402,8 +402,10 @@ final class RingTCP: Transport {
         entry.pointee.flags.remove(.ringSending)
         guard let queue = entry.pointee.outboundReference else { return }
         let result = completion.result
+        // Everything queued has left (the common case): recycling empties the queue, so it is not walked first.
+        let allSent = result > 0 && Int(result) == queue.byteCount
         if result > 0 {
-            queue._withUnsafeGuaranteedRef { $0.consume(Int(result)) }
+            if !allSent { queue._withUnsafeGuaranteedRef { $0.consume(Int(result)) } }
             connections.bytesSent &+= UInt64(result)
         } else if result < 0 {
             switch -result {
@@ -417,7 +419,7 @@ final class RingTCP: Transport {
                 return
             }
         }
-        if queue.isEmpty {
+        if allSent || queue.isEmpty {
             entry.pointee.outboundReference = nil  // its reference goes to recycle
             recycle(queue)
             let wasBehind = entry.pointee.flags.contains(.ringBehind)
