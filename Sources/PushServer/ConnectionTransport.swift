@@ -54,6 +54,14 @@ extension ConnectionTransport {
     func handler(of connection: ServerConnection) -> ServerHandler { connection.connections.handler }
 }
 
+/// A transport behind a `let`, so that a cell lent by a `LentList` lends the
+/// transport too: an existential has no unmanaged form of its own.
+final class TransportCell {
+    let transport: any ConnectionTransport
+
+    init(_ transport: any ConnectionTransport) { self.transport = transport }
+}
+
 /// The transports of one server, in index order, and the wire formats their
 /// room members use. Assembled before the server starts, then fixed and
 /// shared by every loop.

@@ -11,6 +11,9 @@ final class ServerHandler: ConnectionHandler {
 
     let routes: RouteTable
     let transports: ServerTransports
+    /// `transports.all` and `routes.webSockets`, lent to the calls made on every message.
+    private let lentTransports: LentList<TransportCell>
+    private let lentWebSocketRoutes: LentList<RouteTable.WebSocketRoute>
     let configuration: ServerConfiguration
     let pingInterval: UInt64
     let pongTimeout: UInt64
@@ -40,6 +43,8 @@ final class ServerHandler: ConnectionHandler {
          loops: ServerLoops, board: StatisticsBoard, budget: MemoryBudget) {
         self.routes = routes
         self.transports = transports
+        lentTransports = LentList(transports.all.map(TransportCell.init))
+        lentWebSocketRoutes = LentList(routes.webSockets)
         self.configuration = configuration
         self.rooms = rooms
         self.loops = loops
@@ -88,9 +93,16 @@ final class ServerHandler: ConnectionHandler {
         return current
     }
 
+    /// The transport serving the connection, lent for `body`.
     @inline(__always)
-    func transport(of connection: ServerConnection) -> any ConnectionTransport {
-        transports[connection.context.transport]
+    func withTransport<Result>(of connection: ServerConnection, _ body: (any ConnectionTransport) -> Result) -> Result {
+        lentTransports.with(Int(connection.context.transport)) { body($0.transport) }
+    }
+
+    /// The WebSocket route the connection was upgraded on, lent for `body`.
+    @inline(__always)
+    func withWebSocketRoute<Result>(of connection: ServerConnection, _ body: (RouteTable.WebSocketRoute) -> Result) -> Result {
+        lentWebSocketRoutes.with(Int(connection.context.route), body)
     }
 
     // MARK: ConnectionHandler
@@ -104,27 +116,27 @@ final class ServerHandler: ConnectionHandler {
     }
 
     func connection(_ connection: ServerConnection, received bytes: UnsafeMutableRawBufferPointer) -> Int {
-        transport(of: connection).received(connection, bytes)
+        withTransport(of: connection) { $0.received(connection, bytes) }
     }
 
     func connectionDrained(_ connection: ServerConnection) {
-        transport(of: connection).drained(connection)
+        withTransport(of: connection) { $0.drained(connection) }
     }
 
     func connectionTimedOut(_ connection: ServerConnection) {
-        transport(of: connection).timedOut(connection)
+        withTransport(of: connection) { $0.timedOut(connection) }
     }
 
     func connectionReadEnded(_ connection: ServerConnection) {
-        transport(of: connection).readEnded(connection)
+        withTransport(of: connection) { $0.readEnded(connection) }
     }
 
     func connectionShuttingDown(_ connection: ServerConnection) {
-        transport(of: connection).shuttingDown(connection)
+        withTransport(of: connection) { $0.shuttingDown(connection) }
     }
 
     func connectionClosed(_ connection: ServerConnection, reason: CloseReason) {
-        transport(of: connection).closed(connection, reason: reason)
+        withTransport(of: connection) { $0.closed(connection, reason: reason) }
         leaveAllRooms(connection)
     }
 
@@ -218,7 +230,7 @@ extension ServerHandler: DeliverySink {
 
     func deliver(_ slices: UnsafeBufferPointer<SharedSlice>, to subscriber: ConnectionID, lastSequence: UInt64) -> Int? {
         guard let connection = connections.connection(subscriber) else { return nil }
-        return transport(of: connection).deliver(slices, to: connection, lastSequence: lastSequence)
+        return withTransport(of: connection) { $0.deliver(slices, to: connection, lastSequence: lastSequence) }
     }
 
     func queuedBytes(of subscriber: ConnectionID) -> Int? {
@@ -227,7 +239,7 @@ extension ServerHandler: DeliverySink {
 
     func evict(_ subscriber: ConnectionID) {
         guard let connection = connections.connection(subscriber) else { return }
-        transport(of: connection).evict(connection)
+        withTransport(of: connection) { $0.evict(connection) }
     }
 
     func isMember(_ subscriber: ConnectionID, ofRoom room: UInt32) -> Bool {
