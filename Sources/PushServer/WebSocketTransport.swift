@@ -67,7 +67,13 @@ final class WebSocketTransport: ConnectionTransport {
     // MARK: ConnectionTransport
 
     func received(_ connection: ServerConnection, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
-        let handler = handler(of: connection)
+        connection.withHandler { handler in
+            handler.withWebSocketRoute(of: connection) { route in receive(connection, bytes, handler, route) }
+        }
+    }
+
+    private func receive(_ connection: ServerConnection, _ bytes: UnsafeMutableRawBufferPointer,
+                         _ handler: ServerHandler, _ route: RouteTable.WebSocketRoute) -> Int {
         // After a failure (a close frame sent for it) the rest is read and dropped, never parsed again.
         if connection.context.reader.isFailed { return bytes.count }
         if !connection.context.closing && !bytes.isEmpty {
@@ -75,7 +81,6 @@ final class WebSocketTransport: ConnectionTransport {
             connection.context.awaitingPong = false
             armHeartbeat(connection)
         }
-        let route = route(of: connection)
         var offset = 0
         while connection.isOpen {
             if handler.pausedForBackpressure(connection) { return offset }
@@ -129,7 +134,7 @@ final class WebSocketTransport: ConnectionTransport {
         connection.resumeReading()  // if it was paused by backpressure
         guard !connection.context.closing else { return }
         handler(of: connection).membershipsDrained(connection)
-        route(of: connection).behavior.drain(WebSocket(connection))
+        handler(of: connection).withWebSocketRoute(of: connection) { $0.behavior.drain(WebSocket(connection)) }
     }
 
     func timedOut(_ connection: ServerConnection) {
@@ -253,11 +258,7 @@ final class WebSocketTransport: ConnectionTransport {
     private func reportClose(_ connection: ServerConnection, code: CloseCode, reason: String) {
         guard !connection.context.closeReported else { return }
         connection.context.closeReported = true
-        route(of: connection).behavior.close(WebSocket(connection), code, reason)
+        handler(of: connection).withWebSocketRoute(of: connection) { $0.behavior.close(WebSocket(connection), code, reason) }
         handler(of: connection).leaveAllRooms(connection)
-    }
-
-    private func route(of connection: ServerConnection) -> RouteTable.WebSocketRoute {
-        handler(of: connection).routes.webSockets[Int(connection.context.route)]
     }
 }

@@ -19,7 +19,7 @@ public struct Connection<Handler: ConnectionHandler> {
     /// The set it belongs to, which outlives every callback. Held unmanaged and
     /// lent to each call (`lend`): an `unowned(unsafe)` reference was retained
     /// and released around every method called through it, ~40 instructions each.
-    private let owner: Unmanaged<Connections<Handler>>
+    @usableFromInline let owner: Unmanaged<Connections<Handler>>
     public let slot: UInt32
 
     @inline(__always)
@@ -29,6 +29,14 @@ public struct Connection<Handler: ConnectionHandler> {
     }
 
     public var connections: Connections<Handler> { owner.takeUnretainedValue() }
+
+    /// The set's handler, lent for `body`: read through `connections`, it is
+    /// retained and released around its use (on every message, for a handler
+    /// that reads its state per message).
+    @inlinable
+    public func withHandler<Result>(_ body: (Handler) -> Result) -> Result {
+        owner._withUnsafeGuaranteedRef { body($0.handler) }
+    }
 
     @inline(__always)
     private func lend<Result>(_ body: (Connections<Handler>) -> Result) -> Result {
