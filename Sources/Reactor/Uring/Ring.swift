@@ -228,6 +228,7 @@ final class Ring {
     /// The completion `distance` places after the one being dispatched, if
     /// one is queued there for `userData`: a multishot request's completions
     /// of one burst sit next to each other. `skip(_:)` it once taken.
+    @inline(__always)
     func peekFollowing(_ distance: UInt32, for userData: UInt64) -> RingCompletion? {
         guard let cursor, cursor + distance < curing_cq_ready(raw) else { return nil }
         let entry = curing_cq_at(raw, cursor + distance)!
