@@ -8,7 +8,9 @@
 # both); a fresh server for every run, the two backends taking turns, each
 # scenario repeated and the median kept. Writes Benchmarks/results/uring.md,
 # uring.json (the medians and the io_uring/epoll ratios) and one wsbench
-# JSON file per run (uring-{epoll,uring}-SCENARIO-REP.json).
+# JSON file per run (uring-{epoll,uring}-SCENARIO-REP.json), with what a
+# system call costs on the server's core before and after the runs
+# (`micro-bench syscall-cost`), which the echo ratios move with.
 #
 #   Benchmarks/uring.sh [--quick] [--reps N]   (--quick: 2 s windows; default 5 s, 3 repetitions)
 #
@@ -31,6 +33,12 @@ if [[ -r /proc/sys/kernel/io_uring_disabled && "$(cat /proc/sys/kernel/io_uring_
     echo "uring.sh: io_uring is disabled here (sysctl kernel.io_uring_disabled); both runs would be epoll" >&2
     exit 3
 fi
+
+# What a system call costs now, on the server's core, before and after the runs:
+# io_uring's advantage is the system calls it saves, so the ratios are read beside it.
+swift build -c release --product micro-bench >/dev/null
+syscall_ns() { taskset -c 0 .build/release/micro-bench syscall-cost; }
+SYSCALL_BEFORE=$(syscall_ns)
 
 CLIENT=(-t 1 --io epoll)
 # 10,000 connections from 39 source addresses, each with its own ephemeral ports.
@@ -58,7 +66,8 @@ for ((rep = 1; rep <= REPS; rep++)); do
     done
 done
 
-TABLE=$(python3 Benchmarks/uring_table.py "$OUT" --json "$OUT/uring.json")
+SYSCALL_AFTER=$(syscall_ns)
+TABLE=$(python3 Benchmarks/uring_table.py "$OUT" --json "$OUT/uring.json" --syscall-ns "$SYSCALL_BEFORE" "$SYSCALL_AFTER")
 INTRO="Taken with nothing else on the machine (other work running beside it moves these ratios by more
 than 10%: compare only figures from one quiet run). Each figure is the median of $REPS runs; the two backends took
 turns, scenario by scenario, each on a fresh \`echo-server --threads 1 --io epoll|uring\`. For server CPU the
@@ -69,6 +78,8 @@ same client for both (\`--io epoll\`). Server CPU comes from /proc/PID/stat (use
 every thread, io_uring's workers included). The issue's targets: server CPU per echoed message at 100
 and 1,000 connections and per delivery at 1 → 10,000 at 2 msg/s each at least 10% lower on io_uring;
 handshake p99 at most 10 ms on either backend; the fan-out ladder no lower than on epoll.
+A system call (getppid, \`micro-bench syscall-cost\` on core 0) cost $SYSCALL_BEFORE ns before the runs and
+$SYSCALL_AFTER ns after: io_uring's advantage is the system calls it saves, so the echo ratios move with it.
 
 $TABLE"
 write_report "echo-server on io_uring against epoll" "$OUT/uring.md" "$INTRO"

@@ -86,6 +86,9 @@ def main():
     directory = sys.argv[1]
     json_path = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
     summary = {}
+    if "--syscall-ns" in sys.argv:  # what a system call cost before and after the runs
+        at = sys.argv.index("--syscall-ns")
+        summary["syscall_ns"] = {"before": float(sys.argv[at + 1]), "after": float(sys.argv[at + 2])}
     out = ["| measure | epoll | io_uring | io_uring/epoll (each repetition) | target | holds |", "|---|---:|---:|---:|---|---|"]
 
     def line(label, key, unit, figures, target, holds, paired=None):

@@ -2,6 +2,7 @@
 //   list     every benchmark, tab-separated: name, the gate's iteration count, items per op, item, what one op is
 //   run      wall-clock throughput, best of several runs; a Markdown table on stdout, JSON with --json
 //   measure  exactly N iterations after the setup and nothing else: what callgrind counts for the gate
+//   syscall-cost  nanoseconds per system call (getppid), best of 5 runs of 1,000,000
 import Glibc
 import Reactor
 
@@ -9,6 +10,7 @@ let usage = """
     usage: micro-bench list
            micro-bench run [NAME...] [--json FILE] [--repetitions R] [--min-time SECONDS]
            micro-bench measure NAME --iterations N
+           micro-bench syscall-cost
     """
 
 func fail(_ message: String) -> Never {
@@ -74,6 +76,9 @@ case "measure":
     let checksum = workload.run(iterations)
     workload.tearDown()
     print("checksum \(checksum)")
+
+case "syscall-cost":
+    print((systemCallNanoseconds() * 10).rounded() / 10)
 
 default:
     fail(usage)
