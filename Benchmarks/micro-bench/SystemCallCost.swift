@@ -9,12 +9,10 @@ import Reactor
 /// mitigations and the hypervisor.
 func systemCallNanoseconds(calls: Int = 1_000_000, repetitions: Int = 5) -> Double {
     var best = Double.infinity
-    var sum: Int32 = 0
     for _ in 0..<repetitions {
         let start = monotonicNanoseconds()
-        for _ in 0..<calls { sum &+= getppid() }
+        for _ in 0..<calls { _ = getppid() }  // a C call: the compiler cannot drop it
         best = min(best, Double(monotonicNanoseconds() - start) / Double(calls))
     }
-    if sum == 42 { print("") }  // keeps the calls from being dropped
     return best
 }
