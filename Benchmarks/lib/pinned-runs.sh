@@ -3,7 +3,8 @@
 # core 1. Sourced by e2e.sh and transports.sh, not run.
 #
 # After sourcing: start_server [ECHO-SERVER-FLAGS...] restarts the server on
-# a fresh port ($PORT); run NAME WSBENCH-ARGS... appends one run's table to
+# a fresh port ($PORT) (start_pinned does the same for any server command,
+# after next_port); run NAME WSBENCH-ARGS... appends one run's table to
 # $SUMMARY and writes $OUT/NAME.json; write_report TITLE FILE [INTRO] puts
 # the summary under a header that says how the figures were taken, with the
 # text INTRO (markdown) before the run tables.
@@ -21,9 +22,20 @@ SERVER_PID=""
 trap 'kill $SERVER_PID 2>/dev/null || true; rm -f "$SUMMARY"' EXIT
 
 start_server() {
+    next_port
+    start_pinned "$SERVER" --host 127.0.0.1 --port "$PORT" --threads 1 "$@"
+}
+
+# Picks the port the next server listens on ($PORT), below the ephemeral range.
+next_port() {
+    PORT=$((20000 + RANDOM % 12000))
+}
+
+# start_pinned COMMAND...: stops the last server and starts COMMAND, which
+# must listen on 127.0.0.1:$PORT, on core 0; returns once it accepts.
+start_pinned() {
     [[ -n "$SERVER_PID" ]] && { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
-    PORT=$((20000 + RANDOM % 12000))  # below the ephemeral range
-    taskset -c 0 "$SERVER" --host 127.0.0.1 --port "$PORT" --threads 1 "$@" >/dev/null 2>&1 &
+    taskset -c 0 "$@" >/dev/null 2>&1 &
     SERVER_PID=$!
     local tries
     for ((tries = 0; tries < 50; tries++)); do
@@ -31,7 +43,7 @@ start_server() {
         kill -0 "$SERVER_PID" 2>/dev/null || break
         sleep 0.1
     done
-    echo "echo-server did not come up on port $PORT" >&2
+    echo "$1 did not come up on port $PORT" >&2
     exit 1
 }
 
