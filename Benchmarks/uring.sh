@@ -34,10 +34,7 @@ if [[ -r /proc/sys/kernel/io_uring_disabled && "$(cat /proc/sys/kernel/io_uring_
     exit 3
 fi
 
-# What a system call costs now, on the server's core, before and after the runs:
-# io_uring's advantage is the system calls it saves, so the ratios are read beside it.
-swift build -c release --product micro-bench >/dev/null
-syscall_ns() { taskset -c 0 .build/release/micro-bench syscall-cost; }
+# io_uring's advantage is the system calls it saves, so the ratios are read beside what one costs.
 SYSCALL_BEFORE=$(syscall_ns)
 
 CLIENT=(-t 1 --io epoll)

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""The table of Benchmarks/uring-peers.sh: server CPU per echoed message for
-the minimal C servers and echo-server on each backend (medians of the
+"""The table of Benchmarks/uring-peers.sh: server CPU per echoed message (per
+delivery for broadcast) for the minimal C servers and echo-server on each backend (medians of the
 repetitions), and each pair's io_uring/epoll ratio (the median of the
 per-repetition ratios: the runs of a repetition are back to back). With
 --json, the same figures as JSON.
 
-    python3 Benchmarks/uring_peers_table.py RESULTS_DIR [--json uring-peers.json]
+    python3 Benchmarks/uring_peers_table.py RESULTS_DIR [--json uring-peers.json] [--syscall-ns BEFORE AFTER]
 
 RESULTS_DIR holds uring-peers-SERVER-SCENARIO-REP.json.
 """
@@ -17,7 +17,7 @@ import statistics
 import sys
 
 SERVERS = ["c-epoll", "c-uring", "server-epoll", "server-uring"]
-SCENARIOS = ["echo-100", "echo-1000"]
+SCENARIOS = ["echo-100", "echo-1000", "broadcast-10000"]
 PAIRS = {"c": ("c-uring", "c-epoll"), "server": ("server-uring", "server-epoll")}
 
 
@@ -33,10 +33,13 @@ def server_us(directory, server, scenario):
 
 def main():
     if len(sys.argv) < 2:
-        sys.exit("usage: uring_peers_table.py RESULTS_DIR [--json FILE]")
+        sys.exit("usage: uring_peers_table.py RESULTS_DIR [--json FILE] [--syscall-ns BEFORE AFTER]")
     directory = sys.argv[1]
     json_path = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
     report = {}
+    if "--syscall-ns" in sys.argv:
+        at = sys.argv.index("--syscall-ns")
+        report["syscall_ns"] = {"before": float(sys.argv[at + 1]), "after": float(sys.argv[at + 2])}
     lines = ["| scenario | c-epoll µs | c-uring µs | C io_uring/epoll | server-epoll µs | server-uring µs | server io_uring/epoll |",
              "|---|---|---|---|---|---|---|"]
     for scenario in SCENARIOS:

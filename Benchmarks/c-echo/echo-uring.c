@@ -1,10 +1,13 @@
-// A minimal WebSocket echo server on io_uring, one thread: the yardstick for
-// what echo costs on io_uring with nothing on top. The features echo-server
-// uses: SINGLE_ISSUER and DEFER_TASKRUN, a registered ring descriptor,
-// multishot accept, multishot receive into a ring of provided buffers
-// (2,048 × 4 KiB), registered files, and every send of a pass submitted
-// with the wait that ends it (one io_uring_enter per pass).
-//   echo-uring PORT
+// A minimal WebSocket server on io_uring, one thread: the yardstick for what
+// echo and fan-out cost on io_uring with nothing on top. The features
+// echo-server uses: SINGLE_ISSUER and DEFER_TASKRUN, a registered ring
+// descriptor, multishot accept, multishot receive into a ring of provided
+// buffers (2,048 × 4 KiB), registered files, and the sends of a pass
+// submitted with the wait that ends it (one io_uring_enter per pass).
+//   echo-uring PORT [broadcast]
+// With `broadcast`, every data frame goes to every other connection (one
+// room) instead of back to its sender: one copy of the frame, shared by
+// every send that carries it.
 #define _GNU_SOURCE
 #include "listener.h"
 #include "websocket.h"
@@ -21,12 +24,22 @@
 enum { BUFFERS = 2048, BUFFER_SIZE = 4096, GROUP = 0, FILES = 20000, ENTRIES = 4096 };
 enum { ACCEPT = 1, RECEIVE = 2, SEND = 3, IGNORED = 4, TAG = 7 };
 
+// A relayed frame, freed when the last send carrying it completes.
+struct shared_frame {
+    int references;
+    size_t length;
+    uint8_t bytes[];
+};
+
 struct connection {
-    int fd, upgraded, closing, receiving, sending, queued;
-    size_t in_length, out_length, flight_length, flight_sent;
+    int fd, index, upgraded, closing, receiving, sending, queued;
+    size_t in_length, flight_length, flight_sent;
     struct connection *next_queued;
-    uint8_t *out, *flight;  // replies gathered this pass; the bytes of the send in flight
-    uint8_t in[WS_BUFFER];  // only a frame split across receives waits here
+    struct ws_output out;           // answers gathered this pass
+    uint8_t *spare;                 // the other buffer, in flight while `out` fills
+    const uint8_t *flight;          // the bytes of the send in flight
+    struct shared_frame *flight_frame;  // when they are a relayed frame's
+    uint8_t in[WS_BUFFER];          // only a frame split across receives waits here
     uint8_t buffers[2][WS_BUFFER];
 };
 
@@ -34,7 +47,9 @@ static struct io_uring ring;
 static struct io_uring_buf_ring *provided;
 static uint8_t *provided_memory;
 static struct connection *send_queue;
-static int listener;
+static struct connection *everyone[FILES];
+static int connection_count, listener, broadcast;
+static uint8_t relay_bytes[WS_BUFFER];
 
 static struct io_uring_sqe *entry(void) {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
@@ -74,6 +89,10 @@ static void register_file(int fd, int value) {
     tagged(sqe, NULL, IGNORED);
 }
 
+static void release(struct shared_frame *frame) {
+    if (frame && --frame->references == 0) free(frame);
+}
+
 static void queue_send(struct connection *c) {
     if (c->queued || c->sending) return;
     c->queued = 1;
@@ -94,41 +113,71 @@ static void finish_if_idle(struct connection *c) {
     if (c->receiving || c->sending || c->queued) return;
     register_file(c->fd, -1);
     close(c->fd);
+    everyone[c->index] = everyone[--connection_count];
+    everyone[c->index]->index = c->index;
     free(c);
 }
 
-static void closing(struct connection *c) {
+// Ends the multishot receive; the connection goes when its last request completes.
+static void begin_closing(struct connection *c) {
     c->closing = 1;
-    shutdown(c->fd, SHUT_RDWR);  // ends the multishot receive
+    shutdown(c->fd, SHUT_RDWR);
+}
+
+static void closing(struct connection *c) {
+    begin_closing(c);
     finish_if_idle(c);
+}
+
+// Sends the frame itself when nothing is queued before it, else a copy behind.
+static void deliver(struct connection *c, struct shared_frame *frame) {
+    if (!c->upgraded || c->closing) return;
+    if (!c->sending && !c->queued && c->out.length == 0) {
+        frame->references++;
+        c->flight_frame = frame;
+        c->flight = frame->bytes;
+        c->flight_length = frame->length;
+        c->flight_sent = 0;
+        return submit_send(c);
+    }
+    if (c->out.length + frame->length > c->out.capacity) return begin_closing(c);  // too slow a reader
+    memcpy(c->out.bytes + c->out.length, frame->bytes, frame->length);
+    c->out.length += frame->length;
+    queue_send(c);
+}
+
+static void relay(struct connection *from, const struct ws_output *frames) {
+    struct shared_frame *frame = malloc(sizeof *frame + frames->length);
+    frame->references = 1;  // the loop's, while it hands the frame out
+    frame->length = frames->length;
+    memcpy(frame->bytes, frames->bytes, frames->length);
+    for (int i = 0; i < connection_count; i++) {
+        if (everyone[i] != from) deliver(everyone[i], frame);
+    }
+    release(frame);
 }
 
 static void consume(struct connection *c, const uint8_t *data, size_t length) {
     size_t consumed = 0;
     if (!c->upgraded) {
-        long response = ws_upgrade(data, length, &consumed, c->out + c->out_length, WS_BUFFER - c->out_length);
-        if (response < 0) {
-            closing(c);
-            return;
-        }
+        long response = ws_upgrade(data, length, &consumed, c->out.bytes + c->out.length, c->out.capacity - c->out.length);
+        if (response < 0) return closing(c);
         if (response == 0) goto keep;  // the head continues: keep it whole in `in`
-        c->out_length += (size_t)response;
+        c->out.length += (size_t)response;
         c->upgraded = 1;
     }
-    consumed += ws_echo_frames(data + consumed, length - consumed, c->out, &c->out_length, WS_BUFFER, &c->closing);
-    if (c->out_length > 0) queue_send(c);
-    if (c->closing && c->out_length == 0 && !c->sending) {
-        closing(c);
-        return;
-    }
+    struct ws_output frames = {relay_bytes, 0, WS_BUFFER};
+    consumed += ws_answer_frames(data + consumed, length - consumed, broadcast ? &frames : &c->out, &c->out, &c->closing);
+    if (frames.length > 0) relay(c, &frames);
+    if (c->out.length > 0) queue_send(c);
+    if (c->closing && c->out.length == 0 && !c->sending) return closing(c);
 keep:
     if (data == c->in) {
         memmove(c->in, c->in + consumed, length - consumed);
-        c->in_length = length - consumed;
     } else {
         memcpy(c->in, data + consumed, length - consumed);
-        c->in_length = length - consumed;
     }
+    c->in_length = length - consumed;
 }
 
 // Parses what arrived and hands the kernel its buffer back.
@@ -161,13 +210,15 @@ static void received(struct connection *c, struct io_uring_cqe *cqe) {
 
 static void sent(struct connection *c, struct io_uring_cqe *cqe) {
     c->sending = 0;
+    if (cqe->res > 0) c->flight_sent += (size_t)cqe->res;
+    if (cqe->res >= 0 && c->flight_sent < c->flight_length) return submit_send(c);
+    release(c->flight_frame);
+    c->flight_frame = NULL;
     if (cqe->res < 0) {
         c->closing = 1;
         return finish_if_idle(c);
     }
-    c->flight_sent += (size_t)cqe->res;
-    if (c->flight_sent < c->flight_length) return submit_send(c);
-    if (c->out_length > 0) return queue_send(c);
+    if (c->out.length > 0) return queue_send(c);
     if (c->closing) closing(c);
 }
 
@@ -182,29 +233,31 @@ static void accepted(struct io_uring_cqe *cqe) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct connection *c = calloc(1, sizeof *c);
     c->fd = fd;
-    c->out = c->buffers[0];
-    c->flight = c->buffers[1];
+    c->out = (struct ws_output){c->buffers[0], 0, WS_BUFFER};
+    c->spare = c->buffers[1];
+    c->index = connection_count;
+    everyone[connection_count++] = c;
     register_file(fd, fd);
     arm_receive(c);
 }
 
-// The end of a pass: one send per connection with replies, the buffers swapped
-// so replies gathered while it is in flight do not touch the bytes it sends.
+// The end of a pass: one send per connection with answers, the buffers swapped
+// so answers gathered while it is in flight do not touch the bytes it sends.
 static void start_sends(void) {
     for (struct connection *c = send_queue, *next; c; c = next) {
         next = c->next_queued;
         c->queued = 0;
         if (c->sending) continue;
-        if (c->out_length == 0) {
+        if (c->out.length == 0) {
             if (c->closing) finish_if_idle(c);
             continue;
         }
-        uint8_t *swap = c->flight;
-        c->flight = c->out;
-        c->flight_length = c->out_length;
+        c->flight = c->out.bytes;
+        c->flight_length = c->out.length;
         c->flight_sent = 0;
-        c->out = swap;
-        c->out_length = 0;
+        c->out.bytes = c->spare;
+        c->out.length = 0;
+        c->spare = (uint8_t *)c->flight;
         submit_send(c);
     }
     send_queue = NULL;
@@ -213,7 +266,7 @@ static void start_sends(void) {
 static void set_up(void) {
     struct io_uring_params params = {
         .flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE,
-        .cq_entries = 4 * ENTRIES};
+        .cq_entries = 8 * ENTRIES};
     int result = io_uring_queue_init_params(ENTRIES, &ring, &params);
     if (result == 0) result = io_uring_register_ring_fd(&ring) == 1 ? 0 : -EINVAL;
     if (result == 0) result = io_uring_register_files_sparse(&ring, FILES);
@@ -236,10 +289,11 @@ static void set_up(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: echo-uring PORT\n");
+    if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "broadcast") != 0)) {
+        fprintf(stderr, "usage: echo-uring PORT [broadcast]\n");
         return 2;
     }
+    broadcast = argc == 3;
     listener = listen_on_loopback(atoi(argv[1]), 0);
     set_up();
     arm_accept();

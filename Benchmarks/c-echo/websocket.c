@@ -41,7 +41,7 @@ long ws_upgrade(const uint8_t *in, size_t length, size_t *consumed, uint8_t *out
     return written < 0 || (size_t)written >= capacity ? -1 : written;
 }
 
-size_t ws_echo_frames(const uint8_t *in, size_t length, uint8_t *out, size_t *out_length, size_t out_capacity, int *closing) {
+size_t ws_answer_frames(const uint8_t *in, size_t length, struct ws_output *data, struct ws_output *control, int *closing) {
     size_t at = 0;
     while (length - at >= 2 && !*closing) {
         const uint8_t *frame = in + at;
@@ -65,14 +65,15 @@ size_t ws_echo_frames(const uint8_t *in, size_t length, uint8_t *out, size_t *ou
         if (length - at < head + 4 + payload) break;
         size_t whole = head + 4 + (size_t)payload;
         uint8_t first = frame[0];
+        struct ws_output *output = data;
         switch (first & 0x0f) {
-        case 0x8: *closing = 1; break;
-        case 0x9: first = (uint8_t)((first & 0xf0) | 0xa); break;  // ping: pong
-        case 0xa: at += whole; continue;                           // unsolicited pong
+        case 0x8: output = control; *closing = 1; break;
+        case 0x9: output = control; first = (uint8_t)((first & 0xf0) | 0xa); break;  // ping: pong
+        case 0xa: at += whole; continue;                                              // unsolicited pong
         }
         size_t reply_head = payload < 126 ? 2 : 4;
-        if (*out_length + reply_head + payload > out_capacity) break;  // until the sends drain
-        uint8_t *reply = out + *out_length;
+        if (output->length + reply_head + payload > output->capacity) break;  // until the sends drain
+        uint8_t *reply = output->bytes + output->length;
         reply[0] = first;
         if (payload < 126) {
             reply[1] = (uint8_t)payload;
@@ -83,7 +84,7 @@ size_t ws_echo_frames(const uint8_t *in, size_t length, uint8_t *out, size_t *ou
         }
         const uint8_t *mask = frame + head;
         for (size_t i = 0; i < payload; i++) reply[reply_head + i] = frame[head + 4 + i] ^ mask[i & 3];
-        *out_length += reply_head + (size_t)payload;
+        output->length += reply_head + (size_t)payload;
         at += whole;
     }
     return at;

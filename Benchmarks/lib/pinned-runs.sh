@@ -4,7 +4,8 @@
 #
 # After sourcing: start_server [ECHO-SERVER-FLAGS...] restarts the server on
 # a fresh port ($PORT) (start_pinned does the same for any server command,
-# after next_port); run NAME WSBENCH-ARGS... appends one run's table to
+# after next_port); syscall_ns prints what a system call costs on core 0;
+# run NAME WSBENCH-ARGS... appends one run's table to
 # $SUMMARY and writes $OUT/NAME.json; write_report TITLE FILE [INTRO] puts
 # the summary under a header that says how the figures were taken, with the
 # text INTRO (markdown) before the run tables.
@@ -45,6 +46,12 @@ start_pinned() {
     done
     echo "$1 did not come up on port $PORT" >&2
     exit 1
+}
+
+# What a system call (getppid) costs now on the server's core, in ns.
+syscall_ns() {
+    swift build -c release --product micro-bench >/dev/null
+    taskset -c 0 .build/release/micro-bench syscall-cost
 }
 
 run() {
