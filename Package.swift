@@ -7,6 +7,7 @@ import PackageDescription
 // Events + ChatStore → Chat (the chat room and friend chat) → chat-server.
 // Redis (a client on the Reactor) beside WebSocketCodec; RedisRooms (rooms across
 // nodes, a Broadcast backend on Redis) joins the two, so Broadcast needs no Redis.
+// Histograms (the latency histogram of wsbench, chat-bench and room-check) stands alone.
 // CZlib is the system zlib (permessage-deflate in WebSocketCodec), a system
 // library, not a package: Debian's zlib1g-dev provides it.
 
@@ -58,17 +59,18 @@ let package = Package(
         .target(name: "Chat", dependencies: ["Events", "ChatStore", "PushServer", "Reactor", "WebSocketCodec"],
                 exclude: ["chat.html", "embed-page.sh"], swiftSettings: optimized),
         .executableTarget(name: "echo-server", dependencies: ["PushServer", "Events", "RedisRooms", "Redis"]),
-        .executableTarget(name: "wsbench", dependencies: ["Reactor", "WebSocketCodec"]),
+        .target(name: "Histograms", swiftSettings: optimized),
+        .executableTarget(name: "wsbench", dependencies: ["Reactor", "WebSocketCodec", "Histograms"]),
         .executableTarget(name: "push-demo", dependencies: ["PushServer", "Broadcast", "Reactor"]),
         .executableTarget(name: "chat-server", dependencies: ["Chat", "ChatStore", "PushServer", "Reactor"]),
         .executableTarget(name: "reactor-bench", dependencies: ["Reactor"], path: "Benchmarks/reactor-bench"),
         .executableTarget(name: "events-testbed", dependencies: ["Events", "PushServer", "Reactor"], path: "Tests/EventsTestbed"),
-        .executableTarget(name: "room-check", dependencies: ["Reactor", "WebSocketCodec"], path: "Tests/Cluster/RoomCheck"),
+        .executableTarget(name: "room-check", dependencies: ["Reactor", "WebSocketCodec", "Histograms"], path: "Tests/Cluster/RoomCheck"),
         .executableTarget(name: "redis-bench", dependencies: ["Redis", "Reactor"], path: "Benchmarks/redis-bench"),
         .executableTarget(name: "micro-bench", dependencies: ["WebSocketCodec", "Broadcast", "Reactor", "Redis", "COpenSSL"],
                           path: "Benchmarks/micro-bench"),
         .executableTarget(name: "chatstore-bench", dependencies: ["ChatStore", "Reactor"], path: "Benchmarks/chatstore-bench"),
-        .executableTarget(name: "chat-bench", dependencies: ["Reactor", "WebSocketCodec"], path: "Benchmarks/chat-bench", swiftSettings: optimized),
+        .executableTarget(name: "chat-bench", dependencies: ["Reactor", "WebSocketCodec", "Histograms"], path: "Benchmarks/chat-bench", swiftSettings: optimized),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CEpoll", "COpenSSL", "reactor-bench"]),
         .testTarget(name: "WebSocketCodecTests", dependencies: ["WebSocketCodec", "CZlib"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "Reactor"]),
@@ -82,7 +84,7 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events", "PushServer", "Broadcast", "Reactor", "WebSocketCodec", "TestSupport", "EventsTestSupport"]),
         .testTarget(name: "ChatTests", dependencies: ["Chat", "ChatStore", "Events", "PushServer", "Reactor", "TestSupport", "EventsTestSupport"]),
         .testTarget(name: "ChatStoreTests", dependencies: ["ChatStore", "Reactor", "TestSupport", "chatstore-bench"]),
-        .testTarget(name: "wsbenchTests", dependencies: ["wsbench", "Reactor", "WebSocketCodec", "PushServer", "Broadcast", "Events"]),
+        .testTarget(name: "wsbenchTests", dependencies: ["wsbench", "Histograms", "Reactor", "WebSocketCodec", "PushServer", "Broadcast", "Events"]),
         // echo-server's command line, read @testable, and the binary's exit status for a bad one.
         .testTarget(name: "EchoServerTests", dependencies: ["echo-server", "PushServer"]),
     ]

@@ -1,4 +1,5 @@
 import Glibc
+import Histograms
 import Reactor
 import WebSocketCodec
 
@@ -23,8 +24,8 @@ final class ChatUsers: ConnectionHandler {
         var refused = 0
         /// Deliveries of this step's messages (to any user, the sender too).
         var delivered = 0
-        var deliveryLatency = Histogram()
-        var ackLatency = Histogram()
+        var deliveryLatency = LatencyHistogram()
+        var ackLatency = LatencyHistogram()
     }
 
     private let request: [UInt8]
@@ -126,7 +127,7 @@ final class ChatUsers: ConnectionHandler {
             index += 1
             if number(in: packet, at: &index) == UInt64(step), sentAt > 0 {
                 counts.delivered += 1
-                counts.deliveryLatency.record(now > sentAt ? (now - sentAt) / 1000 : 0)
+                counts.deliveryLatency.record(now > sentAt ? now - sentAt : 0)
             }
             return
         }
@@ -161,7 +162,7 @@ final class ChatUsers: ConnectionHandler {
         let sentAt = sendTimes[user * Self.ringSize + ack % Self.ringSize]
         guard sentAt >= stepStart else { return }  // a late acknowledgement of an earlier step
         if refused { counts.refused += 1 } else { counts.acknowledged += 1 }
-        counts.ackLatency.record(now > sentAt ? (now - sentAt) / 1000 : 0)
+        counts.ackLatency.record(now > sentAt ? now - sentAt : 0)
     }
 
     private func fail(_ connection: Connection<ChatUsers>, _ reason: String) {

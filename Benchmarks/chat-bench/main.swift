@@ -5,6 +5,7 @@
 // after COMMIT), refused, delivered to every user, latency from the scheduled
 // send to each delivery and to the acknowledgement, and the server's CPU.
 import Glibc
+import Histograms
 import Reactor
 import Synchronization
 
@@ -137,7 +138,7 @@ func format(_ value: Double, _ digits: Int = 0) -> String {
     return text
 }
 
-func milliseconds(_ microseconds: UInt64) -> String { format(Double(microseconds) / 1000, 1) }
+func milliseconds(_ nanoseconds: UInt64) -> String { format(Double(nanoseconds) / 1e6, 1) }
 
 print("\(options.users) users entered in \(format(enterSeconds, 1)) s\(options.label.isEmpty ? "" : "; " + options.label)")
 print()
@@ -162,8 +163,8 @@ for (index, rate) in options.rates.enumerated() {
         total.acknowledged += b.acknowledged
         total.refused += b.refused
         total.delivered += b.delivered
-        total.deliveryLatency.add(b.deliveryLatency)
-        total.ackLatency.add(b.ackLatency)
+        total.deliveryLatency.merge(b.deliveryLatency)
+        total.ackLatency.merge(b.ackLatency)
         return total
     }, ChatUsers.StepCounts())
     let expected = counts.acknowledged * options.users
@@ -171,8 +172,8 @@ for (index, rate) in options.rates.enumerated() {
     let complete = expected == 0 ? "0" : format(Double(counts.delivered) / Double(expected) * 100, 1) + "%"
     print("| \(format(rate)) | \(counts.sent) | \(format(Double(counts.acknowledged) / sendSeconds)) | \(counts.refused) "
         + "| \(format(Double(counts.delivered) / sendSeconds)) | \(complete) "
-        + "| \(milliseconds(counts.deliveryLatency.value(at: 0.5))) / \(milliseconds(counts.deliveryLatency.value(at: 0.99))) / \(milliseconds(counts.deliveryLatency.largest)) "
-        + "| \(milliseconds(counts.ackLatency.value(at: 0.5))) / \(milliseconds(counts.ackLatency.value(at: 0.99))) | \(serverCPU) "
+        + "| \(milliseconds(counts.deliveryLatency.percentile(50))) / \(milliseconds(counts.deliveryLatency.percentile(99))) / \(milliseconds(counts.deliveryLatency.max)) "
+        + "| \(milliseconds(counts.ackLatency.percentile(50))) / \(milliseconds(counts.ackLatency.percentile(99))) | \(serverCPU) "
         + "| \(format(clientCPU / sendSeconds * 100))% |")
     fflush(nil)
 }

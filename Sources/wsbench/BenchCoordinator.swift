@@ -1,4 +1,5 @@
 import Glibc
+import Histograms
 import Reactor
 import Synchronization
 

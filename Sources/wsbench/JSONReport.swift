@@ -1,4 +1,5 @@
 import Glibc
+import Histograms
 
 /// A JSON value, written without Foundation; object keys keep their order.
 indirect enum JSONValue {

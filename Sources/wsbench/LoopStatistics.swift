@@ -1,3 +1,5 @@
+import Histograms
+
 /// What one loop has counted. Loops only add; the coordinator takes a copy
 /// each second (`LoadGenerator.snapshot`) and merges the copies of all loops.
 /// `latency` holds only what arrived since the previous copy, so the live

@@ -1,3 +1,4 @@
+import Histograms
 import Reactor
 
 /// Gathers a soak's samples from the coordinator's once-a-second snapshots:

@@ -1,3 +1,5 @@
+import Histograms
+
 /// The human table on stdout.
 enum TextReport {
     static let percentiles: [(String, Double)] = [("p50", 50), ("p90", 90), ("p99", 99), ("p99.9", 99.9), ("p99.99", 99.99)]

@@ -1,3 +1,5 @@
+import Histograms
+
 /// The ticker scenario's counts that the other scenarios do not have. The
 /// loop's usual counters (received, lost, duplicated, reordered, latency)
 /// are the full-speed receivers'; these are the slow subscribers', and the

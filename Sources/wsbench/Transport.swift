@@ -1,3 +1,5 @@
+import Histograms
+
 /// How a receiver listens to the room. Publishers are always WebSockets.
 enum Transport: Int, Sendable, CaseIterable {
     case webSocket = 0

@@ -1,3 +1,5 @@
+import Histograms
+
 /// What one measuring window found (one per rung of a rate ladder or step).
 struct WindowResult: Sendable {
     /// Messages per second asked for; 0: closed loop.

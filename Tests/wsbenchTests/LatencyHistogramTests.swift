@@ -2,7 +2,7 @@ import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
-@testable import wsbench
+@testable import Histograms
 
 final class LatencyHistogramTests: XCTestCase {
     static let percentiles: [Double] = [0, 1, 10, 25, 50, 75, 90, 95, 99, 99.9, 99.99, 100]

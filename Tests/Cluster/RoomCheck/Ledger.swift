@@ -1,3 +1,4 @@
+import Histograms
 import Reactor
 import Synchronization
 
@@ -35,7 +36,7 @@ final class Ledger: @unchecked Sendable {
     let outcomes: UnsafeMutablePointer<Outcome>
     let sequences: UnsafeMutablePointer<UInt64>
     /// Per loop: latencies of every delivery.
-    let histograms: [UnsafeMutablePointer<Histogram>]
+    let histograms: [UnsafeMutablePointer<LatencyHistogram>]
     let answered = Atomic<Int>(0)
     let opened = Atomic<Int>(0)
     let failedConnections = Atomic<Int>(0)
@@ -57,8 +58,8 @@ final class Ledger: @unchecked Sendable {
         sequences = .allocate(capacity: messageSlots)
         sequences.initialize(repeating: 0, count: messageSlots)
         histograms = (0..<loops).map { _ in
-            let histogram = UnsafeMutablePointer<Histogram>.allocate(capacity: 1)
-            histogram.initialize(to: Histogram())
+            let histogram = UnsafeMutablePointer<LatencyHistogram>.allocate(capacity: 1)
+            histogram.initialize(to: LatencyHistogram())
             return histogram
         }
     }
@@ -94,43 +95,5 @@ final class Ledger: @unchecked Sendable {
 
     func hasReceived(subscriber: Int, message id: Int) -> Bool {
         bits[subscriber * wordsPerSubscriber + id / 64] & (1 << UInt64(id % 64)) != 0
-    }
-}
-
-/// Latencies, log-linear: 16 buckets per power of two from 1 µs.
-struct Histogram {
-    var counts = [Int](repeating: 0, count: 40 * 16)
-    var total = 0
-    var maximum: UInt64 = 0
-
-    mutating func record(_ nanoseconds: UInt64) {
-        let micros = max(1, nanoseconds / 1000)
-        let power = 63 - micros.leadingZeroBitCount
-        let sub = power >= 4 ? Int((micros >> UInt64(power - 4)) & 15) : Int(micros << UInt64(4 - power)) & 15
-        counts[min(counts.count - 1, power * 16 + sub)] += 1
-        total += 1
-        maximum = max(maximum, nanoseconds)
-    }
-
-    mutating func add(_ other: Histogram) {
-        for index in counts.indices { counts[index] += other.counts[index] }
-        total += other.total
-        maximum = max(maximum, other.maximum)
-    }
-
-    /// The upper bound of the bucket holding quantile `q`, in milliseconds.
-    func quantile(_ q: Double) -> Double {
-        guard total > 0 else { return 0 }
-        let target = Int((Double(total) * q).rounded(.up))
-        var seen = 0
-        for (index, count) in counts.enumerated() where count > 0 {
-            seen += count
-            if seen >= target {
-                let power = index / 16, sub = index % 16
-                let micros = power >= 4 ? Double((16 + sub + 1) << (power - 4)) : Double(1 << power)
-                return min(micros / 1000, Double(maximum) / 1e6)
-            }
-        }
-        return Double(maximum) / 1e6
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import Histograms
 import Reactor
 import Synchronization
 
@@ -213,8 +214,8 @@ if numbered && (Set(sequences).count != sequences.count || sequences.contains(0)
     if orderMatchesSequence == false { failures.append("the subscribers' order is not the order of the sequences in the 202s") }
 }
 
-var latency = Histogram()
-for histogram in ledger.histograms { latency.add(histogram.pointee) }
+var latency = LatencyHistogram()
+for histogram in ledger.histograms { latency.merge(histogram.pointee) }
 let seconds = Double(drainEnd - publishStart) / 1e9
 let publishSeconds = Double(publishEnd - publishStart) / 1e9
 let serverCPU = zip(cpuStart, cpuEnd).map { $1 - $0 }
@@ -225,6 +226,7 @@ func fixed(_ value: Double, _ digits: Int = 3) -> String {
     let rounded = (value * scale).rounded() / scale
     return "\(rounded)"
 }
+func milliseconds(_ nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1e6 }
 
 let passed = failures.isEmpty
 var lines = [
@@ -232,7 +234,7 @@ var lines = [
     "publishes \(options.messages) at \(fixed(options.rate, 0))/s over \(fixed(publishSeconds, 2)) s: acknowledged \(outcomeCounts[.acknowledged] ?? 0), refused (503) \(outcomeCounts[.refused] ?? 0), unknown (504) \(outcomeCounts[.unknown] ?? 0) (\(unknownDelivered) of them delivered), other \(outcomeCounts[.otherStatus] ?? 0), never sent \(outcomeCounts[.notSent] ?? 0)",
     "deliveries \(deliveries) of \(expected) acknowledged x subscribers, \(fixed(Double(deliveries) / max(seconds, 1e-9), 0))/s; missing \(missing), unexpected \(unexpected), duplicates \(duplicates), reordered \(reordered)",
     "orders seen \(digests.count); the order of the 202s' sequences: \(orderMatchesSequence.map { $0 ? "yes" : "no" } ?? (numbered ? "not checked (504s delivered)" : "not checked (no sequences)"))",
-    "latency p50 \(fixed(latency.quantile(0.5))) ms, p99 \(fixed(latency.quantile(0.99))) ms, max \(fixed(Double(latency.maximum) / 1e6)) ms",
+    "latency p50 \(fixed(milliseconds(latency.percentile(50)))) ms, p99 \(fixed(milliseconds(latency.percentile(99)))) ms, max \(fixed(milliseconds(latency.max))) ms",
 ]
 for (node, cpu) in serverCPU.enumerated() {
     let perDelivery = deliveriesPerNode[node] > 0 ? cpu / Double(deliveriesPerNode[node]) * 1e6 : 0
@@ -254,7 +256,7 @@ if let path = options.jsonPath {
     "duplicates":\(duplicates),"reordered":\(reordered),"orders":\(digests.count),\
     "orderMatchesSequence":\(orderMatchesSequence.map { "\($0)" } ?? "null"),"publishSeconds":\(fixed(publishSeconds)),\
     "seconds":\(fixed(seconds)),"deliveriesPerSecond":\(fixed(Double(deliveries) / max(seconds, 1e-9), 0)),\
-    "latencyMs":{"p50":\(fixed(latency.quantile(0.5))),"p99":\(fixed(latency.quantile(0.99))),"max":\(fixed(Double(latency.maximum) / 1e6))},\
+    "latencyMs":{"p50":\(fixed(milliseconds(latency.percentile(50)))),"p99":\(fixed(milliseconds(latency.percentile(99)))),"max":\(fixed(milliseconds(latency.max)))},\
     "servers":[\(cpuEntries.joined(separator: ","))],"redisCpuSeconds":\(redisCPU.map { fixed($0) } ?? "null"),\
     "passed":\(passed),"failures":[\(failures.map { "\"" + String($0.map { $0 == "\"" || $0 == "\\" ? "'" : $0 }) + "\"" }.joined(separator: ","))]}
 

@@ -9,41 +9,41 @@
 /// Recording is O(1) and allocation-free: one leading-zero count, a shift and
 /// an add into a flat array. Each thread keeps its own histogram; `merge`
 /// folds them together at the end.
-struct LatencyHistogram: Sendable, Equatable {
+public struct LatencyHistogram: Sendable, Equatable {
     /// Sub-buckets per power of two is `1 << subBucketBits`.
     static let subBucketBits = 7
     /// 2^35 ns ≈ 34 s is the highest power of two below 60 s, so the top
     /// octave reaches 2^36 - 1 ns ≈ 68.7 s.
     static let highestExponent = 35
-    static let highestTrackableValue: UInt64 = (1 << (highestExponent + 1)) - 1
+    public static let highestTrackableValue: UInt64 = (1 << (highestExponent + 1)) - 1
     /// Exponents 0...7 share the first 256 exact buckets, then 128 per octave.
     static let bucketCount = (highestExponent - subBucketBits + 2) << subBucketBits
 
     private var counts: [UInt64]
-    private(set) var count: UInt64 = 0
+    public private(set) var count: UInt64 = 0
     /// How many recorded values were above `highestTrackableValue`.
-    private(set) var clampedCount: UInt64 = 0
+    public private(set) var clampedCount: UInt64 = 0
     // 128 bits so that even 2^32 values of 2^36 ns cannot overflow the mean.
     private var sum: UInt128 = 0
     private var smallest: UInt64 = .max
     private var largest: UInt64 = 0
 
-    init() {
+    public init() {
         counts = Array(repeating: 0, count: Self.bucketCount)
     }
 
     /// The smallest recorded value, or 0 when empty.
-    var min: UInt64 { count == 0 ? 0 : smallest }
+    public var min: UInt64 { count == 0 ? 0 : smallest }
     /// The largest recorded value, or 0 when empty.
-    var max: UInt64 { largest }
+    public var max: UInt64 { largest }
     /// The exact arithmetic mean, or 0 when empty.
-    var mean: Double { count == 0 ? 0 : Double(sum) / Double(count) }
+    public var mean: Double { count == 0 ? 0 : Double(sum) / Double(count) }
 
-    mutating func record(_ nanoseconds: UInt64) {
+    public mutating func record(_ nanoseconds: UInt64) {
         record(nanoseconds, count: 1)
     }
 
-    mutating func record(_ nanoseconds: UInt64, count occurrences: UInt64) {
+    public mutating func record(_ nanoseconds: UInt64, count occurrences: UInt64) {
         guard occurrences > 0 else { return }
         if nanoseconds > Self.highestTrackableValue { clampedCount += occurrences }
         counts[Self.bucketIndex(of: nanoseconds)] += occurrences
@@ -53,7 +53,7 @@ struct LatencyHistogram: Sendable, Equatable {
         if nanoseconds > largest { largest = nanoseconds }
     }
 
-    mutating func merge(_ other: LatencyHistogram) {
+    public mutating func merge(_ other: LatencyHistogram) {
         guard other.count > 0 else { return }
         for index in 0..<Self.bucketCount { counts[index] += other.counts[index] }
         count += other.count
@@ -67,7 +67,7 @@ struct LatencyHistogram: Sendable, Equatable {
     /// (nearest rank), reported as its bucket's midpoint and kept within
     /// `min...max`, so it is within 0.4% of the exact percentile.
     /// `p` is in 0...100; 0 gives `min`, 100 gives `max`; 0 when empty.
-    func percentile(_ p: Double) -> UInt64 {
+    public func percentile(_ p: Double) -> UInt64 {
         precondition((0...100).contains(p), "percentile \(p) is outside 0...100")
         guard count > 0 else { return 0 }
         if p == 0 { return min }
@@ -84,7 +84,7 @@ struct LatencyHistogram: Sendable, Equatable {
     /// How many recorded values exceed `threshold`, at bucket resolution:
     /// a bucket counts when its representative value exceeds `threshold`,
     /// the same judgement `percentile` makes. Exact beyond `min` and `max`.
-    func valuesAboveCount(_ threshold: UInt64) -> UInt64 {
+    public func valuesAboveCount(_ threshold: UInt64) -> UInt64 {
         guard count > 0, threshold < max else { return 0 }
         if threshold < min { return count }
         let thresholdBucket = Self.bucketIndex(of: threshold)
@@ -96,7 +96,7 @@ struct LatencyHistogram: Sendable, Equatable {
         return above
     }
 
-    mutating func reset() {
+    public mutating func reset() {
         for index in 0..<Self.bucketCount { counts[index] = 0 }
         count = 0
         clampedCount = 0
