@@ -3,20 +3,6 @@ import PushServer
 import Reactor
 import Synchronization
 
-/// The events layer's settings. Every default is listed in the README.
-public struct EventServerConfiguration: Sendable {
-    /// Where the sessions and the client script are served: `PATH/ws`,
-    /// `PATH/sse`, `PATH/poll`, `PATH/send`, `PATH/client.js`, `PATH/client.mjs`.
-    public var path = "/events"
-    /// Heartbeat, packet size, transports offered.
-    public var sessions = SessionConfiguration()
-    /// How often each loop checks the acknowledgements it waits for: a
-    /// timed-out one is reported at most this late.
-    public var ackCheckInterval: Duration = .milliseconds(100)
-
-    public init() {}
-}
-
 /// socket.io's programming model over every session transport: namespaces,
 /// named events with acknowledgements both ways, rooms and broadcasts,
 /// middleware, resume after a reconnect. Create it on a `PushServer` before
