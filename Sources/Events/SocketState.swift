@@ -27,6 +27,10 @@ final class SocketState {
     var resumeRooms: [String: UInt64]
     /// Who the client was before it reconnected.
     let formerly: SubscriberID?
+    /// The client's positions count in a numbering that is gone: it comes
+    /// from before a restart of this server, which numbers its own rooms,
+    /// all of which started over at 1.
+    let resumesVanishedNumbering: Bool
     var data: JSON = .null
     var userData: AnyObject?
 
@@ -39,12 +43,18 @@ final class SocketState {
         // An id of another server (another node, or this one before a restart) names nobody here,
         // though its numbers may be a session's here.
         formerly = resume?.formerly.flatMap { $0.boot == session.id.boot ? $0.subscriberID : nil }
+        // With rooms numbered elsewhere (Redis) the numbering outlives this process; another boot is then another node.
+        resumesVanishedNumbering = resume?.formerly.map { $0.boot != session.id.boot } == true
+            && session.broadcaster.broadcaster.backend.numbersLocally
     }
 
     /// Joins the room `key` names in the broadcaster (`room` in the namespace),
     /// resuming where the client said it left off, and telling it of a gap.
     func join(room: String, key: String, options: SubscriptionOptions = SubscriptionOptions()) {
-        let after = resumeRooms.removeValue(forKey: room)
+        let position = resumeRooms.removeValue(forKey: room)
+        // A position in a vanished numbering names another message now, or none yet: nothing lies after it,
+        // so the client is told `gap`.
+        let after = position.map { resumesVanishedNumbering ? .max : $0 }
         let session = session, namespace = namespace.name
         // Every copy of a packet sent to several rooms is replayed: the client takes one by its `mid`.
         session.join(key, options: options, resumeAfter: after, formerly: formerly, replayEveryCopy: true) { result in
@@ -52,8 +62,9 @@ final class SocketState {
             case .gapTooOld(let oldest, let last):
                 session.send(Packet.gap(namespace: namespace, room: room, oldest: oldest, last: last))
             case .resumed(_, let last):
-                // Asked for more than the room ever had: it started over (a restart, or a Redis that lost
-                // its data: the broadcaster waits for a room behind on this node to get there) and what it had is gone.
+                // Asked for more than the room ever had, or from a numbering that is gone: it started over (a
+                // restart, or a Redis that lost its data: the broadcaster waits for a room behind on this node to
+                // get there) and what it had is gone.
                 if let after, after > last { session.send(Packet.gap(namespace: namespace, room: room, oldest: nil, last: last)) }
             }
         }

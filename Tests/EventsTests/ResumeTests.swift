@@ -75,6 +75,26 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(try ticks(back, through: 11).map(\.0), [11], "after a gap: live messages only")
     }
 
+    func testAResumeFromBeforeARestartGetsAGapNotSomeoneElsesMessages() throws {
+        let (server, _, port) = try tickerServer()
+        defer { server.shutdown() }
+        let publisher = try EventsClient(port: port, transport: .webSocket)
+        try publisher.connect()
+        try publisher.emit("publish", [1, 10], ack: 1)
+        _ = try publisher.skip(to: "ack")
+        // An id of this server's shape from another boot: the client saw 2 of a room that has since started over.
+        let id = try XCTUnwrap(SessionID(publisher.id))
+        let before = SessionID(boot: id.boot &+ 1, loop: id.loop, slot: id.slot, generation: id.generation)
+        let back = try EventsClient(port: port, transport: .webSocket)
+        XCTAssertEqual(try back.connect(resume: ["id": .string(before.description), "rooms": ["ticks": 2]])["type"], "connect")
+        let gap = try back.next("gap")
+        XCTAssertEqual(gap["room"], "ticks")
+        XCTAssertEqual(gap["oldest"], .null)
+        XCTAssertEqual(gap["last"], 10)
+        try publisher.emit("publish", [11, 11], ack: 2)
+        XCTAssertEqual(try ticks(back, through: 11).map(\.0), [11], "3...10 of the new numbering are not what it missed")
+    }
+
     func testAResumeBeyondTheRoomsSequenceSaysTheRoomStartedOver() throws {
         let (server, _, port) = try tickerServer()
         defer { server.shutdown() }
