@@ -45,6 +45,7 @@ for backend in epoll uring; do
     cc -O2 -Wall -Wextra -Werror -o "$PEERS/echo-$backend" "Benchmarks/c-echo/echo-$backend.c" Benchmarks/c-echo/websocket.c Benchmarks/c-echo/listener.c "${libraries[@]}"
 done
 
+swift build -c release --product micro-bench >/dev/null
 SYSCALL_BEFORE=$(syscall_ns)
 rm -f "$OUT"/uring-peers-*.json
 for ((rep = 1; rep <= REPS; rep++)); do

@@ -35,12 +35,13 @@ if [[ -r /proc/sys/kernel/io_uring_disabled && "$(cat /proc/sys/kernel/io_uring_
 fi
 
 # io_uring's advantage is the system calls it saves, so the ratios are read beside what one costs.
+swift build -c release --product micro-bench >/dev/null
 SYSCALL_BEFORE=$(syscall_ns)
 
 CLIENT=(-t 1 --io epoll)
 # 10,000 connections from 39 source addresses, each with its own ephemeral ports.
 BIND=(--bind 127.0.0.2-127.0.0.40)
-rm -f "$OUT"/uring-*.json
+rm -f "$OUT"/uring-{epoll,uring}-*.json
 for ((rep = 1; rep <= REPS; rep++)); do
     for scenario in echo-100 echo-1000 broadcast-10000 connect-10000 fanout-ladder; do
         for io in epoll uring; do

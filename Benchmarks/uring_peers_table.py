@@ -3,7 +3,7 @@
 delivery for broadcast) for the minimal C servers and echo-server on each backend (medians of the
 repetitions), and each pair's io_uring/epoll ratio (the median of the
 per-repetition ratios: the runs of a repetition are back to back). With
---json, the same figures as JSON.
+--json, the same figures as JSON, the ratio of the medians as well.
 
     python3 Benchmarks/uring_peers_table.py RESULTS_DIR [--json uring-peers.json] [--syscall-ns BEFORE AFTER]
 
@@ -52,6 +52,7 @@ def main():
             ratios = [runs[uring][r] / runs[epoll][r] for r in repetitions if runs[epoll][r]]
             entry[f"{pair}_ratios"] = ratios
             entry[f"{pair}_ratio"] = statistics.median(ratios) if ratios else None
+            entry[f"{pair}_ratio_of_medians"] = medians[uring] / medians[epoll] if medians[uring] and medians[epoll] else None
             each = ", ".join(f"{r:.2f}" for r in ratios)
             cells += [f"{medians[epoll]:.2f}" if medians[epoll] else "-", f"{medians[uring]:.2f}" if medians[uring] else "-",
                       f"**{entry[f'{pair}_ratio']:.2f}** ({each})" if ratios else "-"]

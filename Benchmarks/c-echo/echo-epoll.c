@@ -65,8 +65,10 @@ static void drop(struct connection *c) {
     free(c);
 }
 
-// A write that fails, or a reader too slow for its buffer: dropped at its next flush.
+// A write that fails, or a reader too slow for its buffer: dropped at its
+// next event, which the shutdown makes sure of.
 static void give_up(struct connection *c) {
+    shutdown(c->fd, SHUT_RDWR);
     c->closing = 1;
     c->out.length = 0;
     want_writable(c, 1);

@@ -3,7 +3,9 @@
 // echo-server uses: SINGLE_ISSUER and DEFER_TASKRUN, a registered ring
 // descriptor, multishot accept, multishot receive into a ring of provided
 // buffers (2,048 × 4 KiB), registered files, and the sends of a pass
-// submitted with the wait that ends it (one io_uring_enter per pass).
+// submitted with the wait that ends it (one io_uring_enter per pass; a pass
+// with more requests than the 4,096-entry queue holds, a broadcast to
+// 10,000, also submits each time it fills).
 //   echo-uring PORT [broadcast]
 // With `broadcast`, every data frame goes to every other connection (one
 // room) instead of back to its sender: one copy of the frame, shared by
@@ -214,10 +216,7 @@ static void sent(struct connection *c, struct io_uring_cqe *cqe) {
     if (cqe->res >= 0 && c->flight_sent < c->flight_length) return submit_send(c);
     release(c->flight_frame);
     c->flight_frame = NULL;
-    if (cqe->res < 0) {
-        c->closing = 1;
-        return finish_if_idle(c);
-    }
+    if (cqe->res < 0) return closing(c);
     if (c->out.length > 0) return queue_send(c);
     if (c->closing) closing(c);
 }

@@ -67,7 +67,7 @@ size_t ws_answer_frames(const uint8_t *in, size_t length, struct ws_output *data
         uint8_t first = frame[0];
         struct ws_output *output = data;
         switch (first & 0x0f) {
-        case 0x8: output = control; *closing = 1; break;
+        case 0x8: output = control; break;
         case 0x9: output = control; first = (uint8_t)((first & 0xf0) | 0xa); break;  // ping: pong
         case 0xa: at += whole; continue;                                              // unsolicited pong
         }
@@ -86,6 +86,7 @@ size_t ws_answer_frames(const uint8_t *in, size_t length, struct ws_output *data
         for (size_t i = 0; i < payload; i++) reply[reply_head + i] = frame[head + 4 + i] ^ mask[i & 3];
         output->length += reply_head + (size_t)payload;
         at += whole;
+        if ((first & 0x0f) == 0x8) *closing = 1;  // once its answer is written
     }
     return at;
 }

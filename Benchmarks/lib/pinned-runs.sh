@@ -1,10 +1,12 @@
 # wsbench against echo-server, each in its own process (the open-file limit
 # is per process): the server pinned to core 0 with one loop, wsbench to
-# core 1. Sourced by e2e.sh and transports.sh, not run.
+# core 1. Sourced by the scripts that run wsbench against a server (see
+# Benchmarks/README.md), not run.
 #
 # After sourcing: start_server [ECHO-SERVER-FLAGS...] restarts the server on
 # a fresh port ($PORT) (start_pinned does the same for any server command,
-# after next_port); syscall_ns prints what a system call costs on core 0;
+# after next_port); syscall_ns prints what a system call costs on core 0
+# (once micro-bench is built);
 # run NAME WSBENCH-ARGS... appends one run's table to
 # $SUMMARY and writes $OUT/NAME.json; write_report TITLE FILE [INTRO] puts
 # the summary under a header that says how the figures were taken, with the
@@ -48,9 +50,9 @@ start_pinned() {
     exit 1
 }
 
-# What a system call (getppid) costs now on the server's core, in ns.
+# What a system call (getppid) costs now on the server's core, in ns
+# (build micro-bench first: a failed build inside $(...) would go unnoticed).
 syscall_ns() {
-    swift build -c release --product micro-bench >/dev/null
     taskset -c 0 .build/release/micro-bench syscall-cost
 }
 

@@ -2,8 +2,8 @@
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
-import Histograms
 #endif
+import Histograms
 import Reactor
 import WebSocketCodec
 

@@ -92,7 +92,7 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(gap["oldest"], .null)
         XCTAssertEqual(gap["last"], 10)
         try publisher.emit("publish", [11, 11], ack: 2)
-        XCTAssertEqual(try ticks(back, through: 11).map(\.0), [11], "3...10 of the new numbering are not what it missed")
+        XCTAssertEqual(try ticks(back, through: 11).map(\.0), [11], "told of the gap, it is not sent 3...10 of the new numbering as if they followed its 2")
     }
 
     func testAResumeBeyondTheRoomsSequenceSaysTheRoomStartedOver() throws {
