@@ -27,9 +27,10 @@ final class SocketState {
     var resumeRooms: [String: UInt64]
     /// Who the client was before it reconnected.
     let formerly: SubscriberID?
-    /// The client's positions count in a numbering that is gone: it comes
-    /// from before a restart of this server, which numbers its own rooms,
-    /// all of which started over at 1.
+    /// The client's positions count in a numbering that is not this
+    /// server's: it comes from another boot (this server's before a restart,
+    /// whose rooms all started over at 1, or another server) and rooms are
+    /// numbered here, not in Redis.
     let resumesVanishedNumbering: Bool
     var data: JSON = .null
     var userData: AnyObject?
