@@ -14,7 +14,7 @@
 #
 #   Benchmarks/uring-peers.sh [--reps N] [--duration SECONDS]   (default 7 repetitions of 4 s)
 #
-# The broadcast window is three times as long, as in uring.sh. Needs a C
+# The runs are lib/uring-scenarios.sh's, as uring.sh's. Needs a C
 # compiler, libssl-dev and liburing-dev (apt-get install liburing-dev).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +36,7 @@ if [[ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" != 0 ]];
     exit 3
 fi
 source Benchmarks/lib/pinned-runs.sh
+source Benchmarks/lib/uring-scenarios.sh
 
 PEERS=.build/c-echo
 mkdir -p "$PEERS"
@@ -58,13 +59,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
                 c-*) start_pinned "$PEERS/echo-${server#c-}" "$PORT" "${mode[@]}" ;;
                 server-*) start_pinned "$SERVER" --host 127.0.0.1 --port "$PORT" --threads 1 --io "${server#server-}" ;;
             esac
-            name="uring-peers-$server-$scenario-$rep"
-            case $scenario in
-                echo-*) run "$name" -t 1 --io epoll -c "${scenario#echo-}" -d "${DURATION}s" "ws://127.0.0.1:$PORT/echo" ;;
-                broadcast-10000)
-                    run "$name" -t 1 --io epoll --scenario broadcast -c 10001 -r 2 -s 100 -d "$((3 * DURATION))s" --timeout 30s \
-                        --bind 127.0.0.2-127.0.0.40 "ws://127.0.0.1:$PORT/room/b10000" ;;
-            esac
+            run_scenario "uring-peers-$server-$scenario-$rep" "$scenario"
         done
     done
 done

@@ -14,8 +14,8 @@
 #
 #   Benchmarks/uring.sh [--quick] [--reps N]   (--quick: 2 s windows; default 5 s, 3 repetitions)
 #
-# The broadcast window is three times as long: at 2 msg/s a 5 s window holds
-# only 10 messages and half a second of server CPU, read in 10 ms ticks.
+# The runs themselves are lib/uring-scenarios.sh's (the broadcast window is
+# three times as long).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=5
@@ -28,6 +28,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 source Benchmarks/lib/pinned-runs.sh
+source Benchmarks/lib/uring-scenarios.sh
 
 if [[ -r /proc/sys/kernel/io_uring_disabled && "$(cat /proc/sys/kernel/io_uring_disabled)" != 0 ]]; then
     echo "uring.sh: io_uring is disabled here (sysctl kernel.io_uring_disabled); both runs would be epoll" >&2
@@ -38,28 +39,13 @@ fi
 swift build -c release --product micro-bench >/dev/null
 SYSCALL_BEFORE=$(syscall_ns)
 
-CLIENT=(-t 1 --io epoll)
-# 10,000 connections from 39 source addresses, each with its own ephemeral ports.
-BIND=(--bind 127.0.0.2-127.0.0.40)
 rm -f "$OUT"/uring-{epoll,uring}-*.json
 for ((rep = 1; rep <= REPS; rep++)); do
     for scenario in echo-100 echo-1000 broadcast-10000 connect-10000 fanout-ladder; do
         for io in epoll uring; do
             name="uring-$io-$scenario-$rep"
             start_server --io "$io"
-            case $scenario in
-                echo-100) run "$name" "${CLIENT[@]}" -c 100 -d "${DURATION}s" "ws://127.0.0.1:$PORT/echo" ;;
-                echo-1000) run "$name" "${CLIENT[@]}" -c 1000 -d "${DURATION}s" "ws://127.0.0.1:$PORT/echo" ;;
-                broadcast-10000)
-                    run "$name" "${CLIENT[@]}" --scenario broadcast -c 10001 -r 2 -s 100 -d "$((3 * DURATION))s" --timeout 30s "${BIND[@]}" \
-                        "ws://127.0.0.1:$PORT/room/b10000" ;;
-                connect-10000)
-                    run "$name" "${CLIENT[@]}" --scenario connect -c 10000 --in-flight 128 --timeout 30s "${BIND[@]}" \
-                        "ws://127.0.0.1:$PORT/echo" ;;
-                fanout-ladder)
-                    run "$name" "${CLIENT[@]}" --scenario broadcast -c 1001 --rates 100,1000,2000,4000,7000,10000,12000,15000 \
-                        -d "${DURATION}s" --allow-loss "ws://127.0.0.1:$PORT/room/ladder" ;;
-            esac
+            run_scenario "$name" "$scenario"
         done
     done
 done
